@@ -1,0 +1,29 @@
+//! Passthrough: every syscall lintel does not emulate goes to the port.
+//!
+//! On the Linux host port this is the real syscall; on a microkernel, its servers. A blocking
+//! call must be interruptible without a lost-signal window: if the calling thread's interrupted
+//! flag is set before the call is committed (before it has any effect), the call is abandoned
+//! and reported as [`Passed::Interrupted`], so lintel can deliver and then restart it.
+
+/// The outcome of a passed-through syscall.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Passed {
+    /// The call ran; its raw Linux return (a value, or `-errno`).
+    Done(isize),
+    /// The call was interrupted before it committed and had no effect.
+    Interrupted,
+}
+
+/// Syscalls lintel does not emulate.
+///
+/// # Safety
+/// Implementors guarantee Linux x86_64 syscall semantics for `nr` and its arguments, and that
+/// [`Passed::Interrupted`] is returned only for a call that had no effect.
+pub unsafe trait Passthrough {
+    /// Performs syscall `nr` with `args`.
+    ///
+    /// # Safety
+    /// The arguments must be valid for the syscall as Linux defines it (pointers to memory of
+    /// the right size, and so on); a syscall can do anything a process can do.
+    unsafe fn passthrough(&self, nr: usize, args: [usize; 6]) -> Passed;
+}

@@ -1,0 +1,70 @@
+//! Futexes in memory shared between processes.
+//!
+//! A private futex is known only to the process that uses it, and lintel's own futex table
+//! handles it entirely. A shared futex (one used without `FUTEX_PRIVATE_FLAG`) can have waiters
+//! in several processes, each with its own lintel, so its identity (which physical word) and its
+//! wait queue must live in something all those processes share: the kernel, or a server of it.
+//! This trait is that hook. lintel decodes and validates the operation exactly as Linux does
+//! (flags, alignment, timeouts, counts) and hands the port a whole operation on shared keys;
+//! the port gives it Linux's semantics (wake order, counts, `EFAULT` for unmapped words).
+//!
+//! Private and shared futexes on the same address never see each other, as on Linux: lintel's
+//! private table and the port's shared queues are disjoint by construction.
+
+use crate::{Deadline, Errno};
+
+/// Why a shared wait returned without being woken.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SharedWaitError {
+    /// A Linux error: `EAGAIN` (value mismatch), `ETIMEDOUT`, `EFAULT`, `EINVAL`.
+    Errno(Errno),
+    /// The thread's interrupted flag ([`crate::Notify::interrupt`]) ended the wait; the waiter
+    /// is no longer queued.
+    Interrupted,
+}
+
+/// Shared (inter-process) futexes.
+///
+/// All addresses are 4-byte aligned and checked by lintel before the call; counts are Linux's
+/// (`i32`, with Linux's "at least one" rule for wakes left to the port: `nr_wake <= 0` wakes one
+/// in `shared_wake` and `shared_wake_op`).
+///
+/// # Safety
+/// Implementors guarantee Linux's `futex(2)` semantics for the shared (non-private) form of each
+/// operation, including the ordering guarantee that a waiter blocks only if it read `expected`
+/// after every wake that happened before its enqueue, and that a shared wait returns
+/// [`SharedWaitError::Interrupted`] promptly after [`crate::Notify::interrupt`] on the waiting
+/// thread, with the waiter dequeued and no wakeup consumed.
+pub unsafe trait SharedFutex {
+    /// `FUTEX_WAIT_BITSET` on a shared word with an absolute deadline.
+    fn shared_wait(
+        &self,
+        addr: usize,
+        expected: u32,
+        bitset: u32,
+        deadline: Option<Deadline>,
+    ) -> Result<(), SharedWaitError>;
+
+    /// `FUTEX_WAKE_BITSET` on a shared word; returns the number woken.
+    fn shared_wake(&self, addr: usize, nr_wake: i32, bitset: u32) -> Result<u32, Errno>;
+
+    /// `FUTEX_REQUEUE` (`expected` `None`) or `FUTEX_CMP_REQUEUE`; returns woken + requeued.
+    fn shared_requeue(
+        &self,
+        addr: usize,
+        addr2: usize,
+        nr_wake: i32,
+        nr_requeue: i32,
+        expected: Option<u32>,
+    ) -> Result<u32, Errno>;
+
+    /// `FUTEX_WAKE_OP` with Linux's encoded operation; returns the total woken.
+    fn shared_wake_op(
+        &self,
+        addr: usize,
+        addr2: usize,
+        nr_wake: i32,
+        nr_wake2: i32,
+        encoded_op: u32,
+    ) -> Result<u32, Errno>;
+}

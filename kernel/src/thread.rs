@@ -1,0 +1,76 @@
+//! Threads: create, identify, exit, and learn when a dead thread's stack is free.
+
+use crate::Errno;
+
+/// The priority every non-real-time thread has in Linux's futex plist (`MAX_RT_PRIO`).
+///
+/// Lower numbers are more urgent; real-time threads have `0..=99`. Waiters of equal priority
+/// are woken first-in, first-out.
+pub const NORMAL_PRIORITY: i32 = 100;
+
+/// What a new thread starts with.
+#[derive(Debug)]
+pub struct SpawnSpec {
+    /// The function the new thread runs first. When it returns, the thread exits as if by
+    /// [`Threads::exit_current`].
+    pub entry: unsafe extern "C" fn(arg: usize),
+    /// Passed to `entry`.
+    pub arg: usize,
+    /// The initial stack pointer: the *top* (highest address) of the stack, 16-byte aligned.
+    pub stack_top: usize,
+    /// The thread pointer (x86_64: the `%fs` base) the thread starts with, or `None` to leave
+    /// it to the port (the Linux host port then inherits the creator's, which is only safe for
+    /// threads that never touch TLS).
+    pub thread_pointer: Option<usize>,
+}
+
+/// Threads in the current address space.
+///
+/// # Safety
+/// Implementors guarantee:
+/// - [`current`](Threads::current) returns the calling thread's own handle, the same one every
+///   time on that thread, distinct from every other live thread's; it must not enter the kernel
+///   on the hot path and must work before the C library's TLS exists (it may not use the
+///   thread pointer the program owns);
+/// - a handle stays *memory-safe* to pass to every method forever: using the handle of a thread
+///   that has exited must not touch freed memory (a port that recycles thread records may let a
+///   stale handle reach the record's next owner; lintel tolerates that as a spurious wakeup);
+/// - [`is_dead`](Threads::is_dead) returns `true` only once the thread will never run again
+///   and the stack it was spawned on is no longer touched by the port.
+pub unsafe trait Threads {
+    /// A cheap, copyable handle to a thread.
+    type Thread: Copy + Eq + Send + Sync + core::fmt::Debug;
+
+    /// The calling thread.
+    fn current(&self) -> Self::Thread;
+
+    /// The thread's Linux thread id (a port without Linux tids returns a stable positive id).
+    fn tid(&self, thread: Self::Thread) -> i32;
+
+    /// The thread's priority as Linux's futex plist orders waiters: lower is more urgent,
+    /// [`NORMAL_PRIORITY`] for every thread that is not real-time.
+    fn priority(&self, thread: Self::Thread) -> i32 {
+        let _ = thread;
+        NORMAL_PRIORITY
+    }
+
+    /// Creates a thread in this address space.
+    ///
+    /// # Safety
+    /// `spec.stack_top` must point just past a writable stack that stays valid until
+    /// [`is_dead`](Threads::is_dead) reports the thread dead, and `spec.entry` must be safe to
+    /// call with `spec.arg` on the new thread.
+    unsafe fn spawn(&self, spec: &SpawnSpec) -> Result<Self::Thread, Errno>;
+
+    /// Ends the calling thread. Nothing after the call runs on it.
+    ///
+    /// # Safety
+    /// Nothing on the calling thread's stack may still be referenced by other threads.
+    unsafe fn exit_current(&self) -> !;
+
+    /// Whether `thread` has exited and its stack is free.
+    fn is_dead(&self, thread: Self::Thread) -> bool;
+
+    /// Gives up the CPU to another ready thread, if any.
+    fn yield_now(&self);
+}
