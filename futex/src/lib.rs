@@ -1,1 +1,124 @@
-//! placeholder
+//! # lintel-futex: Linux's futex(2), in userspace
+//!
+//! A futex table that behaves exactly like Linux's `futex(2)` (values, errno, wake counts,
+//! restart rules) while using only what a microkernel offers: threads, a per-thread
+//! notification and clocks, through [`lintel_kernel`]'s porting traits.
+//!
+//! ```text
+//!  syscall.rs   the ABI edge: futex(uaddr, op, val, utime/val2, uaddr2, val3) -> Result
+//!      |        (timespec copy-in and checks, FUTEX_CLOCK_REALTIME, op dispatch)
+//!      v
+//!  wait_wake.rs WAIT / WAIT_BITSET, WAKE / WAKE_BITSET, WAKE_OP      op.rs: WAKE_OP decoding
+//!  requeue.rs   REQUEUE, CMP_REQUEUE
+//!      |
+//!      v
+//!  table.rs     buckets, waiter nodes, queue surgery, [ORDER] [LIFETIME] [LOCKORDER]
+//!  lock.rs      the bucket lock          sync.rs: the loom facade
+//! ```
+//!
+//! Design, in the shape of Linux's `kernel/futex/` and parking_lot_core:
+//! - **Private futexes** live in a table of hashed, cache-aligned buckets. A waiter's node
+//!   lives on the waiting thread's stack: nothing on the wait/wake path allocates.
+//! - **Shared futexes** (no `FUTEX_PRIVATE_FLAG`) have waiters in other processes, so the
+//!   port's [`lintel_kernel::SharedFutex`] holds them; this crate validates the call as Linux
+//!   does and hands the port the operation. Private and shared waiters on one address never see
+//!   each other, as on Linux.
+//! - **A wake with nobody waiting takes no lock** and never enters the kernel: each bucket
+//!   counts its waiters, with the barriers of `[ORDER]` (table.rs).
+//! - **Two-phase wake**: dequeue under the bucket lock, notify after unlocking.
+//! - **Interruption** (the thread's interrupted flag, set by the signal layer) ends a wait with
+//!   [`FutexError::Restart`], never a bare `EINTR`, and only after the node left the queue.
+//!
+//! Use: build a [`FutexTable`] over a bucket array and a port, and call
+//! [`FutexTable::futex`] with the raw syscall arguments, or the typed methods.
+//!
+//! Callers run each call inside an [`lintel_kernel::Interrupt`] span (`enter`/`leave`) so
+//! that the port never runs lintel code from a host signal handler on a thread that holds a
+//! bucket lock (the dispatcher does this for every emulated syscall).
+#![no_std]
+
+#[cfg(lintel_loom)]
+extern crate std;
+
+mod error;
+mod lock;
+mod op;
+mod requeue;
+mod sync;
+mod syscall;
+mod table;
+mod wait_wake;
+
+pub use error::{FutexError, Restart, WaitRestart};
+pub use op::{Op, WakeOp};
+pub use table::{Bucket, buckets_for_cpus};
+
+use lintel_kernel::{Errno, Kernel};
+use table::Key;
+
+/// Whether a futex is private to this process (`FUTEX_PRIVATE_FLAG`) or may be shared with
+/// others.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// `FUTEX_PRIVATE_FLAG` set: lintel's own table.
+    Private,
+    /// No `FUTEX_PRIVATE_FLAG`: the port's shared futexes.
+    Shared,
+}
+
+/// A futex table: a view over a bucket array and a port. Cheap to build; every thread of a
+/// process must use the same buckets.
+pub struct FutexTable<'a, K: Kernel> {
+    kernel: &'a K,
+    buckets: &'a [Bucket<K::Thread>],
+    mask: usize,
+}
+
+impl<K: Kernel> core::fmt::Debug for FutexTable<'_, K> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FutexTable").field("buckets", &self.buckets.len()).finish()
+    }
+}
+
+impl<'a, K: Kernel> FutexTable<'a, K> {
+    /// A table over `buckets` (at least one; only the largest power-of-two prefix is used,
+    /// see [`buckets_for_cpus`]).
+    ///
+    /// # Panics
+    /// If `buckets` is empty.
+    pub fn new(kernel: &'a K, buckets: &'a [Bucket<K::Thread>]) -> Self {
+        assert!(!buckets.is_empty(), "a futex table needs at least one bucket");
+        let len = 1usize << (usize::BITS - 1 - buckets.len().leading_zeros());
+        FutexTable { kernel, buckets: &buckets[..len], mask: len - 1 }
+    }
+
+    /// The port.
+    pub fn kernel(&self) -> &'a K {
+        self.kernel
+    }
+
+    /// Number of threads queued (or about to queue) on private futexes, summed over buckets.
+    /// Zero when the table is idle.
+    pub fn waiters(&self) -> usize {
+        self.buckets.iter().map(Bucket::waiter_count).sum()
+    }
+
+    #[inline]
+    fn bucket(&self, key: Key) -> &'a Bucket<K::Thread> {
+        &self.buckets[table::hash(key, self.mask)]
+    }
+
+    /// Linux's `get_futex_key` checks for a private key: `EINVAL` for a misaligned address,
+    /// then `EFAULT` past the end of user space (`access_ok`). The word itself is not touched:
+    /// a private wake on unmapped memory returns 0, as on Linux.
+    #[inline]
+    fn key(&self, uaddr: usize) -> Result<Key, Errno> {
+        if uaddr % 4 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if !self.kernel.access_ok(uaddr, 4) {
+            return Err(Errno::EFAULT);
+        }
+        Ok(uaddr)
+    }
+}

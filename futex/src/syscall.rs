@@ -1,0 +1,117 @@
+//! The ABI edge: `futex(2)` with its raw arguments.
+//!
+//! Everything Linux's `kernel/futex/syscalls.c` does before an operation runs happens here, in
+//! Linux's order: the timeout is copied in and checked first (`EFAULT`, then `EINVAL`) for the
+//! commands that take one, then `FUTEX_CLOCK_REALTIME` is refused (`ENOSYS`) on commands that
+//! do not accept it, then the command is dispatched.
+
+use crate::{FutexError, FutexTable, Scope};
+use lintel_kernel::abi::{Timespec, linux};
+use lintel_kernel::time::timespec_to_ns;
+use lintel_kernel::{ClockId, Deadline, Errno, Kernel};
+
+/// `FUTEX_CMD_MASK`: the op without `FUTEX_PRIVATE_FLAG` and `FUTEX_CLOCK_REALTIME`.
+const CMD_MASK: u32 = linux::FUTEX_CMD_MASK as u32;
+
+/// Linux's `futex_cmd_has_timeout`: the commands whose fourth argument is a timespec pointer
+/// (for the others it is the integer `val2`).
+fn has_timeout(cmd: u32) -> bool {
+    matches!(
+        cmd,
+        linux::FUTEX_WAIT
+            | linux::FUTEX_LOCK_PI
+            | linux::FUTEX_LOCK_PI2
+            | linux::FUTEX_WAIT_BITSET
+            | linux::FUTEX_WAIT_REQUEUE_PI
+    )
+}
+
+impl<K: Kernel> FutexTable<'_, K> {
+    /// `syscall(SYS_futex, uaddr, op, val, utime, uaddr2, val3)`, with Linux's exact results.
+    ///
+    /// Returns the syscall's non-negative result (0, or a count), a Linux errno, or a restart
+    /// request for an interrupted wait.
+    ///
+    /// Supported: `FUTEX_WAIT`, `WAKE`, `REQUEUE`, `CMP_REQUEUE`, `WAKE_OP`, `WAIT_BITSET`,
+    /// `WAKE_BITSET`, each private or shared; `FUTEX_CLOCK_REALTIME` with `WAIT_BITSET`. The PI
+    /// commands (`LOCK_PI`, `LOCK_PI2`, `UNLOCK_PI`, `TRYLOCK_PI`, `WAIT_REQUEUE_PI`,
+    /// `CMP_REQUEUE_PI`) return `ENOSYS` for now (docs/abi.md); `FUTEX_FD` and unknown commands
+    /// return `ENOSYS` as on Linux.
+    ///
+    /// # References
+    /// futex(2); Linux `kernel/futex/syscalls.c` (`sys_futex`, `do_futex`).
+    pub fn futex(
+        &self,
+        uaddr: usize,
+        op: u32,
+        val: u32,
+        utime: usize,
+        uaddr2: usize,
+        val3: u32,
+    ) -> Result<usize, FutexError> {
+        let cmd = op & CMD_MASK;
+        let scope = if op & linux::FUTEX_PRIVATE_FLAG != 0 { Scope::Private } else { Scope::Shared };
+        let realtime = op & linux::FUTEX_CLOCK_REALTIME != 0;
+
+        let mut deadline = None;
+        if utime != 0 && has_timeout(cmd) {
+            let ns = timespec_to_ns(&self.read_timespec(utime)?)?;
+            let k = self.kernel();
+            deadline = Some(match cmd {
+                // FUTEX_WAIT's timeout is relative, on CLOCK_MONOTONIC.
+                linux::FUTEX_WAIT => {
+                    Deadline::after(ClockId::Monotonic, k.now(ClockId::Monotonic), ns)
+                }
+                // FUTEX_LOCK_PI's is absolute on CLOCK_REALTIME, always.
+                linux::FUTEX_LOCK_PI => Deadline { clock: ClockId::Realtime, ns },
+                _ if realtime => Deadline { clock: ClockId::Realtime, ns },
+                _ => Deadline { clock: ClockId::Monotonic, ns },
+            });
+        }
+
+        if realtime
+            && !matches!(
+                cmd,
+                linux::FUTEX_WAIT_BITSET | linux::FUTEX_WAIT_REQUEUE_PI | linux::FUTEX_LOCK_PI2
+            )
+        {
+            return Err(Errno::ENOSYS.into());
+        }
+
+        // For the commands without a timeout, the fourth argument is an integer (Linux passes
+        // `(unsigned long)utime` as `u32 val2`, read as `int`).
+        let val2 = utime as u32 as i32;
+        let count = |r: Result<u32, Errno>| r.map(|n| n as usize).map_err(FutexError::from);
+        match cmd {
+            linux::FUTEX_WAIT => {
+                self.wait(uaddr, val, linux::FUTEX_BITSET_MATCH_ANY, deadline, scope).map(|()| 0)
+            }
+            linux::FUTEX_WAIT_BITSET => self.wait(uaddr, val, val3, deadline, scope).map(|()| 0),
+            linux::FUTEX_WAKE => {
+                count(self.wake(uaddr, val as i32, linux::FUTEX_BITSET_MATCH_ANY, scope))
+            }
+            linux::FUTEX_WAKE_BITSET => count(self.wake(uaddr, val as i32, val3, scope)),
+            linux::FUTEX_REQUEUE => {
+                count(self.requeue(uaddr, uaddr2, val as i32, val2, None, scope))
+            }
+            linux::FUTEX_CMP_REQUEUE => {
+                count(self.requeue(uaddr, uaddr2, val as i32, val2, Some(val3), scope))
+            }
+            linux::FUTEX_WAKE_OP => {
+                count(self.wake_op(uaddr, uaddr2, val as i32, val2, val3, scope))
+            }
+            // Priority-inheritance commands: not emulated yet (docs/abi.md).
+            _ => Err(Errno::ENOSYS.into()),
+        }
+    }
+
+    fn read_timespec(&self, addr: usize) -> Result<Timespec, Errno> {
+        let mut raw = [0u8; 16];
+        self.kernel().read(addr, &mut raw)?;
+        let (sec, nsec) = raw.split_at(8);
+        Ok(Timespec {
+            tv_sec: i64::from_ne_bytes(sec.try_into().map_err(|_| Errno::EFAULT)?),
+            tv_nsec: i64::from_ne_bytes(nsec.try_into().map_err(|_| Errno::EFAULT)?),
+        })
+    }
+}

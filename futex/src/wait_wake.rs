@@ -1,0 +1,222 @@
+//! FUTEX_WAIT / WAIT_BITSET, FUTEX_WAKE / WAKE_BITSET and FUTEX_WAKE_OP.
+//!
+//! The memory-ordering argument for all of them is `[ORDER]` in table.rs; node lifetime is
+//! `[LIFETIME]`.
+
+use crate::table::{Locked, Visit, WakeList, Waiter, lock_pair};
+use crate::{FutexError, FutexTable, Restart, Scope, WaitRestart, WakeOp};
+use lintel_kernel::{Deadline, Errno, Kernel, SharedWaitError, Wakeup};
+
+impl<K: Kernel> FutexTable<'_, K> {
+    /// `futex(uaddr, FUTEX_WAIT_BITSET[_PRIVATE], val, deadline, NULL, bitset)`: sleeps while
+    /// `*uaddr == val` until woken by a wake whose bitset intersects `bitset`, the absolute
+    /// `deadline` passes (`ETIMEDOUT`), or the thread is interrupted
+    /// ([`FutexError::Restart`]).
+    ///
+    /// `EINVAL` for a zero bitset or misaligned `uaddr`, `EFAULT` for an unreadable word,
+    /// `EAGAIN` if `*uaddr != val`. `Ok` means woken, whatever else happened meanwhile (a
+    /// wake wins over a simultaneous timeout or interrupt, as on Linux).
+    ///
+    /// # References
+    /// futex(2); Linux `kernel/futex/waitwake.c` (`futex_wait`, `__futex_wait`).
+    pub fn wait(
+        &self,
+        uaddr: usize,
+        val: u32,
+        bitset: u32,
+        deadline: Option<Deadline>,
+        scope: Scope,
+    ) -> Result<(), FutexError> {
+        if bitset == 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        let key = self.key(uaddr)?;
+        let interrupted = || match deadline {
+            None => FutexError::Restart(Restart::Syscall),
+            Some(deadline) => FutexError::Restart(Restart::Block(WaitRestart {
+                uaddr,
+                val,
+                bitset,
+                scope,
+                deadline,
+            })),
+        };
+        if scope == Scope::Shared {
+            return match self.kernel.shared_wait(uaddr, val, bitset, deadline) {
+                Ok(()) => Ok(()),
+                Err(SharedWaitError::Errno(e)) => Err(e.into()),
+                Err(SharedWaitError::Interrupted) => Err(interrupted()),
+            };
+        }
+
+        let k = self.kernel;
+        let bucket = self.bucket(key);
+        let me = k.current();
+        let node = Waiter::new(key, bitset, k.priority(me), me);
+
+        bucket.waiters_inc(); // [ORDER] A
+        {
+            let locked = Locked::lock(bucket, k);
+            let check = match k.load_u32(uaddr) {
+                Ok(v) if v == val => Ok(()),
+                Ok(_) => Err(Errno::EAGAIN),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = check {
+                drop(locked);
+                bucket.waiters_dec();
+                return Err(e.into());
+            }
+            locked.enqueue(&node);
+        }
+
+        loop {
+            match k.wait(deadline) {
+                // A token without a dequeue is stale or spurious: sleep again.
+                Wakeup::Notified if node.is_woken() => return Ok(()),
+                Wakeup::Notified => continue,
+                Wakeup::TimedOut => {
+                    return if self.unqueue(&node) { Err(Errno::ETIMEDOUT.into()) } else { Ok(()) };
+                }
+                Wakeup::Interrupted => {
+                    return if self.unqueue(&node) { Err(interrupted()) } else { Ok(()) };
+                }
+            }
+        }
+    }
+
+    /// Resumes a timed wait that was interrupted, with its original absolute deadline (Linux's
+    /// `futex_wait_restart`).
+    pub fn restart_wait(&self, r: &WaitRestart) -> Result<(), FutexError> {
+        self.wait(r.uaddr, r.val, r.bitset, Some(r.deadline), r.scope)
+    }
+
+    /// Takes `node` off whatever queue it is on, on its own thread's behalf. Returns `false`
+    /// if a waker dequeued it first (the wait then counts as woken). `[LIFETIME]`
+    fn unqueue(&self, node: &Waiter<K::Thread>) -> bool {
+        loop {
+            let b = node.bucket.load(crate::sync::Ordering::Acquire);
+            if b.is_null() {
+                return false;
+            }
+            // SAFETY: `bucket` only ever points into this table's bucket array, which outlives
+            // every call on the table.
+            let locked = Locked::lock(unsafe { &*b }, self.kernel);
+            // A requeue may have moved the node between our load and the lock: re-check.
+            if node.bucket.load(crate::sync::Ordering::Relaxed) == b {
+                locked.remove_self(node);
+                return true;
+            }
+        }
+    }
+
+    /// `futex(uaddr, FUTEX_WAKE_BITSET[_PRIVATE], nr_wake, NULL, NULL, bitset)`: wakes up to
+    /// `nr_wake` waiters on `uaddr` whose bitset intersects `bitset`, first by priority then
+    /// first-come; returns how many. As on Linux, `nr_wake <= 0` wakes one.
+    ///
+    /// `EINVAL` for a zero bitset or misaligned `uaddr`. A private wake never reads the word
+    /// (unmapped memory: 0 woken); a shared one asks the port (unmapped: `EFAULT`).
+    ///
+    /// # References
+    /// futex(2); Linux `kernel/futex/waitwake.c` (`futex_wake`).
+    pub fn wake(&self, uaddr: usize, nr_wake: i32, bitset: u32, scope: Scope) -> Result<u32, Errno> {
+        if bitset == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let key = self.key(uaddr)?;
+        if scope == Scope::Shared {
+            return self.kernel.shared_wake(uaddr, nr_wake, bitset);
+        }
+        let bucket = self.bucket(key);
+        if !bucket.waiters_pending() {
+            // [ORDER] B
+            return Ok(0);
+        }
+        self.wake_locked(bucket, key, nr_wake, bitset)
+    }
+
+    #[cold]
+    fn wake_locked(
+        &self,
+        bucket: &crate::Bucket<K::Thread>,
+        key: usize,
+        nr_wake: i32,
+        bitset: u32,
+    ) -> Result<u32, Errno> {
+        let k = self.kernel;
+        let notify = |t| k.signal(t);
+        let mut list = WakeList::new(&notify);
+        let woken = {
+            let locked = Locked::lock(bucket, k);
+            wake_matching(&locked, &mut list, key, nr_wake, bitset)
+        };
+        list.wake_all();
+        Ok(woken)
+    }
+
+    /// `futex(uaddr, FUTEX_WAKE_OP[_PRIVATE], nr_wake, nr_wake2, uaddr2, encoded_op)`:
+    /// atomically applies the op to `*uaddr2`, wakes up to `nr_wake` waiters on `uaddr`, and
+    /// if the comparison of `*uaddr2`'s old value holds, up to `nr_wake2` on `uaddr2`; returns
+    /// the total woken. Both wakes ignore bitsets and wake at least one if any wait.
+    ///
+    /// `ENOSYS` for an unknown op (nothing written) or comparison (written, nobody woken);
+    /// `EFAULT` if `*uaddr2` is not writable.
+    ///
+    /// # References
+    /// futex(2); Linux `kernel/futex/waitwake.c` (`futex_wake_op`, `futex_atomic_op_inuser`).
+    pub fn wake_op(
+        &self,
+        uaddr: usize,
+        uaddr2: usize,
+        nr_wake: i32,
+        nr_wake2: i32,
+        encoded_op: u32,
+        scope: Scope,
+    ) -> Result<u32, Errno> {
+        let key1 = self.key(uaddr)?;
+        let key2 = self.key(uaddr2)?;
+        if scope == Scope::Shared {
+            return self.kernel.shared_wake_op(uaddr, uaddr2, nr_wake, nr_wake2, encoded_op);
+        }
+        let op = WakeOp::decode(encoded_op)?;
+        let k = self.kernel;
+        let notify = |t| k.signal(t);
+        let mut list = WakeList::new(&notify);
+        let woken = {
+            let (l1, l2) = lock_pair(self.bucket(key1), self.bucket(key2), k);
+            let old = op.apply_user(k, uaddr2)?;
+            let cond = op.compare(old)?;
+            let mut woken = wake_matching(&l1, &mut list, key1, nr_wake, u32::MAX);
+            if cond {
+                woken += wake_matching(l2.as_ref().unwrap_or(&l1), &mut list, key2, nr_wake2, u32::MAX);
+            }
+            woken
+        };
+        list.wake_all();
+        Ok(woken)
+    }
+}
+
+/// Dequeues up to `max(nr_wake, 1)` nodes waiting on `key` with a bitset that intersects
+/// `bitset` onto `list`; returns how many. Linux: `if (++ret >= nr_wake) break;`.
+pub(crate) fn wake_matching<T: Copy>(
+    locked: &Locked<'_, T>,
+    list: &mut WakeList<'_, T>,
+    key: usize,
+    nr_wake: i32,
+    bitset: u32,
+) -> u32 {
+    let limit = nr_wake.max(1) as u32;
+    let mut woken = 0u32;
+    locked.drain(list, None, |node| {
+        if woken == limit {
+            Visit::Stop
+        } else if node.key() == key && node.bitset & bitset != 0 {
+            woken += 1;
+            Visit::Wake
+        } else {
+            Visit::Skip
+        }
+    });
+    woken
+}
