@@ -76,7 +76,9 @@ pub struct FutexTable<'a, K: Kernel> {
 
 impl<K: Kernel> core::fmt::Debug for FutexTable<'_, K> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("FutexTable").field("buckets", &self.buckets.len()).finish()
+        f.debug_struct("FutexTable")
+            .field("buckets", &self.buckets.len())
+            .finish()
     }
 }
 
@@ -87,9 +89,16 @@ impl<'a, K: Kernel> FutexTable<'a, K> {
     /// # Panics
     /// If `buckets` is empty.
     pub fn new(kernel: &'a K, buckets: &'a [Bucket<K::Thread>]) -> Self {
-        assert!(!buckets.is_empty(), "a futex table needs at least one bucket");
+        assert!(
+            !buckets.is_empty(),
+            "a futex table needs at least one bucket"
+        );
         let len = 1usize << (usize::BITS - 1 - buckets.len().leading_zeros());
-        FutexTable { kernel, buckets: &buckets[..len], mask: len - 1 }
+        FutexTable {
+            kernel,
+            buckets: &buckets[..len],
+            mask: len - 1,
+        }
     }
 
     /// The port.

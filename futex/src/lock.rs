@@ -27,12 +27,16 @@ pub(crate) struct SpinLock {
 impl SpinLock {
     #[cfg(not(lintel_loom))]
     pub(crate) const fn new() -> Self {
-        SpinLock { state: AtomicU32::new(UNLOCKED) }
+        SpinLock {
+            state: AtomicU32::new(UNLOCKED),
+        }
     }
 
     #[cfg(lintel_loom)]
     pub(crate) fn new() -> Self {
-        SpinLock { state: AtomicU32::new(UNLOCKED) }
+        SpinLock {
+            state: AtomicU32::new(UNLOCKED),
+        }
     }
 
     /// Takes the lock. `Acquire` pairs with `unlock`'s `Release`: everything the previous holder

@@ -64,7 +64,12 @@ impl WakeOp {
             linux::FUTEX_OP_XOR => Op::Xor,
             _ => return Err(Errno::ENOSYS),
         };
-        Ok(WakeOp { op, oparg, cmp, cmparg })
+        Ok(WakeOp {
+            op,
+            oparg,
+            cmp,
+            cmparg,
+        })
     }
 
     /// The new value of the word for old value `old`.
@@ -96,7 +101,11 @@ impl WakeOp {
     }
 
     /// Applies the op atomically to the user word at `addr`; returns the old value.
-    pub(crate) fn apply_user<M: UserMemory + ?Sized>(&self, mem: &M, addr: usize) -> Result<u32, Errno> {
+    pub(crate) fn apply_user<M: UserMemory + ?Sized>(
+        &self,
+        mem: &M,
+        addr: usize,
+    ) -> Result<u32, Errno> {
         let mut old = mem.load_u32(addr)?;
         loop {
             let seen = mem.cmpxchg_u32(addr, old, self.apply(old))?;
@@ -133,7 +142,10 @@ mod tests {
         // shift 33 -> 33 & 31 = 1 -> 2
         assert_eq!(WakeOp::decode(enc(shift, 0, 33, 0)).unwrap().oparg, 2);
         // shift -1 (0xfff) -> 31 -> i32::MIN
-        assert_eq!(WakeOp::decode(enc(shift, 0, 0xfff, 0)).unwrap().oparg, i32::MIN);
+        assert_eq!(
+            WakeOp::decode(enc(shift, 0, 0xfff, 0)).unwrap().oparg,
+            i32::MIN
+        );
     }
 
     #[test]

@@ -35,7 +35,9 @@ impl<K: Kernel> FutexTable<'_, K> {
         let key1 = self.key(uaddr)?;
         let key2 = self.key(uaddr2)?;
         if scope == Scope::Shared {
-            return self.kernel.shared_requeue(uaddr, uaddr2, nr_wake, nr_requeue, expected);
+            return self
+                .kernel
+                .shared_requeue(uaddr, uaddr2, nr_wake, nr_requeue, expected);
         }
 
         let k = self.kernel;
@@ -60,7 +62,11 @@ impl<K: Kernel> FutexTable<'_, K> {
                     return Visit::Skip;
                 }
                 count += 1;
-                if count <= nr_wake { Visit::Wake } else { Visit::Move }
+                if count <= nr_wake {
+                    Visit::Wake
+                } else {
+                    Visit::Move
+                }
             });
             Ok(count as u32)
         })();

@@ -50,7 +50,11 @@ impl<K: Kernel> FutexTable<'_, K> {
         val3: u32,
     ) -> Result<usize, FutexError> {
         let cmd = op & CMD_MASK;
-        let scope = if op & linux::FUTEX_PRIVATE_FLAG != 0 { Scope::Private } else { Scope::Shared };
+        let scope = if op & linux::FUTEX_PRIVATE_FLAG != 0 {
+            Scope::Private
+        } else {
+            Scope::Shared
+        };
         let realtime = op & linux::FUTEX_CLOCK_REALTIME != 0;
 
         let mut deadline = None;
@@ -63,9 +67,18 @@ impl<K: Kernel> FutexTable<'_, K> {
                     Deadline::after(ClockId::Monotonic, k.now(ClockId::Monotonic), ns)
                 }
                 // FUTEX_LOCK_PI's is absolute on CLOCK_REALTIME, always.
-                linux::FUTEX_LOCK_PI => Deadline { clock: ClockId::Realtime, ns },
-                _ if realtime => Deadline { clock: ClockId::Realtime, ns },
-                _ => Deadline { clock: ClockId::Monotonic, ns },
+                linux::FUTEX_LOCK_PI => Deadline {
+                    clock: ClockId::Realtime,
+                    ns,
+                },
+                _ if realtime => Deadline {
+                    clock: ClockId::Realtime,
+                    ns,
+                },
+                _ => Deadline {
+                    clock: ClockId::Monotonic,
+                    ns,
+                },
             });
         }
 
@@ -83,9 +96,9 @@ impl<K: Kernel> FutexTable<'_, K> {
         let val2 = utime as u32 as i32;
         let count = |r: Result<u32, Errno>| r.map(|n| n as usize).map_err(FutexError::from);
         match cmd {
-            linux::FUTEX_WAIT => {
-                self.wait(uaddr, val, linux::FUTEX_BITSET_MATCH_ANY, deadline, scope).map(|()| 0)
-            }
+            linux::FUTEX_WAIT => self
+                .wait(uaddr, val, linux::FUTEX_BITSET_MATCH_ANY, deadline, scope)
+                .map(|()| 0),
             linux::FUTEX_WAIT_BITSET => self.wait(uaddr, val, val3, deadline, scope).map(|()| 0),
             linux::FUTEX_WAKE => {
                 count(self.wake(uaddr, val as i32, linux::FUTEX_BITSET_MATCH_ANY, scope))

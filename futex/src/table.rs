@@ -137,7 +137,10 @@ impl<T> Bucket<T> {
         Bucket {
             waiters: AtomicUsize::new(0),
             lock: SpinLock::new(),
-            queue: UnsafeCell::new(Queue { head: ptr::null(), tail: ptr::null() }),
+            queue: UnsafeCell::new(Queue {
+                head: ptr::null(),
+                tail: ptr::null(),
+            }),
         }
     }
 
@@ -147,7 +150,10 @@ impl<T> Bucket<T> {
         Bucket {
             waiters: AtomicUsize::new(0),
             lock: SpinLock::new(),
-            queue: UnsafeCell::new(Queue { head: ptr::null(), tail: ptr::null() }),
+            queue: UnsafeCell::new(Queue {
+                head: ptr::null(),
+                tail: ptr::null(),
+            }),
         }
     }
 
@@ -218,7 +224,11 @@ impl<'a, T: Copy> Locked<'a, T> {
                 while !after.is_null() && (*after).prio > node.prio {
                     after = (*after).prev.with(|p| *p);
                 }
-                let before = if after.is_null() { (*q).head } else { (*after).next.with(|n| *n) };
+                let before = if after.is_null() {
+                    (*q).head
+                } else {
+                    (*after).next.with(|n| *n)
+                };
                 node.prev.with_mut(|p| *p = after);
                 node.next.with_mut(|n| *n = before);
                 if after.is_null() {
@@ -360,7 +370,11 @@ pub(crate) struct WakeList<'k, T> {
 
 impl<'k, T: Copy> WakeList<'k, T> {
     pub(crate) fn new(notify: &'k dyn Fn(T)) -> Self {
-        WakeList { notify, threads: [None; WAKE_BATCH], len: 0 }
+        WakeList {
+            notify,
+            threads: [None; WAKE_BATCH],
+            len: 0,
+        }
     }
 
     /// Takes `node`'s thread and releases the node (`[LIFETIME]`): after this the waiter may

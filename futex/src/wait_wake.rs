@@ -3,7 +3,7 @@
 //! The memory-ordering argument for all of them is `[ORDER]` in table.rs; node lifetime is
 //! `[LIFETIME]`.
 
-use crate::table::{Locked, Visit, WakeList, Waiter, lock_pair};
+use crate::table::{Locked, Visit, Waiter, WakeList, lock_pair};
 use crate::{FutexError, FutexTable, Restart, Scope, WaitRestart, WakeOp};
 use lintel_kernel::{Deadline, Errno, Kernel, SharedWaitError, Wakeup};
 
@@ -76,10 +76,18 @@ impl<K: Kernel> FutexTable<'_, K> {
                 Wakeup::Notified if node.is_woken() => return Ok(()),
                 Wakeup::Notified => continue,
                 Wakeup::TimedOut => {
-                    return if self.unqueue(&node) { Err(Errno::ETIMEDOUT.into()) } else { Ok(()) };
+                    return if self.unqueue(&node) {
+                        Err(Errno::ETIMEDOUT.into())
+                    } else {
+                        Ok(())
+                    };
                 }
                 Wakeup::Interrupted => {
-                    return if self.unqueue(&node) { Err(interrupted()) } else { Ok(()) };
+                    return if self.unqueue(&node) {
+                        Err(interrupted())
+                    } else {
+                        Ok(())
+                    };
                 }
             }
         }
@@ -119,7 +127,13 @@ impl<K: Kernel> FutexTable<'_, K> {
     ///
     /// # References
     /// futex(2); Linux `kernel/futex/waitwake.c` (`futex_wake`).
-    pub fn wake(&self, uaddr: usize, nr_wake: i32, bitset: u32, scope: Scope) -> Result<u32, Errno> {
+    pub fn wake(
+        &self,
+        uaddr: usize,
+        nr_wake: i32,
+        bitset: u32,
+        scope: Scope,
+    ) -> Result<u32, Errno> {
         if bitset == 0 {
             return Err(Errno::EINVAL);
         }
@@ -176,7 +190,9 @@ impl<K: Kernel> FutexTable<'_, K> {
         let key1 = self.key(uaddr)?;
         let key2 = self.key(uaddr2)?;
         if scope == Scope::Shared {
-            return self.kernel.shared_wake_op(uaddr, uaddr2, nr_wake, nr_wake2, encoded_op);
+            return self
+                .kernel
+                .shared_wake_op(uaddr, uaddr2, nr_wake, nr_wake2, encoded_op);
         }
         let op = WakeOp::decode(encoded_op)?;
         let k = self.kernel;
@@ -188,7 +204,13 @@ impl<K: Kernel> FutexTable<'_, K> {
             let cond = op.compare(old)?;
             let mut woken = wake_matching(&l1, &mut list, key1, nr_wake, u32::MAX);
             if cond {
-                woken += wake_matching(l2.as_ref().unwrap_or(&l1), &mut list, key2, nr_wake2, u32::MAX);
+                woken += wake_matching(
+                    l2.as_ref().unwrap_or(&l1),
+                    &mut list,
+                    key2,
+                    nr_wake2,
+                    u32::MAX,
+                );
             }
             woken
         };
