@@ -33,8 +33,27 @@ macro_rules! errnos {
 }
 
 errnos!(
-    EPERM, ENOENT, ESRCH, EINTR, EIO, EBADF, ECHILD, EAGAIN, ENOMEM, EACCES, EFAULT, EBUSY,
-    EEXIST, EINVAL, ENOSPC, ERANGE, EDEADLK, ENOSYS, EOPNOTSUPP, ETIMEDOUT, EOWNERDEAD,
+    EPERM,
+    ENOENT,
+    ESRCH,
+    EINTR,
+    EIO,
+    EBADF,
+    ECHILD,
+    EAGAIN,
+    ENOMEM,
+    EACCES,
+    EFAULT,
+    EBUSY,
+    EEXIST,
+    EINVAL,
+    ENOSPC,
+    ERANGE,
+    EDEADLK,
+    ENOSYS,
+    EOPNOTSUPP,
+    ETIMEDOUT,
+    EOWNERDEAD,
     ENOTRECOVERABLE,
 );
 
@@ -55,7 +74,11 @@ impl Errno {
 
     /// Builds an `Errno` from a positive Linux error number (1..=4095).
     pub const fn from_raw(raw: i32) -> Option<Errno> {
-        if raw > 0 && raw < 4096 { Some(Errno(raw as u16)) } else { None }
+        if raw > 0 && raw < 4096 {
+            Some(Errno(raw as u16))
+        } else {
+            None
+        }
     }
 
     /// The positive Linux error number.
@@ -70,7 +93,11 @@ impl Errno {
 
     /// Decodes a raw syscall return: `-4095..=-1` is an error, anything else a value.
     pub const fn from_ret(ret: isize) -> Result<usize, Errno> {
-        if ret < 0 && ret >= -4095 { Err(Errno((-ret) as u16)) } else { Ok(ret as usize) }
+        if ret < 0 && ret >= -4095 {
+            Err(Errno((-ret) as u16))
+        } else {
+            Ok(ret as usize)
+        }
     }
 }
 

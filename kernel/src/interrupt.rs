@@ -29,6 +29,12 @@ pub type InterruptHook = fn(regs: &mut dyn Registers);
 
 /// Interrupting running threads.
 ///
+/// `kick` and [`crate::Notify::interrupt`] do different jobs, and lintel calls whichever it
+/// needs: `interrupt` ends a *blocking* wait (a notification wait, a shared-futex wait, a
+/// passed-through call) by setting the thread's interrupted flag; `kick` reaches a thread that is
+/// *running* user code. A kick aimed at a thread blocked inside lintel is posted (the thread is
+/// inside a span) and does not end its wait.
+///
 /// # Safety
 /// Implementors guarantee that after [`kick`](Interrupt::kick) the target thread, at its next
 /// safe point, either runs the installed hook with its own register file (if it is outside a

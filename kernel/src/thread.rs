@@ -44,7 +44,10 @@ pub unsafe trait Threads {
     /// The calling thread.
     fn current(&self) -> Self::Thread;
 
-    /// The thread's Linux thread id (a port without Linux tids returns a stable positive id).
+    /// The thread's Linux thread id. A port without Linux tids returns an id that is positive,
+    /// below 2^30 (robust and PI futex words hold it under `FUTEX_TID_MASK`), stable for the
+    /// thread's life, and unique among all live threads of every process that may share a
+    /// futex with this one (pshared robust and PI mutexes compare tids across processes).
     fn tid(&self, thread: Self::Thread) -> i32;
 
     /// The thread's priority as Linux's futex plist orders waiters: lower is more urgent,

@@ -60,7 +60,10 @@ mod tests {
     use super::*;
 
     fn ts(s: i64, ns: i64) -> Timespec {
-        Timespec { tv_sec: s, tv_nsec: ns }
+        Timespec {
+            tv_sec: s,
+            tv_nsec: ns,
+        }
     }
 
     #[test]
@@ -75,7 +78,10 @@ mod tests {
 
     #[test]
     fn deadline_saturates() {
-        assert_eq!(Deadline::after(ClockId::Monotonic, u64::MAX - 1, 5).ns, KTIME_MAX);
+        assert_eq!(
+            Deadline::after(ClockId::Monotonic, u64::MAX - 1, 5).ns,
+            KTIME_MAX
+        );
         assert_eq!(Deadline::after(ClockId::Monotonic, 10, 5).ns, 15);
     }
 }

@@ -36,6 +36,7 @@ pub unsafe trait UserMemory {
     /// Whether `[addr, addr + len)` lies below [`user_end`](UserMemory::user_end), as Linux's
     /// `access_ok`.
     fn access_ok(&self, addr: usize, len: usize) -> bool {
-        addr.checked_add(len).is_some_and(|end| end <= self.user_end())
+        addr.checked_add(len)
+            .is_some_and(|end| end <= self.user_end())
     }
 }
