@@ -1,1 +1,59 @@
-fn main() {}
+//! `cargo xtask <command>`: lintel's developer commands.
+//!
+//! - `demo`: lintel's main job, run on the Linux host port.
+//! - `test`: everything CI runs: the workspace's tests, then the loom models.
+//! - `bench`: the criterion benchmarks, then `docs/benchmarks.md` regenerated from their results.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Runs `cmd`, echoing it; `Err` with a message if it fails.
+fn run(mut cmd: Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed: {status}")) }
+}
+
+fn demo() -> Result<(), String> {
+    let mut c = cargo();
+    c.args(["run", "--quiet", "--release", "-p", "lintel-futex", "--example", "demo"]);
+    run(c)
+}
+
+fn test() -> Result<(), String> {
+    let mut c = cargo();
+    c.args(["test", "--workspace"]);
+    run(c)?;
+    let mut c = Command::new("bash");
+    c.current_dir(root()).arg("loom-tests/run.sh");
+    run(c)
+}
+
+mod bench;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => demo(),
+        Some("test") => test(),
+        Some("bench") => bench::bench(&args[1..]),
+        _ => Err("usage: cargo xtask demo | test | bench [criterion filter]".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
