@@ -1,0 +1,423 @@
+//! Everything x86_64-specific: the assembly routines, the FS/GS base accessors and the host
+//! `ucontext_t` layout.
+//!
+//! Two assembly sections:
+//! - `.text.lintel_host_syscalls`, bracketed by `__lintel_host_syscalls_start` /
+//!   `__lintel_host_syscalls_end`, holds **every** `syscall` instruction of this crate (Syscall
+//!   User Dispatch can exempt exactly one range). It contains the generic syscall stub, the
+//!   restartable window, the clone stub, the thread-exit stub and the signal restorer.
+//! - `.text.lintel_host_usermem` holds the fault-tolerant user-memory accessors; each
+//!   instruction that may fault has its own label, and the SIGSEGV/SIGBUS handler moves a
+//!   faulting RIP that equals one of them to `lintel_host_ufault_fixup`.
+//!
+//! Every routine is a leaf that never touches `%fs` (the C library's) and never pushes, so the
+//! fixup and abort paths can simply `ret`.
+
+use core::arch::{asm, global_asm};
+use core::mem::offset_of;
+
+use crate::notify::INTERRUPTED;
+use crate::syscall::nr;
+use crate::tcb::Tcb;
+
+/// Two machine words returned in `rax:rdx` (the SysV ABI returns a two-`INTEGER` struct so).
+#[repr(C)]
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct Pair {
+    /// `rax`: the result.
+    pub(crate) value: usize,
+    /// `rdx`: a flag (window: 1 = aborted before the syscall; usermem: 1 = faulted).
+    pub(crate) flag: usize,
+}
+
+global_asm!(
+    ".pushsection .text.lintel_host_syscalls,\"ax\",@progbits",
+    ".p2align 4",
+    ".globl __lintel_host_syscalls_start",
+    "__lintel_host_syscalls_start:",
+    //
+    // isize lintel_host_syscall6(nr, a0, a1, a2, a3, a4, a5)
+    // SysV passes rdi, rsi, rdx, rcx, r8, r9, then the stack; Linux wants rax = nr and
+    // rdi, rsi, rdx, r10, r8, r9.
+    ".globl lintel_host_syscall6",
+    ".hidden lintel_host_syscall6",
+    ".type lintel_host_syscall6,@function",
+    "lintel_host_syscall6:",
+    "    mov %rdi, %rax",          // rax = syscall number
+    "    mov %rsi, %rdi",          // arg 0
+    "    mov %rdx, %rsi",          // arg 1
+    "    mov %rcx, %rdx",          // arg 2
+    "    mov %r8, %r10",           // arg 3 (the kernel takes it in r10, rcx is clobbered)
+    "    mov %r9, %r8",            // arg 4
+    "    mov 8(%rsp), %r9",        // arg 5: first stack argument, above the return address
+    "    syscall",                 // enter Linux; clobbers rcx and r11
+    "    ret",                     // rax = result or -errno
+    ".size lintel_host_syscall6, .-lintel_host_syscall6",
+    //
+    // Pair lintel_host_window_syscall(nr, a0, a1, a2, a3, a4, a5)
+    // The restartable window: like lintel_host_syscall6, but between window_begin and the
+    // syscall instruction (inclusive) the call is uncommitted. If the thread's interrupted
+    // flag is set there, the call is abandoned: by the test below, or by the interrupt
+    // signal handler moving RIP to window_abort. Returns rax = result, rdx = 0 if the
+    // syscall ran, rdx = 1 if it was abandoned with no effect.
+    ".globl lintel_host_window_syscall",
+    ".hidden lintel_host_window_syscall",
+    ".type lintel_host_window_syscall,@function",
+    "lintel_host_window_syscall:",
+    "    mov %rdi, %rax",          // rax = syscall number
+    "    mov %rsi, %rdi",          // arg 0
+    "    mov %rdx, %rsi",          // arg 1
+    "    mov %rcx, %rdx",          // arg 2
+    "    mov %r8, %r10",           // arg 3
+    "    mov %r9, %r8",            // arg 4
+    "    mov 8(%rsp), %r9",        // arg 5
+    ".globl __lintel_host_window_begin",
+    ".hidden __lintel_host_window_begin",
+    "__lintel_host_window_begin:",
+    "    testl ${intr}, %gs:{notify}", // interrupted flag of this thread's TCB (GS base)?
+    "    jnz __lintel_host_window_abort", // set: abandon before entering the kernel
+    ".globl __lintel_host_window_syscall",
+    ".hidden __lintel_host_window_syscall",
+    "__lintel_host_window_syscall:",
+    "    syscall",                 // the commit point; a restarted call is rewound to here
+    ".globl __lintel_host_window_end",
+    ".hidden __lintel_host_window_end",
+    "__lintel_host_window_end:",
+    "    xor %edx, %edx",          // rdx = 0: the syscall ran, rax is its result
+    "    ret",                     // return the pair
+    ".globl __lintel_host_window_abort",
+    ".hidden __lintel_host_window_abort",
+    "__lintel_host_window_abort:",
+    "    mov $-4, %rax",           // rax = -EINTR (informative only)
+    "    mov $1, %edx",            // rdx = 1: abandoned, no effect
+    "    ret",                     // return the pair
+    ".size lintel_host_window_syscall, .-lintel_host_window_syscall",
+    //
+    // isize lintel_host_clone(flags, stack_top, ctid, tcb)
+    // Raw clone(flags, newsp, parent_tid, child_tid, tls). The child starts here with
+    // rsp = stack_top and every other register as the parent had it (rax = 0), so the TCB
+    // pointer rides over in r9, which the syscall preserves.
+    ".globl lintel_host_clone",
+    ".hidden lintel_host_clone",
+    ".type lintel_host_clone,@function",
+    "lintel_host_clone:",
+    "    mov %rdx, %r10",          // arg 3: child_tid (the CLONE_CHILD_CLEARTID word)
+    "    xor %edx, %edx",          // arg 2: parent_tid = NULL (no CLONE_PARENT_SETTID)
+    "    xor %r8d, %r8d",          // arg 4: tls = 0 (no CLONE_SETTLS)
+    "    mov %rcx, %r9",           // the TCB, preserved across the syscall into the child
+    "    mov ${nr_clone}, %eax",   // rax = __NR_clone
+    "    syscall",                 // fork the thread: parent gets tid or -errno, child 0
+    "    test %rax, %rax",         // child?
+    "    jnz 1f",                  // no: parent (or error), return rax
+    "    xor %ebp, %ebp",          // child: mark the outermost frame for unwinders
+    "    mov %r9, %rdi",           // arg 0 of child_start: the TCB
+    "    call {child_start}",      // rsp was 16-aligned, so the callee sees the ABI alignment
+    "    ud2",                     // child_start never returns
+    "1:  ret",                     // parent: rax = child tid or -errno
+    ".size lintel_host_clone, .-lintel_host_clone",
+    //
+    // ! lintel_host_exit_thread(code)
+    // exit (not exit_group): ends this thread only. Touches no stack.
+    ".globl lintel_host_exit_thread",
+    ".hidden lintel_host_exit_thread",
+    ".type lintel_host_exit_thread,@function",
+    "lintel_host_exit_thread:",
+    "    mov ${nr_exit}, %eax",    // rax = __NR_exit; rdi already holds the code
+    "    syscall",                 // never returns
+    "    ud2",                     // unreachable
+    ".size lintel_host_exit_thread, .-lintel_host_exit_thread",
+    //
+    // The signal restorer (SA_RESTORER) of every host handler this crate installs. The byte
+    // pattern `48 c7 c0 0f 00 00 00 0f 05` is the one unwinders recognise as a signal frame;
+    // the leading nop keeps "return address - 1" inside this symbol, as glibc's does.
+    "    nop",                     // see above
+    ".globl lintel_host_restore_rt",
+    ".hidden lintel_host_restore_rt",
+    ".type lintel_host_restore_rt,@function",
+    "lintel_host_restore_rt:",
+    "    mov $15, %rax",           // rax = __NR_rt_sigreturn (REX.W form, see above)
+    "    syscall",                 // restore the context the kernel saved; never returns
+    "    ud2",                     // unreachable
+    ".size lintel_host_restore_rt, .-lintel_host_restore_rt",
+    //
+    ".globl __lintel_host_syscalls_end",
+    "__lintel_host_syscalls_end:",
+    ".popsection",
+    intr = const INTERRUPTED,
+    notify = const offset_of!(Tcb, notify),
+    nr_clone = const nr::CLONE,
+    nr_exit = const nr::EXIT,
+    child_start = sym crate::thread::child_start,
+    options(att_syntax),
+);
+
+global_asm!(
+    ".pushsection .text.lintel_host_usermem,\"ax\",@progbits",
+    ".p2align 4",
+    //
+    // Pair lintel_host_load_u32(addr): rax = *(u32 *)addr, rdx = 0; or rdx = 1 on a fault.
+    ".globl lintel_host_load_u32",
+    ".hidden lintel_host_load_u32",
+    ".type lintel_host_load_u32,@function",
+    "lintel_host_load_u32:",
+    "    xor %edx, %edx",          // rdx = 0: no fault (the fixup sets 1)
+    ".globl __lintel_host_ufault_load",
+    ".hidden __lintel_host_ufault_load",
+    "__lintel_host_ufault_load:",
+    "    mov (%rdi), %eax",        // the access; an x86 load is an acquire load
+    "    ret",                     // rax = value
+    ".size lintel_host_load_u32, .-lintel_host_load_u32",
+    //
+    // Pair lintel_host_cmpxchg_u32(addr, expected, new): rax = value found, rdx = 0;
+    // or rdx = 1 on a fault (the word is not mapped writable).
+    ".globl lintel_host_cmpxchg_u32",
+    ".hidden lintel_host_cmpxchg_u32",
+    ".type lintel_host_cmpxchg_u32,@function",
+    "lintel_host_cmpxchg_u32:",
+    "    mov %esi, %eax",          // eax = expected (cmpxchg compares against eax)
+    "    mov %edx, %ecx",          // ecx = new (frees rdx for the fault flag)
+    "    xor %edx, %edx",          // rdx = 0: no fault
+    ".globl __lintel_host_ufault_cmpxchg",
+    ".hidden __lintel_host_ufault_cmpxchg",
+    "__lintel_host_ufault_cmpxchg:",
+    "    lock cmpxchg %ecx, (%rdi)", // if *addr == eax then *addr = ecx else eax = *addr; SeqCst
+    "    ret",                     // rax = value found
+    ".size lintel_host_cmpxchg_u32, .-lintel_host_cmpxchg_u32",
+    //
+    // Pair lintel_host_copy(dst, src, len): rdx = 0 when all bytes were copied, 1 on a fault.
+    ".globl lintel_host_copy",
+    ".hidden lintel_host_copy",
+    ".type lintel_host_copy,@function",
+    "lintel_host_copy:",
+    "    mov %rdx, %rcx",          // rcx = byte count; rdi = dst, rsi = src already
+    "    xor %edx, %edx",          // rdx = 0: no fault
+    "    xor %eax, %eax",          // rax = 0
+    ".globl __lintel_host_ufault_copy",
+    ".hidden __lintel_host_ufault_copy",
+    "__lintel_host_ufault_copy:",
+    "    rep movsb",               // copy forwards (DF is clear by the ABI); may fault midway
+    "    ret",                     // done
+    ".size lintel_host_copy, .-lintel_host_copy",
+    //
+    // Where the fault handler sends a faulting RIP from one of the labels above. No routine
+    // has pushed anything, so the return address is at (%rsp).
+    ".globl lintel_host_ufault_fixup",
+    ".hidden lintel_host_ufault_fixup",
+    ".type lintel_host_ufault_fixup,@function",
+    "lintel_host_ufault_fixup:",
+    "    mov $1, %edx",            // rdx = 1: faulted
+    "    ret",                     // back to the routine's caller
+    ".size lintel_host_ufault_fixup, .-lintel_host_ufault_fixup",
+    ".popsection",
+    options(att_syntax),
+);
+
+unsafe extern "C" {
+    /// Raw syscall; see the assembly.
+    pub(crate) fn lintel_host_syscall6(
+        nr: usize,
+        a0: usize,
+        a1: usize,
+        a2: usize,
+        a3: usize,
+        a4: usize,
+        a5: usize,
+    ) -> isize;
+    /// Syscall inside the restartable window; see the assembly.
+    pub(crate) fn lintel_host_window_syscall(
+        nr: usize,
+        a0: usize,
+        a1: usize,
+        a2: usize,
+        a3: usize,
+        a4: usize,
+        a5: usize,
+    ) -> Pair;
+    /// Raw clone whose child calls `thread::child_start(tcb)`.
+    pub(crate) fn lintel_host_clone(
+        flags: usize,
+        stack_top: usize,
+        ctid: *const u32,
+        tcb: *const Tcb,
+    ) -> isize;
+    /// The `exit` syscall: ends the calling thread.
+    pub(crate) fn lintel_host_exit_thread(code: usize) -> !;
+    /// The signal restorer.
+    pub(crate) fn lintel_host_restore_rt();
+    /// Fault-tolerant 32-bit load.
+    pub(crate) fn lintel_host_load_u32(addr: usize) -> Pair;
+    /// Fault-tolerant 32-bit compare-and-exchange.
+    pub(crate) fn lintel_host_cmpxchg_u32(addr: usize, expected: u32, new: u32) -> Pair;
+    /// Fault-tolerant byte copy.
+    pub(crate) fn lintel_host_copy(dst: usize, src: usize, len: usize) -> Pair;
+    /// The usermem fault exit.
+    fn lintel_host_ufault_fixup();
+
+    static __lintel_host_syscalls_start: u8;
+    static __lintel_host_syscalls_end: u8;
+    static __lintel_host_window_begin: u8;
+    static __lintel_host_window_syscall: u8;
+    static __lintel_host_window_end: u8;
+    static __lintel_host_window_abort: u8;
+    static __lintel_host_ufault_load: u8;
+    static __lintel_host_ufault_cmpxchg: u8;
+    static __lintel_host_ufault_copy: u8;
+}
+
+/// The addresses of the labels above, for the signal handlers and for Syscall User Dispatch.
+pub(crate) mod labels {
+    use super::*;
+
+    /// `[start, end)` of the section holding every `syscall` instruction of the crate.
+    pub(crate) fn syscall_section() -> (usize, usize) {
+        (
+            (&raw const __lintel_host_syscalls_start) as usize,
+            (&raw const __lintel_host_syscalls_end) as usize,
+        )
+    }
+    /// First instruction of the restartable window.
+    pub(crate) fn window_begin() -> usize {
+        (&raw const __lintel_host_window_begin) as usize
+    }
+    /// The window's `syscall` instruction (a restarted call is rewound onto it).
+    pub(crate) fn window_syscall() -> usize {
+        (&raw const __lintel_host_window_syscall) as usize
+    }
+    /// Just past the window's `syscall` instruction.
+    pub(crate) fn window_end() -> usize {
+        (&raw const __lintel_host_window_end) as usize
+    }
+    /// Where an abandoned window call resumes.
+    pub(crate) fn window_abort() -> usize {
+        (&raw const __lintel_host_window_abort) as usize
+    }
+    /// The instructions of the usermem routines that may fault.
+    pub(crate) fn ufault_sites() -> [usize; 3] {
+        [
+            (&raw const __lintel_host_ufault_load) as usize,
+            (&raw const __lintel_host_ufault_cmpxchg) as usize,
+            (&raw const __lintel_host_ufault_copy) as usize,
+        ]
+    }
+    /// Where a faulting usermem instruction resumes.
+    pub(crate) fn ufault_fixup() -> usize {
+        lintel_host_ufault_fixup as *const () as usize
+    }
+    /// The signal restorer.
+    pub(crate) fn restore_rt() -> usize {
+        lintel_host_restore_rt as *const () as usize
+    }
+}
+
+/// Reads the GS base with `rdgsbase`.
+///
+/// # Safety
+/// The kernel must have enabled FSGSBASE (`AT_HWCAP2 & HWCAP2_FSGSBASE`), else `#UD`.
+#[inline(always)]
+pub(crate) unsafe fn rdgsbase() -> usize {
+    let v: usize;
+    // SAFETY: the caller guarantees FSGSBASE is enabled; the instruction only reads a register.
+    unsafe { asm!("rdgsbase {}", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v
+}
+
+/// Reads the FS base with `rdfsbase`.
+///
+/// # Safety
+/// As [`rdgsbase`].
+#[inline(always)]
+pub(crate) unsafe fn rdfsbase() -> usize {
+    let v: usize;
+    // SAFETY: the caller guarantees FSGSBASE is enabled; the instruction only reads a register.
+    unsafe { asm!("rdfsbase {}", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v
+}
+
+/// Writes the GS base with `wrgsbase`.
+///
+/// # Safety
+/// As [`rdgsbase`]; and the caller owns the GS base (lintel's per-thread slot).
+#[inline(always)]
+pub(crate) unsafe fn wrgsbase(v: usize) {
+    // SAFETY: the caller guarantees FSGSBASE is enabled and that GS is ours to set.
+    unsafe { asm!("wrgsbase {}", in(reg) v, options(nomem, nostack, preserves_flags)) };
+}
+
+/// Writes the FS base with `wrfsbase`.
+///
+/// # Safety
+/// As [`rdgsbase`]; and nothing on this thread may use the old thread pointer afterwards.
+#[inline(always)]
+pub(crate) unsafe fn wrfsbase(v: usize) {
+    // SAFETY: the caller guarantees FSGSBASE is enabled and that the FS switch is wanted.
+    unsafe { asm!("wrfsbase {}", in(reg) v, options(nomem, nostack, preserves_flags)) };
+}
+
+/// The kernel's `struct sigcontext` (64-bit), from `arch/x86/include/uapi/asm/sigcontext.h`.
+/// Its general registers are in glibc's `REG_*` order (`REG_RSP` = 15, `REG_RIP` = 16).
+#[repr(C)]
+#[derive(Debug)]
+pub struct Sigcontext {
+    /// General registers, in the kernel's order.
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub rdx: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    /// The stack pointer.
+    pub rsp: u64,
+    /// The program counter.
+    pub rip: u64,
+    /// RFLAGS.
+    pub eflags: u64,
+    /// Segment selectors.
+    pub cs: u16,
+    pub gs: u16,
+    pub fs: u16,
+    pub ss: u16,
+    /// Page-fault error code (`REG_ERR`).
+    pub err: u64,
+    /// Trap number (`REG_TRAPNO`).
+    pub trapno: u64,
+    /// Old signal mask (unused on x86_64).
+    pub oldmask: u64,
+    /// Fault address (`REG_CR2`).
+    pub cr2: u64,
+    /// The XSAVE area, or null.
+    pub fpstate: u64,
+    /// Reserved.
+    pub reserved1: [u64; 8],
+}
+
+/// The kernel's `struct ucontext` (`arch/x86/include/uapi/asm/ucontext.h`), as a host signal
+/// handler receives it in its third argument.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Ucontext {
+    /// `UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS` on this kernel.
+    pub uc_flags: u64,
+    /// Unused by Linux.
+    pub uc_link: u64,
+    /// The sigaltstack in force when the signal arrived (`ss_sp`, `ss_flags`, `ss_size`).
+    pub uc_stack: [u64; 3],
+    /// The interrupted registers.
+    pub uc_mcontext: Sigcontext,
+    /// The signal mask to restore on return.
+    pub uc_sigmask: u64,
+}
+
+static_assertions::const_assert_eq!(offset_of!(Ucontext, uc_mcontext), 40);
+static_assertions::const_assert_eq!(offset_of!(Ucontext, uc_mcontext) + offset_of!(Sigcontext, rsp), 40 + 15 * 8);
+static_assertions::const_assert_eq!(offset_of!(Ucontext, uc_mcontext) + offset_of!(Sigcontext, rip), 40 + 16 * 8);
+static_assertions::const_assert_eq!(core::mem::size_of::<Sigcontext>(), 256);
+static_assertions::const_assert_eq!(offset_of!(Ucontext, uc_sigmask), 296);

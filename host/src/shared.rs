@@ -1,0 +1,121 @@
+//! Shared (inter-process) futexes: the host kernel's own, without `FUTEX_PRIVATE_FLAG`.
+//!
+//! The wait runs inside the restartable window (see [`crate::window`]), so
+//! `Notify::interrupt` on a waiting thread ends it promptly as
+//! [`SharedWaitError::Interrupted`]: either before the futex syscall (no effect), or with the
+//! kernel's waiter dequeued (an untimed wait is `ERESTARTSYS`, rewound and abandoned; a timed
+//! one comes back `-EINTR`). A wake that raced with the interrupt wins: the kernel returns 0
+//! for a woken waiter even with a signal pending, and that is reported as woken.
+//! The wake, requeue and wake-op operations are non-blocking and pass straight through.
+
+use linux_raw_sys::general as g;
+use lintel_kernel::abi::Timespec;
+use lintel_kernel::{Deadline, Errno, Notify, SharedFutex, SharedWaitError};
+
+use crate::notify::futex_deadline;
+use crate::syscall::{self, nr};
+use crate::window;
+use crate::{HOST, Host};
+
+fn errno(r: isize) -> Errno {
+    Errno::from_raw(-r as i32).unwrap_or(Errno::EINVAL)
+}
+
+fn count(r: isize) -> Result<u32, Errno> {
+    if r < 0 { Err(errno(r)) } else { Ok(r as u32) }
+}
+
+// SAFETY: every operation is the host kernel's shared futex operation of the same name, so it
+// has Linux's semantics, ordering and errors by construction. The wait is interruptible through
+// the restartable window, and reports Interrupted only when the kernel did not wake it (it
+// returns 0 for a woken waiter), i.e. with the waiter dequeued and no wakeup consumed.
+unsafe impl SharedFutex for Host {
+    fn shared_wait(
+        &self,
+        addr: usize,
+        expected: u32,
+        bitset: u32,
+        deadline: Option<Deadline>,
+    ) -> Result<(), SharedWaitError> {
+        let (ts, clock_flag) = match &deadline {
+            Some(d) => {
+                let (ts, f) = futex_deadline(d);
+                (Some(ts), f)
+            }
+            None => (None, 0),
+        };
+        let ts_ptr = ts.as_ref().map_or(0, |ts| ts as *const Timespec as usize);
+        let op = (g::FUTEX_WAIT_BITSET | clock_flag) as usize;
+        loop {
+            let args = [addr, op, expected as usize, ts_ptr, 0, bitset as usize];
+            // SAFETY: a futex wait only reads the word (the kernel reports EFAULT for a bad
+            // one) and the timespec, which outlives the call.
+            let r = unsafe { window::run(nr::FUTEX, args) };
+            return match r {
+                None => Err(SharedWaitError::Interrupted),
+                Some(0) => Ok(()),
+                Some(r) if r == -(linux_raw_sys::errno::EINTR as isize) => {
+                    if HOST.is_interrupted() {
+                        Err(SharedWaitError::Interrupted)
+                    } else {
+                        continue; // another host signal; the deadline is absolute
+                    }
+                }
+                Some(r) => Err(SharedWaitError::Errno(errno(r))),
+            };
+        }
+    }
+
+    fn shared_wake(&self, addr: usize, nr_wake: i32, bitset: u32) -> Result<u32, Errno> {
+        // SAFETY: a wake touches no user memory beyond looking the word's key up.
+        count(unsafe {
+            syscall::futex(addr as *const u32, g::FUTEX_WAKE_BITSET, nr_wake as u32, 0, 0, bitset)
+        })
+    }
+
+    fn shared_requeue(
+        &self,
+        addr: usize,
+        addr2: usize,
+        nr_wake: i32,
+        nr_requeue: i32,
+        expected: Option<u32>,
+    ) -> Result<u32, Errno> {
+        let (op, val3) = match expected {
+            None => (g::FUTEX_REQUEUE, 0),
+            Some(v) => (g::FUTEX_CMP_REQUEUE, v),
+        };
+        // SAFETY: requeue reads the word (CMP) and moves kernel waiters; no writes.
+        count(unsafe {
+            syscall::futex(
+                addr as *const u32,
+                op,
+                nr_wake as u32,
+                nr_requeue as u32 as usize,
+                addr2,
+                val3,
+            )
+        })
+    }
+
+    fn shared_wake_op(
+        &self,
+        addr: usize,
+        addr2: usize,
+        nr_wake: i32,
+        nr_wake2: i32,
+        encoded_op: u32,
+    ) -> Result<u32, Errno> {
+        // SAFETY: wake-op writes `*addr2` as the program asked, as Linux would.
+        count(unsafe {
+            syscall::futex(
+                addr as *const u32,
+                g::FUTEX_WAKE_OP,
+                nr_wake as u32,
+                nr_wake2 as u32 as usize,
+                addr2,
+                encoded_op,
+            )
+        })
+    }
+}
