@@ -1,0 +1,523 @@
+//! Differential tests: every scenario runs against the host's native `futex(2)` and against
+//! lintel's futex on the Linux host port, and the results are compared field by field: return
+//! value or errno, the futex words afterwards, and which blocked waiters each step woke.
+//!
+//! Linux is the oracle; nothing here hard-codes an expected result except where a scenario
+//! states the behaviour it pins down (and then it asserts both sides).
+
+use lintel_futex::{Bucket, FutexTable};
+use lintel_kernel::abi::linux;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// The port lintel runs on in these tests.
+
+type Port = lintel_host::Host;
+static PORT: &Port = &lintel_host::HOST;
+
+fn lintel_table() -> &'static FutexTable<'static, Port> {
+    static TABLE: std::sync::OnceLock<FutexTable<'static, Port>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let buckets = Box::leak((0..256).map(|_| Bucket::new()).collect::<Vec<_>>().into_boxed_slice());
+        FutexTable::new(PORT, buckets)
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backends.
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Backend {
+    Native,
+    Lintel,
+}
+
+/// A futex call's outcome: the value, or the errno (kernel-internal restart codes included).
+type Outcome = Result<usize, i32>;
+
+impl Backend {
+    fn futex(self, uaddr: usize, op: u32, val: u32, utime: usize, uaddr2: usize, val3: u32) -> Outcome {
+        match self {
+            Backend::Native => {
+                // SAFETY: the futex syscall validates every argument itself.
+                let r = unsafe { libc::syscall(libc::SYS_futex, uaddr, op, val, utime, uaddr2, val3) };
+                if r < 0 { Err(std::io::Error::last_os_error().raw_os_error().unwrap()) } else { Ok(r as usize) }
+            }
+            Backend::Lintel => lintel_table()
+                .futex(uaddr, op, val, utime, uaddr2, val3)
+                .map_err(|e| e.errno().raw()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: an arena with a read-write page, a read-only page and an unmapped page, fresh for
+// each scenario and each backend.
+
+struct Arena {
+    base: usize,
+}
+
+const PAGE: usize = 4096;
+
+impl Arena {
+    fn new() -> Arena {
+        // SAFETY: anonymous mapping of fresh memory; no existing memory is affected.
+        let p = unsafe {
+            libc::mmap(std::ptr::null_mut(), 3 * PAGE, libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        };
+        assert_ne!(p, libc::MAP_FAILED);
+        let base = p as usize;
+        // SAFETY: the pages are ours.
+        unsafe {
+            assert_eq!(libc::mprotect((base + PAGE) as *mut _, PAGE, libc::PROT_READ), 0);
+            assert_eq!(libc::mprotect((base + 2 * PAGE) as *mut _, PAGE, libc::PROT_NONE), 0);
+        }
+        Arena { base }
+    }
+    fn word(&self, i: usize) -> &AtomicU32 {
+        // SAFETY: the first page is mapped read-write for the arena's lifetime.
+        unsafe { &*((self.base + i * 64) as *const AtomicU32) }
+    }
+    fn addr(&self, a: Addr) -> usize {
+        match a {
+            Addr::W0 => self.base,
+            Addr::W1 => self.base + 64,
+            Addr::Misaligned => self.base + 1,
+            Addr::ReadOnly => self.base + PAGE,
+            Addr::Unmapped => self.base + 2 * PAGE,
+            Addr::Null => 0,
+            Addr::Kernel => 0xffff_8000_0000_0000,
+            Addr::EndOfUser => 0x7fff_ffff_f000,
+        }
+    }
+    /// A scratch timespec in the arena (page 0, offset 1024).
+    fn timespec(&self, sec: i64, nsec: i64) -> usize {
+        let p = (self.base + 1024) as *mut i64;
+        // SAFETY: in the read-write page, 8-aligned.
+        unsafe {
+            p.write(sec);
+            p.add(1).write(nsec);
+        }
+        p as usize
+    }
+}
+
+impl Drop for Arena {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the arena.
+        unsafe { libc::munmap(self.base as *mut _, 3 * PAGE) };
+    }
+}
+
+#[derive(Copy, Clone, Debug)]
+enum Addr {
+    W0,
+    W1,
+    Misaligned,
+    ReadOnly,
+    Unmapped,
+    Null,
+    Kernel,
+    EndOfUser,
+}
+
+/// The fourth argument.
+#[derive(Copy, Clone, Debug)]
+enum Arg4 {
+    /// NULL.
+    Zero,
+    /// A relative or absolute timespec, as the op reads it.
+    Ts(i64, i64),
+    /// An absolute timespec `ms` milliseconds from now on the op's clock (0 = now, negative =
+    /// past).
+    AbsFromNow(i64),
+    /// A pointer to unmapped memory.
+    BadPtr,
+    /// An integer (`val2` for the requeue and wake_op commands).
+    Val2(u32),
+}
+
+fn clock_now(realtime: bool) -> (i64, i64) {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let id = if realtime { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC };
+    // SAFETY: valid out-pointer.
+    unsafe { libc::clock_gettime(id, &mut ts) };
+    (ts.tv_sec, ts.tv_nsec)
+}
+
+#[derive(Copy, Clone, Debug)]
+struct Call {
+    uaddr: Addr,
+    op: u32,
+    val: u32,
+    arg4: Arg4,
+    uaddr2: Addr,
+    val3: u32,
+}
+
+impl Call {
+    fn run(&self, b: Backend, arena: &Arena) -> Outcome {
+        let utime = match self.arg4 {
+            Arg4::Zero => 0,
+            Arg4::Ts(s, ns) => arena.timespec(s, ns),
+            Arg4::AbsFromNow(ms) => {
+                let (s, ns) = clock_now(self.op & linux::FUTEX_CLOCK_REALTIME != 0);
+                let t = s as i128 * 1_000_000_000 + ns as i128 + ms as i128 * 1_000_000;
+                arena.timespec((t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64)
+            }
+            Arg4::BadPtr => arena.addr(Addr::Unmapped),
+            Arg4::Val2(v) => v as usize,
+        };
+        b.futex(arena.addr(self.uaddr), self.op, self.val, utime, arena.addr(self.uaddr2), self.val3)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-thread scenarios: every value and errno.
+
+const PRIV: u32 = linux::FUTEX_PRIVATE_FLAG;
+const RT: u32 = linux::FUTEX_CLOCK_REALTIME;
+const ANY: u32 = linux::FUTEX_BITSET_MATCH_ANY;
+
+fn c(uaddr: Addr, op: u32, val: u32, arg4: Arg4, uaddr2: Addr, val3: u32) -> Call {
+    Call { uaddr, op, val, arg4, uaddr2, val3 }
+}
+
+const fn wake_op(op: u32, cmp: u32, oparg: u32, cmparg: u32) -> u32 {
+    (op << 28) | (cmp << 24) | ((oparg & 0xfff) << 12) | (cmparg & 0xfff)
+}
+
+/// Every single-thread case, for both scopes.
+fn single_thread_cases() -> Vec<(String, Call)> {
+    use Addr::*;
+    use Arg4::*;
+    let mut v = Vec::new();
+    for scope in [PRIV, 0] {
+        let s = if scope == PRIV { "private" } else { "shared" };
+        let mut add = |name: &str, call: Call| v.push((format!("{s} {name}"), call));
+        let wait = linux::FUTEX_WAIT | scope;
+        let wait_bs = linux::FUTEX_WAIT_BITSET | scope;
+        let wake = linux::FUTEX_WAKE | scope;
+        let wake_bs = linux::FUTEX_WAKE_BITSET | scope;
+        let requeue = linux::FUTEX_REQUEUE | scope;
+        let cmp_requeue = linux::FUTEX_CMP_REQUEUE | scope;
+        let wop = linux::FUTEX_WAKE_OP | scope;
+
+        // FUTEX_WAIT
+        add("wait mismatch", c(W0, wait, 1, Zero, Null, 0));
+        add("wait zero timeout", c(W0, wait, 0, Ts(0, 0), Null, 0));
+        add("wait 2ms timeout", c(W0, wait, 0, Ts(0, 2_000_000), Null, 0));
+        add("wait mismatch with timeout", c(W0, wait, 7, Ts(0, 2_000_000), Null, 0));
+        add("wait nsec too big", c(W0, wait, 0, Ts(0, 1_000_000_000), Null, 0));
+        add("wait nsec negative", c(W0, wait, 0, Ts(0, -1), Null, 0));
+        add("wait sec negative", c(W0, wait, 0, Ts(-1, 0), Null, 0));
+        add("wait timespec unmapped", c(W0, wait, 0, BadPtr, Null, 0));
+        add("wait misaligned", c(Misaligned, wait, 0, Ts(0, 0), Null, 0));
+        add("wait misaligned, bad timespec", c(Misaligned, wait, 0, Ts(0, -5), Null, 0));
+        add("wait misaligned, timespec unmapped", c(Misaligned, wait, 0, BadPtr, Null, 0));
+        add("wait unmapped", c(Unmapped, wait, 0, Ts(0, 0), Null, 0));
+        add("wait null", c(Null, wait, 0, Ts(0, 0), Null, 0));
+        add("wait kernel address", c(Kernel, wait, 0, Ts(0, 0), Null, 0));
+        add("wait end of user space", c(EndOfUser, wait, 0, Ts(0, 0), Null, 0));
+        add("wait read-only page mismatch", c(ReadOnly, wait, 1, Ts(0, 0), Null, 0));
+        add("wait read-only page match", c(ReadOnly, wait, 0, Ts(0, 0), Null, 0));
+        add("wait realtime flag", c(W0, wait | RT, 0, Ts(0, 0), Null, 0));
+        add("wait realtime flag, bad timespec", c(W0, wait | RT, 0, Ts(0, -1), Null, 0));
+        add("wait realtime flag, no timeout, mismatch", c(W0, wait | RT, 1, Zero, Null, 0));
+        // FUTEX_WAIT_BITSET (absolute timeouts)
+        add("wait_bitset bitset 0", c(W0, wait_bs, 0, Ts(0, 0), Null, 0));
+        add("wait_bitset bitset 0, mismatch", c(W0, wait_bs, 1, Zero, Null, 0));
+        add("wait_bitset bitset 0, misaligned", c(Misaligned, wait_bs, 0, Zero, Null, 0));
+        add("wait_bitset mismatch", c(W0, wait_bs, 1, Zero, Null, ANY));
+        add("wait_bitset past monotonic", c(W0, wait_bs, 0, AbsFromNow(-5), Null, 1));
+        add("wait_bitset epoch monotonic", c(W0, wait_bs, 0, Ts(0, 0), Null, ANY));
+        add("wait_bitset now+2ms monotonic", c(W0, wait_bs, 0, AbsFromNow(2), Null, ANY));
+        add("wait_bitset past realtime", c(W0, wait_bs | RT, 0, AbsFromNow(-5), Null, ANY));
+        add("wait_bitset now+2ms realtime", c(W0, wait_bs | RT, 0, AbsFromNow(2), Null, ANY));
+        add("wait_bitset realtime bad timespec", c(W0, wait_bs | RT, 0, Ts(1, 1_000_000_000), Null, ANY));
+        add("wait_bitset unmapped", c(Unmapped, wait_bs, 0, Zero, Null, ANY));
+        // FUTEX_WAKE / WAKE_BITSET
+        add("wake nobody", c(W0, wake, 1, Zero, Null, 0));
+        add("wake count 0", c(W0, wake, 0, Zero, Null, 0));
+        add("wake count -1", c(W0, wake, u32::MAX, Zero, Null, 0));
+        add("wake misaligned", c(Misaligned, wake, 1, Zero, Null, 0));
+        add("wake unmapped", c(Unmapped, wake, 1, Zero, Null, 0));
+        add("wake null", c(Null, wake, 1, Zero, Null, 0));
+        add("wake kernel address", c(Kernel, wake, 1, Zero, Null, 0));
+        add("wake end of user space", c(EndOfUser, wake, 1, Zero, Null, 0));
+        add("wake read-only", c(ReadOnly, wake, 1, Zero, Null, 0));
+        add("wake realtime flag", c(W0, wake | RT, 1, Zero, Null, 0));
+        add("wake ignores timespec slot", c(W0, wake, 1, BadPtr, Null, 0));
+        add("wake_bitset bitset 0", c(W0, wake_bs, 1, Zero, Null, 0));
+        add("wake_bitset bitset 0, misaligned", c(Misaligned, wake_bs, 1, Zero, Null, 0));
+        add("wake_bitset", c(W0, wake_bs, 1, Zero, Null, 0b1010));
+        // FUTEX_REQUEUE / CMP_REQUEUE
+        add("requeue nobody", c(W0, requeue, 1, Val2(1), W1, 0));
+        add("requeue negative nr_wake", c(W0, requeue, u32::MAX, Val2(1), W1, 0));
+        add("requeue negative nr_requeue", c(W0, requeue, 1, Val2(u32::MAX), W1, 0));
+        add("requeue misaligned target", c(W0, requeue, 1, Val2(1), Misaligned, 0));
+        add("requeue unmapped target", c(W0, requeue, 1, Val2(1), Unmapped, 0));
+        add("requeue unmapped source", c(Unmapped, requeue, 1, Val2(1), W1, 0));
+        add("requeue to self", c(W0, requeue, 1, Val2(1), W0, 0));
+        add("requeue realtime flag", c(W0, requeue | RT, 1, Val2(1), W1, 0));
+        add("cmp_requeue match", c(W0, cmp_requeue, 1, Val2(1), W1, 0));
+        add("cmp_requeue mismatch", c(W0, cmp_requeue, 1, Val2(1), W1, 3));
+        add("cmp_requeue unmapped source", c(Unmapped, cmp_requeue, 1, Val2(1), W1, 0));
+        add("cmp_requeue unmapped target", c(W0, cmp_requeue, 1, Val2(1), Unmapped, 0));
+        add("cmp_requeue negative, mismatch", c(W0, cmp_requeue, 1, Val2(u32::MAX), W1, 3));
+        add("cmp_requeue misaligned source, mismatch", c(Misaligned, cmp_requeue, 1, Val2(1), W1, 3));
+        add("cmp_requeue kernel target", c(W0, cmp_requeue, 1, Val2(1), Kernel, 0));
+        // FUTEX_WAKE_OP: every op and comparison, shifts, faults.
+        for op in 0..8 {
+            for cmp in [0, 1, 2, 3, 4, 5, 6, 15] {
+                add(&format!("wake_op op {op} cmp {cmp}"), c(W0, wop, 1, Val2(1), W1, wake_op(op, cmp, 5, 7)));
+            }
+        }
+        for shift in [0u32, 3, 31, 32, 40, 0x7ff, 0xfff] {
+            add(&format!("wake_op shift {shift:#x}"), c(W0, wop, 1, Val2(1), W1, wake_op(8 | 4, 0, shift, 0)));
+        }
+        add("wake_op negative oparg", c(W0, wop, 1, Val2(1), W1, wake_op(1, 2, 0x800, 0x801)));
+        add("wake_op read-only target", c(W0, wop, 1, Val2(1), ReadOnly, wake_op(1, 0, 1, 0)));
+        add("wake_op unmapped target", c(W0, wop, 1, Val2(1), Unmapped, wake_op(1, 0, 1, 0)));
+        add("wake_op unmapped target, bad op", c(W0, wop, 1, Val2(1), Unmapped, wake_op(6, 0, 1, 0)));
+        add("wake_op misaligned target", c(W0, wop, 1, Val2(1), Misaligned, wake_op(1, 0, 1, 0)));
+        add("wake_op unmapped source", c(Unmapped, wop, 1, Val2(1), W1, wake_op(1, 0, 1, 0)));
+        add("wake_op same word", c(W0, wop, 1, Val2(1), W0, wake_op(1, 0, 1, 0)));
+        add("wake_op realtime flag", c(W0, wop | RT, 1, Val2(1), W1, wake_op(1, 0, 1, 0)));
+        // Unknown commands.
+        for cmd in [linux::FUTEX_FD, 14, 15, 0x7f] {
+            add(&format!("command {cmd}"), c(W0, cmd | scope, 0, Zero, W1, 0));
+        }
+    }
+    v
+}
+
+#[test]
+fn single_thread_ops_match_native() {
+    let mut mismatches = Vec::new();
+    let cases = single_thread_cases();
+    for (name, call) in &cases {
+        let mut results = Vec::new();
+        for b in [Backend::Native, Backend::Lintel] {
+            let arena = Arena::new();
+            arena.word(0).store(0, Ordering::SeqCst);
+            arena.word(1).store(0, Ordering::SeqCst);
+            let r = call.run(b, &arena);
+            results.push((r, arena.word(0).load(Ordering::SeqCst), arena.word(1).load(Ordering::SeqCst)));
+        }
+        if results[0] != results[1] {
+            mismatches.push(format!("{name}: native {:?} lintel {:?}", results[0], results[1]));
+        }
+    }
+    assert!(mismatches.is_empty(), "{} of {} cases differ:\n{}", mismatches.len(), cases.len(), mismatches.join("\n"));
+    assert!(cases.len() > 200);
+}
+
+/// Timed waits take at least their timeout on both (and the lintel one not absurdly longer).
+#[test]
+fn timeouts_wait_at_least_their_time() {
+    for b in [Backend::Native, Backend::Lintel] {
+        let arena = Arena::new();
+        for call in [
+            c(Addr::W0, linux::FUTEX_WAIT | PRIV, 0, Arg4::Ts(0, 20_000_000), Addr::Null, 0),
+            c(Addr::W0, linux::FUTEX_WAIT_BITSET | PRIV, 0, Arg4::AbsFromNow(20), Addr::Null, ANY),
+            c(Addr::W0, linux::FUTEX_WAIT_BITSET | PRIV | RT, 0, Arg4::AbsFromNow(20), Addr::Null, ANY),
+            c(Addr::W0, linux::FUTEX_WAIT, 0, Arg4::Ts(0, 20_000_000), Addr::Null, 0),
+        ] {
+            let start = Instant::now();
+            assert_eq!(call.run(b, &arena), Err(libc::ETIMEDOUT), "{b:?} {call:?}");
+            let took = start.elapsed();
+            assert!(took >= Duration::from_millis(19), "{b:?} {call:?} took {took:?}");
+            assert!(took < Duration::from_secs(2), "{b:?} {call:?} took {took:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios with blocked waiters.
+
+/// A waiter: which word, expected value, bitset.
+#[derive(Copy, Clone, Debug)]
+struct W {
+    word: Addr,
+    bitset: u32,
+}
+
+struct Scenario {
+    name: &'static str,
+    waiters: Vec<W>,
+    /// Calls made once every waiter is blocked; after each, the set of waiters that returned.
+    steps: Vec<Call>,
+}
+
+/// Whether thread `tid` is asleep inside `futex(2)` (the host's view: native waiters sleep in
+/// their own futex; lintel's in the host's futex on their notification word or, for shared
+/// futexes, on the word itself).
+fn blocked_in_futex(tid: i32) -> bool {
+    let syscall = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap_or_default();
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+    let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next()).unwrap_or("");
+    syscall.split_whitespace().next() == Some(&libc::SYS_futex.to_string()) && state == "S"
+}
+
+#[derive(Debug, PartialEq)]
+struct Trace {
+    /// Per step: the call's outcome and the waiters that returned after it.
+    steps: Vec<(Outcome, BTreeSet<usize>)>,
+    /// Every waiter's own outcome.
+    waiter_results: Vec<Outcome>,
+    words: (u32, u32),
+}
+
+fn run_scenario(b: Backend, sc: &Scenario, scope: u32) -> Trace {
+    let arena = Arc::new(Arena::new());
+    let results: Arc<Mutex<Vec<Option<Outcome>>>> = Arc::new(Mutex::new(vec![None; sc.waiters.len()]));
+    let mut handles = Vec::new();
+    for (i, w) in sc.waiters.iter().copied().enumerate() {
+        let (arena2, results2) = (arena.clone(), results.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        handles.push(thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            tx.send(unsafe { libc::gettid() }).unwrap();
+            let call = c(w.word, linux::FUTEX_WAIT_BITSET | scope, 0, Arg4::Zero, Addr::Null, w.bitset);
+            let r = call.run(b, &arena2);
+            results2.lock().unwrap()[i] = Some(r);
+        }));
+        // Queue waiters one at a time so their order is defined.
+        let tid = rx.recv().unwrap();
+        let start = Instant::now();
+        while !blocked_in_futex(tid) {
+            assert!(start.elapsed() < Duration::from_secs(10), "{} waiter {i} never blocked", sc.name);
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let returned = || -> BTreeSet<usize> {
+        results.lock().unwrap().iter().enumerate().filter(|(_, r)| r.is_some()).map(|(i, _)| i).collect()
+    };
+    let mut steps = Vec::new();
+    let mut before = BTreeSet::new();
+    for call in &sc.steps {
+        let mut call = *call;
+        call.op |= scope;
+        let r = call.run(b, &arena);
+        let expect = r.unwrap_or_default();
+        // Wait for the woken to return, then a grace period for any extra.
+        let start = Instant::now();
+        while returned().len() < before.len() + expect.min(sc.waiters.len()) && start.elapsed() < Duration::from_secs(5) {
+            thread::sleep(Duration::from_millis(1));
+        }
+        thread::sleep(Duration::from_millis(20));
+        let now = returned();
+        steps.push((r, now.difference(&before).copied().collect()));
+        before = now;
+    }
+    // Release everyone still waiting.
+    for word in [Addr::W0, Addr::W1] {
+        arena.word(0).store(1, Ordering::SeqCst);
+        arena.word(1).store(1, Ordering::SeqCst);
+        let wake_all = c(word, linux::FUTEX_WAKE | scope, i32::MAX as u32, Arg4::Zero, Addr::Null, 0);
+        let _ = wake_all.run(b, &arena);
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+    let waiter_results = results.lock().unwrap().iter().map(|r| r.unwrap()).collect();
+    Trace { steps, waiter_results, words: (arena.word(0).load(Ordering::SeqCst), arena.word(1).load(Ordering::SeqCst)) }
+}
+
+fn scenarios() -> Vec<Scenario> {
+    use Addr::*;
+    use Arg4::*;
+    let w0 = W { word: W0, bitset: ANY };
+    let w1 = W { word: W1, bitset: ANY };
+    let wake = |word, n: u32| c(word, linux::FUTEX_WAKE, n, Zero, Null, 0);
+    vec![
+        Scenario {
+            name: "wake counts: 1, 0 (wakes one), -1 (wakes one), all",
+            waiters: vec![w0; 5],
+            steps: vec![wake(W0, 1), wake(W0, 0), wake(W0, u32::MAX), wake(W0, i32::MAX as u32), wake(W0, 1)],
+        },
+        Scenario {
+            name: "wake 2 of 4, FIFO",
+            waiters: vec![w0; 4],
+            steps: vec![wake(W0, 2), wake(W0, 1), wake(W0, 5)],
+        },
+        Scenario {
+            name: "bitset selection",
+            waiters: vec![W { word: W0, bitset: 1 }, W { word: W0, bitset: 2 }, W { word: W0, bitset: 3 }, W { word: W0, bitset: 4 }],
+            steps: vec![
+                c(W0, linux::FUTEX_WAKE_BITSET, 10, Zero, Null, 2),
+                c(W0, linux::FUTEX_WAKE_BITSET, 10, Zero, Null, 8),
+                c(W0, linux::FUTEX_WAKE_BITSET, 1, Zero, Null, ANY),
+                c(W0, linux::FUTEX_WAKE, 10, Zero, Null, 0),
+            ],
+        },
+        Scenario {
+            name: "cmp_requeue wake 1 move 2, then wake both words",
+            waiters: vec![w0; 4],
+            steps: vec![
+                c(W0, linux::FUTEX_CMP_REQUEUE, 1, Val2(2), W1, 0),
+                wake(W1, 1),
+                wake(W0, 10),
+                wake(W1, 10),
+            ],
+        },
+        Scenario {
+            name: "cmp_requeue mismatch moves nothing",
+            waiters: vec![w0; 2],
+            steps: vec![c(W0, linux::FUTEX_CMP_REQUEUE, 1, Val2(2), W1, 9), wake(W1, 10), wake(W0, 10)],
+        },
+        Scenario {
+            name: "requeue 0 wake, all moved, onto existing waiters",
+            waiters: vec![w1, w0, w0, w1],
+            steps: vec![c(W0, linux::FUTEX_REQUEUE, 0, Val2(10), W1, 0), wake(W1, 1), wake(W1, 1), wake(W1, 1), wake(W0, 10), wake(W1, 10)],
+        },
+        Scenario {
+            name: "requeue nr_wake 0 nr_requeue 0 does nothing",
+            waiters: vec![w0; 2],
+            steps: vec![c(W0, linux::FUTEX_REQUEUE, 0, Val2(0), W1, 0), wake(W1, 10), wake(W0, 10)],
+        },
+        Scenario {
+            name: "wake_op: cmp true wakes both words",
+            waiters: vec![w0, w0, w1, w1],
+            steps: vec![c(W0, linux::FUTEX_WAKE_OP, 1, Val2(5), W1, wake_op(0, 0, 1, 0)), wake(W0, 10)],
+        },
+        Scenario {
+            name: "wake_op: cmp false wakes only the first word",
+            waiters: vec![w0, w1],
+            steps: vec![c(W0, linux::FUTEX_WAKE_OP, 5, Val2(5), W1, wake_op(1, 1, 1, 0)), wake(W1, 10)],
+        },
+        Scenario {
+            name: "wake_op: nr_wake 0 and nr_wake2 0 each wake one",
+            waiters: vec![w0, w0, w1, w1],
+            steps: vec![c(W0, linux::FUTEX_WAKE_OP, 0, Val2(0), W1, wake_op(0, 0, 1, 0)), wake(W0, 10), wake(W1, 10)],
+        },
+        Scenario {
+            name: "wake_op bad comparison wakes nobody",
+            waiters: vec![w0, w1],
+            steps: vec![c(W0, linux::FUTEX_WAKE_OP, 5, Val2(5), W1, wake_op(1, 9, 1, 0)), wake(W0, 10), wake(W1, 10)],
+        },
+    ]
+}
+
+#[test]
+fn blocked_waiter_scenarios_match_native() {
+    let mut mismatches = Vec::new();
+    for scope in [PRIV, 0] {
+        for sc in scenarios() {
+            let native = run_scenario(Backend::Native, &sc, scope);
+            let lintel = run_scenario(Backend::Lintel, &sc, scope);
+            if native != lintel {
+                mismatches.push(format!("{} (scope {scope:#x}):\n  native {native:?}\n  lintel {lintel:?}", sc.name));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(lintel_table().waiters(), 0);
+}
