@@ -129,7 +129,7 @@ unsafe impl Interrupt for Host {
         }
         let t = thread.tcb();
         t.kick.store(1, Ordering::SeqCst);
-        send_interrupt_signal(t);
+        send_interrupt_signal(&thread);
     }
 
     #[inline]

@@ -66,9 +66,11 @@ fn wake(t: &Tcb) {
     };
 }
 
-/// Sends the interrupt signal to `t`'s owner (a thread of this process).
-pub(crate) fn send_interrupt_signal(t: &Tcb) {
-    let tid = t.tid.load(Ordering::Relaxed);
+/// Sends the interrupt signal to the thread `thread` names (a thread of this process). The
+/// handle's own tid is used: a just-spawned thread may not have stored its tid in its record
+/// yet (it has every signal blocked until it has, so the signal waits for it).
+pub(crate) fn send_interrupt_signal(thread: &Thread) {
+    let tid = thread.tid();
     if tid > 0 {
         syscall::tgkill(PID.load(Ordering::Relaxed), tid, INTERRUPT_SIGNAL);
     }
@@ -156,7 +158,7 @@ unsafe impl Notify for Host {
             wake(t);
         }
         if t.in_window.load(Ordering::SeqCst) != 0 {
-            send_interrupt_signal(t);
+            send_interrupt_signal(&thread);
         }
     }
 

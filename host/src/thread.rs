@@ -43,15 +43,27 @@ use crate::{HOST, Host};
 pub struct Thread {
     tcb: &'static Tcb,
     generation: u32,
+    /// The tid, copied so that a stale handle still names its own (dead) thread.
+    tid: i32,
 }
 
 impl Thread {
+    /// A handle to the thread that now owns `tcb` (whose tid is known).
     pub(crate) fn new(tcb: &'static Tcb) -> Thread {
-        Thread { tcb, generation: tcb.generation.load(Ordering::Acquire) }
+        Thread {
+            tcb,
+            generation: tcb.generation.load(Ordering::Acquire),
+            tid: tcb.tid.load(Ordering::Relaxed),
+        }
     }
 
     pub(crate) fn tcb(&self) -> &'static Tcb {
         self.tcb
+    }
+
+    /// The tid this handle names.
+    pub(crate) fn tid(&self) -> i32 {
+        self.tid
     }
 
     /// Whether the record still belongs to the thread this handle was made for.
@@ -77,7 +89,7 @@ impl fmt::Debug for Thread {
         f.debug_struct("Thread")
             .field("record", &(self.tcb.self_ptr as *const u8))
             .field("generation", &self.generation)
-            .field("tid", &self.tcb.tid.load(Ordering::Relaxed))
+            .field("tid", &self.tid)
             .finish()
     }
 }
@@ -137,7 +149,7 @@ unsafe impl Threads for Host {
     }
 
     fn tid(&self, thread: Thread) -> i32 {
-        thread.tcb.tid.load(Ordering::Relaxed)
+        thread.tid
     }
 
     unsafe fn spawn(&self, spec: &SpawnSpec) -> Result<Thread, Errno> {
@@ -146,11 +158,11 @@ unsafe impl Threads for Host {
             return Err(Errno::EINVAL);
         }
         let t = tcb::claim().map_err(|_| Errno::ENOMEM)?;
+        let generation = t.generation.load(Ordering::Relaxed);
         t.spawn_entry.store(spec.entry as usize, Ordering::Relaxed);
         t.spawn_arg.store(spec.arg, Ordering::Relaxed);
         t.spawn_fs.store(spec.thread_pointer.unwrap_or(0), Ordering::Relaxed);
         t.spawn_has_fs.store(spec.thread_pointer.is_some() as u32, Ordering::Relaxed);
-        let handle = Thread::new(t);
         t.state.store(RAW, Ordering::Release); // `exited` is 1: not claimable until it dies
 
         let all: u64 = !0;
@@ -169,8 +181,11 @@ unsafe impl Threads for Host {
             t.state.store(FREE, Ordering::Release);
             return Err(Errno::from_raw(-r as i32).unwrap_or(Errno::EAGAIN));
         }
-        t.tid.store(r as i32, Ordering::Relaxed);
-        Ok(handle)
+        // The child stores its tid in the record itself (before any signal can reach it). The
+        // parent must not: the child may already have died and the record been recycled. For
+        // the same reason the handle takes the generation set up above and the clone's tid,
+        // not whatever the record holds now.
+        Ok(Thread { tcb: t, generation, tid: r as i32 })
     }
 
     unsafe fn exit_current(&self) -> ! {

@@ -1,0 +1,226 @@
+//! Threads: raw spawn, identity, death, stack release, adoption, thread pointer, altstack.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
+
+use common::*;
+use linux_raw_sys::general as g;
+use lintel_host::{HOST, Host, RawThread, Thread, spawn_raw};
+use lintel_kernel::{SpawnSpec, Threads};
+
+static STARTED: AtomicU32 = AtomicU32::new(0);
+static GO: AtomicU32 = AtomicU32::new(0);
+
+struct Slot {
+    ran: AtomicU32,
+    tid_ok: AtomicU32,
+    stable: AtomicU32,
+    record: AtomicUsize,
+    altstack_size: AtomicUsize,
+}
+
+fn body(a: usize) {
+    // SAFETY: `a` is a leaked Slot.
+    let s: &Slot = unsafe { from_arg(a) };
+    let me = HOST.current();
+    s.record.store(me.record_addr(), Ordering::Relaxed);
+    s.tid_ok.store((HOST.tid(me) == gettid()) as u32, Ordering::Relaxed);
+    s.stable.store((HOST.current() == me) as u32, Ordering::Relaxed);
+    // The host sigaltstack must be installed.
+    let mut ss = g::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: 0, ss_size: 0 };
+    sys(g::__NR_sigaltstack, &[0, &mut ss as *mut _ as usize]);
+    if ss.ss_flags as u32 & g::SS_DISABLE == 0 {
+        s.altstack_size.store(ss.ss_size as usize, Ordering::Relaxed);
+    }
+    // Stay alive until all sixteen are, so that their records must be distinct.
+    STARTED.fetch_add(1, Ordering::AcqRel);
+    raw_wait_eq(&GO, 1, 5000);
+    s.stable.fetch_and((HOST.current() == me) as u32, Ordering::Relaxed);
+    s.ran.store(1, Ordering::Release);
+}
+
+#[test]
+fn sixteen_raw_threads_run_die_and_free_their_stacks() {
+    let slots: Vec<&'static Slot> = (0..16)
+        .map(|_| {
+            leak(Slot {
+                ran: AtomicU32::new(0),
+                tid_ok: AtomicU32::new(0),
+                stable: AtomicU32::new(0),
+                record: AtomicUsize::new(0),
+                altstack_size: AtomicUsize::new(0),
+            })
+        })
+        .collect();
+    let threads: Vec<RawThread> = slots.iter().map(|s| spawn_raw(body, arg(*s)).unwrap()).collect();
+    let handles: Vec<Thread> = threads.iter().map(|t| t.thread()).collect();
+    let stacks: Vec<(usize, usize)> = threads.iter().map(|t| t.stack()).collect();
+    let tids: HashSet<i32> = handles.iter().map(|&h| HOST.tid(h)).collect();
+    assert_eq!(tids.len(), 16, "distinct tids");
+    assert!(tids.iter().all(|&t| t > 0));
+    assert!(eventually(std::time::Duration::from_secs(5), || STARTED.load(Ordering::Acquire) == 16));
+    for &h in &handles {
+        assert!(!HOST.is_dead(h));
+    }
+    GO.store(1, Ordering::Release);
+    for t in threads {
+        t.join_timeout_ns(JOIN_NS).expect("raw thread did not exit");
+    }
+    for (s, &h) in slots.iter().zip(&handles) {
+        assert_eq!(s.ran.load(Ordering::Acquire), 1);
+        assert_eq!(s.tid_ok.load(Ordering::Relaxed), 1, "tid is the host tid");
+        assert_eq!(s.stable.load(Ordering::Relaxed), 1, "current() stable");
+        assert_eq!(s.record.load(Ordering::Relaxed), h.record_addr(), "current() == handle");
+        assert_eq!(s.altstack_size.load(Ordering::Relaxed), Host::altstack_size());
+        assert!(HOST.is_dead(h));
+    }
+    let records: HashSet<usize> = slots.iter().map(|s| s.record.load(Ordering::Relaxed)).collect();
+    assert_eq!(records.len(), 16, "current() distinct per live thread");
+    assert!(Host::altstack_size() >= 64 * 1024);
+    assert!(Host::altstack_size() >= Host::min_sigstksz());
+    // The stacks are unmapped: mincore says ENOMEM.
+    for (lo, _) in stacks {
+        let mut vec = [0u8; 1];
+        let r = sys(g::__NR_mincore, &[lo, 4096, vec.as_mut_ptr() as usize]);
+        assert_eq!(r, -(linux_raw_sys::errno::ENOMEM as isize));
+    }
+}
+
+fn nothing(_: usize) {}
+
+#[test]
+fn records_are_recycled_and_stale_handles_stay_dead() {
+    let mut seen = Vec::new();
+    for _ in 0..50 {
+        let t = spawn_raw(nothing, 0).unwrap();
+        let h = t.thread();
+        t.join_timeout_ns(JOIN_NS).expect("raw thread did not exit");
+        assert!(HOST.is_dead(h));
+        seen.push(h);
+    }
+    // All old handles stay dead, and differ from each other even when records repeat.
+    for (i, a) in seen.iter().enumerate() {
+        assert!(HOST.is_dead(*a));
+        for b in &seen[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
+    let distinct: HashSet<usize> = seen.iter().map(|h| h.record_addr()).collect();
+    assert!(distinct.len() < seen.len(), "dead records should be reused");
+}
+
+#[test]
+fn current_is_distinct_per_std_thread_and_stable() {
+    let main = HOST.current();
+    assert_eq!(HOST.current(), main);
+    assert_eq!(HOST.tid(main), gettid());
+    assert!(!HOST.is_dead(main));
+    let others: Vec<(Thread, Thread, i32, i32)> = (0..8)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let a = HOST.current();
+                let b = HOST.current();
+                (a, b, HOST.tid(a), gettid())
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    let mut all = HashSet::new();
+    all.insert(main.record_addr());
+    for (a, b, tid, real) in &others {
+        assert_eq!(a, b);
+        assert_eq!(tid, real);
+        assert_ne!(*a, main);
+    }
+    // Threads that ran one after another may share a recycled record, but not concurrently
+    // live ones: the main thread's record is never handed out while it lives.
+    assert!(others.iter().all(|(a, ..)| a.record_addr() != main.record_addr()));
+    assert!(!HOST.is_dead(main));
+}
+
+#[test]
+fn a_thread_that_inherits_gs_from_its_creator_is_adopted_afresh() {
+    // The creator is adopted (GS = its record); pthread_create copies GS to the child.
+    let (creator, child) = std::thread::spawn(|| {
+        let creator = HOST.current();
+        let child = std::thread::spawn(|| (HOST.current(), HOST.tid(HOST.current()), gettid()))
+            .join()
+            .unwrap();
+        (creator, child)
+    })
+    .join()
+    .unwrap();
+    let (child, tid, real) = child;
+    assert_ne!(creator.record_addr(), child.record_addr());
+    assert_eq!(tid, real);
+}
+
+static FS_SEEN: AtomicUsize = AtomicUsize::new(0);
+static FS_TID: AtomicI32 = AtomicI32::new(0);
+
+unsafe extern "C" fn read_fs(_: usize) {
+    // No TLS here: FS points at a dummy block.
+    let mut fs = 0usize;
+    sys(g::__NR_arch_prctl, &[0x1003 /* ARCH_GET_FS */, &mut fs as *mut usize as usize]);
+    FS_SEEN.store(fs, Ordering::Relaxed);
+    FS_TID.store(HOST.tid(HOST.current()), Ordering::Release);
+}
+
+#[test]
+fn spawn_sets_the_thread_pointer_when_asked() {
+    let stack = mmap(64 * 1024, g::PROT_READ | g::PROT_WRITE);
+    let tls_block = mmap(4096, g::PROT_READ | g::PROT_WRITE);
+    let spec = SpawnSpec {
+        entry: read_fs,
+        arg: 0,
+        stack_top: stack + 64 * 1024,
+        thread_pointer: Some(tls_block),
+    };
+    // SAFETY: the stack stays mapped until is_dead; read_fs uses no TLS.
+    let t = unsafe { HOST.spawn(&spec) }.unwrap();
+    assert!(eventually(std::time::Duration::from_secs(5), || HOST.is_dead(t)));
+    assert_eq!(FS_SEEN.load(Ordering::Relaxed), tls_block);
+    assert_eq!(FS_TID.load(Ordering::Acquire), HOST.tid(t));
+    munmap(stack, 64 * 1024);
+}
+
+#[test]
+fn spawn_rejects_a_misaligned_stack() {
+    let spec = SpawnSpec { entry: read_fs, arg: 0, stack_top: 0x1008, thread_pointer: None };
+    // SAFETY: rejected before any thread exists.
+    assert_eq!(unsafe { HOST.spawn(&spec) }.unwrap_err(), lintel_kernel::Errno::EINVAL);
+}
+
+static EXITED_EARLY: AtomicU32 = AtomicU32::new(0);
+
+fn exits_early(_: usize) {
+    EXITED_EARLY.store(1, Ordering::Release);
+    // SAFETY: nothing on this stack is referenced elsewhere.
+    unsafe { HOST.exit_current() };
+}
+
+#[test]
+fn exit_current_ends_only_the_raw_thread() {
+    let t = spawn_raw(exits_early, 0).unwrap();
+    let h = t.thread();
+    t.join_timeout_ns(JOIN_NS).expect("raw thread did not exit");
+    assert!(HOST.is_dead(h));
+    assert_eq!(EXITED_EARLY.load(Ordering::Acquire), 1);
+    HOST.yield_now();
+}
+
+#[test]
+fn syscall_section_holds_the_window() {
+    let (start, end) = lintel_host::syscall_section();
+    let (begin, sc, wend, abort) = lintel_host::window_labels();
+    assert!(start < end);
+    for l in [begin, sc, wend, abort] {
+        assert!((start..end).contains(&l));
+    }
+    assert!(begin < sc && sc < wend && wend <= abort);
+    assert_eq!(wend - sc, 2, "the syscall instruction is 2 bytes");
+}
