@@ -8,10 +8,10 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use linux_raw_sys::elf_uapi as elf;
-use linux_raw_sys::general as g;
 use lintel_kernel::abi::Timespec;
 use lintel_kernel::{Clock, ClockId};
+use linux_raw_sys::elf_uapi as elf;
+use linux_raw_sys::general as g;
 
 use crate::Host;
 use crate::syscall;
@@ -24,7 +24,10 @@ type VdsoClockGettime = unsafe extern "C" fn(clock: i32, ts: *mut Timespec) -> i
 /// Reads `clock` (a Linux clock id) into a timespec.
 #[inline]
 fn gettime(clock: u32) -> Timespec {
-    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     let f = VDSO_CLOCK_GETTIME.load(Ordering::Relaxed);
     if f != 0 {
         // SAFETY: `f` is the vDSO's clock_gettime, validated at init; it writes one timespec.
@@ -39,7 +42,9 @@ fn gettime(clock: u32) -> Timespec {
 }
 
 fn to_ns(ts: &Timespec) -> u64 {
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 // SAFETY: CLOCK_MONOTONIC from the kernel (vDSO or syscall) never decreases, across threads
@@ -75,8 +80,14 @@ pub(crate) fn init_vdso(ehdr: usize) {
     // Check it works and agrees with the syscall before trusting it.
     // SAFETY: a symbol of the vDSO with the documented clock_gettime signature.
     let f: VdsoClockGettime = unsafe { core::mem::transmute(f) };
-    let mut a = Timespec { tv_sec: 0, tv_nsec: 0 };
-    let mut b = Timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut a = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let mut b = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     syscall::clock_gettime(g::CLOCK_MONOTONIC, &mut a);
     // SAFETY: as above; `b` is a valid, writable timespec.
     let r = unsafe { f(g::CLOCK_MONOTONIC as i32, &mut b) };
@@ -106,7 +117,9 @@ unsafe fn find_vdso_symbol(base: usize, name: &[u8]) -> Option<usize> {
             eh.e_phnum as usize,
         );
         let load = phdrs.iter().find(|p| p.p_type == elf::PT_LOAD)?;
-        let bias = base.wrapping_add(load.p_offset as usize).wrapping_sub(load.p_vaddr as usize);
+        let bias = base
+            .wrapping_add(load.p_offset as usize)
+            .wrapping_sub(load.p_vaddr as usize);
         if eh.e_shentsize as usize != size_of::<elf::Elf64_Shdr>() {
             return None;
         }
@@ -129,7 +142,9 @@ unsafe fn find_vdso_symbol(base: usize, name: &[u8]) -> Option<usize> {
         );
         for s in syms {
             let start = s.st_name as usize;
-            let Some(rest) = strs.get(start..) else { continue };
+            let Some(rest) = strs.get(start..) else {
+                continue;
+            };
             let end = rest.iter().position(|&c| c == 0).unwrap_or(rest.len());
             if &rest[..end] == name && s.st_value != 0 && s.st_shndx != 0 {
                 return Some(bias.wrapping_add(s.st_value as usize));

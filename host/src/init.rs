@@ -99,7 +99,11 @@ fn init_once() {
     let auxv = read_auxv();
     // Without auxv we cannot know whether FSGSBASE is enabled: `arch_prctl` is always right.
     FSGSBASE.store(auxv.hwcap2 & HWCAP2_FSGSBASE != 0, Ordering::Relaxed);
-    let page = if auxv.pagesz.is_power_of_two() { auxv.pagesz } else { 4096 };
+    let page = if auxv.pagesz.is_power_of_two() {
+        auxv.pagesz
+    } else {
+        4096
+    };
     PAGE_SIZE.store(page, Ordering::Relaxed);
     MINSIGSTKSZ.store(auxv.minsigstksz, Ordering::Relaxed);
     let want = MIN_ALTSTACK.max(auxv.minsigstksz.saturating_add(LINTEL_SIGSTACK_ROOM));

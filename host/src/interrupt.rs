@@ -22,9 +22,9 @@
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering, compiler_fence};
 
-use linux_raw_sys::general as g;
 use lintel_kernel::interrupt::InterruptHook;
 use lintel_kernel::{Interrupt, Registers};
+use linux_raw_sys::general as g;
 
 use crate::arch::{Ucontext, labels};
 use crate::notify::{INTERRUPTED, send_interrupt_signal};
@@ -164,5 +164,10 @@ pub fn syscall_section() -> (usize, usize) {
 
 /// The restartable window's labels: `(begin, syscall instruction, end, abort)`.
 pub fn window_labels() -> (usize, usize, usize, usize) {
-    (labels::window_begin(), labels::window_syscall(), labels::window_end(), labels::window_abort())
+    (
+        labels::window_begin(),
+        labels::window_syscall(),
+        labels::window_end(),
+        labels::window_abort(),
+    )
 }

@@ -72,7 +72,9 @@ pub mod window;
 pub use arch::{Sigcontext, Ucontext};
 pub use interrupt::{HostRegisters, INTERRUPT_SIGNAL, syscall_section, window_labels};
 pub use syscall::raw_syscall6;
-pub use thread::{RAW_STACK_SIZE, RawThread, Thread, after_fork_in_child, spawn_raw, spawn_raw_with_stack};
+pub use thread::{
+    RAW_STACK_SIZE, RawThread, Thread, after_fork_in_child, spawn_raw, spawn_raw_with_stack,
+};
 pub use usermem::USER_END;
 
 /// The Linux host port: implements every porting trait of [`lintel_kernel`].

@@ -18,9 +18,9 @@
 
 use core::sync::atomic::Ordering;
 
-use linux_raw_sys::general as g;
 use lintel_kernel::abi::Timespec;
 use lintel_kernel::{ClockId, Deadline, Notify, Wakeup};
+use linux_raw_sys::general as g;
 
 use crate::init::PID;
 use crate::syscall;
@@ -110,14 +110,22 @@ unsafe impl Notify for Host {
             }
             let sleeping = v | WAITING;
             if v & WAITING == 0
-                && w.compare_exchange(v, sleeping, Ordering::AcqRel, Ordering::Acquire).is_err()
+                && w.compare_exchange(v, sleeping, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
             {
                 continue;
             }
             // SAFETY: the word is ours and valid; `ts_ptr` is null or a valid timespec that
             // outlives the call.
             let r = unsafe {
-                syscall::futex(w.as_ptr(), op, sleeping, ts_ptr, 0, g::FUTEX_BITSET_MATCH_ANY)
+                syscall::futex(
+                    w.as_ptr(),
+                    op,
+                    sleeping,
+                    ts_ptr,
+                    0,
+                    g::FUTEX_BITSET_MATCH_ANY,
+                )
             };
             match -r as u32 {
                 0 | linux_raw_sys::errno::EAGAIN | linux_raw_sys::errno::EINTR => continue,
@@ -163,7 +171,11 @@ unsafe impl Notify for Host {
     }
 
     fn take_interrupt(&self) -> bool {
-        tcb::current().notify.fetch_and(!INTERRUPTED, Ordering::AcqRel) & INTERRUPTED != 0
+        tcb::current()
+            .notify
+            .fetch_and(!INTERRUPTED, Ordering::AcqRel)
+            & INTERRUPTED
+            != 0
     }
 
     fn is_interrupted(&self) -> bool {

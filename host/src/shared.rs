@@ -8,9 +8,9 @@
 //! for a woken waiter even with a signal pending, and that is reported as woken.
 //! The wake, requeue and wake-op operations are non-blocking and pass straight through.
 
-use linux_raw_sys::general as g;
 use lintel_kernel::abi::Timespec;
 use lintel_kernel::{Deadline, Errno, Notify, SharedFutex, SharedWaitError};
+use linux_raw_sys::general as g;
 
 use crate::notify::futex_deadline;
 use crate::syscall::{self, nr};
@@ -69,7 +69,14 @@ unsafe impl SharedFutex for Host {
     fn shared_wake(&self, addr: usize, nr_wake: i32, bitset: u32) -> Result<u32, Errno> {
         // SAFETY: a wake touches no user memory beyond looking the word's key up.
         count(unsafe {
-            syscall::futex(addr as *const u32, g::FUTEX_WAKE_BITSET, nr_wake as u32, 0, 0, bitset)
+            syscall::futex(
+                addr as *const u32,
+                g::FUTEX_WAKE_BITSET,
+                nr_wake as u32,
+                0,
+                0,
+                bitset,
+            )
         })
     }
 

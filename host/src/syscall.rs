@@ -133,7 +133,11 @@ pub(crate) fn mmap_anon(len: usize, prot: u32, extra_flags: u32) -> Result<usize
     let r = unsafe {
         arch::lintel_host_syscall6(nr::MMAP, 0, len, prot as usize, flags, usize::MAX, 0)
     };
-    if (-4095..0).contains(&r) { Err(r) } else { Ok(r as usize) }
+    if (-4095..0).contains(&r) {
+        Err(r)
+    } else {
+        Ok(r as usize)
+    }
 }
 
 /// `mprotect(addr, len, prot)`.
@@ -169,7 +173,15 @@ pub(crate) unsafe fn sigaltstack(new: *const g::stack_t, old: *mut g::stack_t) -
 /// Changing the mask must not break the caller's assumptions.
 pub(crate) unsafe fn sigprocmask(how: u32, set: *const u64, old: *mut u64) -> isize {
     // SAFETY: forwarded contract; the set size is 8 bytes as on x86_64.
-    unsafe { sys(nr::RT_SIGPROCMASK, how as usize, set as usize, old as usize, 8) }
+    unsafe {
+        sys(
+            nr::RT_SIGPROCMASK,
+            how as usize,
+            set as usize,
+            old as usize,
+            8,
+        )
+    }
 }
 
 /// The kernel's x86_64 `struct sigaction` as `rt_sigaction` takes it.
@@ -197,7 +209,15 @@ pub(crate) unsafe fn sigaction(
     old: *mut KernelSigaction,
 ) -> isize {
     // SAFETY: forwarded contract.
-    unsafe { sys(nr::RT_SIGACTION, sig as usize, new as usize, old as usize, 8) }
+    unsafe {
+        sys(
+            nr::RT_SIGACTION,
+            sig as usize,
+            new as usize,
+            old as usize,
+            8,
+        )
+    }
 }
 
 /// `arch_prctl(code, addr)`.
@@ -212,7 +232,15 @@ pub(crate) unsafe fn arch_prctl(code: usize, addr: usize) -> isize {
 /// `clock_gettime(clock, ts)`.
 pub(crate) fn clock_gettime(clock: u32, ts: &mut g::__kernel_timespec) -> isize {
     // SAFETY: `ts` is a valid, writable timespec.
-    unsafe { sys(nr::CLOCK_GETTIME, clock as usize, ts as *mut _ as usize, 0, 0) }
+    unsafe {
+        sys(
+            nr::CLOCK_GETTIME,
+            clock as usize,
+            ts as *mut _ as usize,
+            0,
+            0,
+        )
+    }
 }
 
 /// Reads a whole small file (`/proc/self/auxv`) into `buf`; returns the bytes read.
@@ -238,7 +266,13 @@ pub(crate) fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize,
         }
         // SAFETY: `rest` is valid writable memory of the given length; `fd` is ours.
         let r = unsafe {
-            sys(nr::READ, fd as usize, rest.as_mut_ptr() as *mut c_void as usize, rest.len(), 0)
+            sys(
+                nr::READ,
+                fd as usize,
+                rest.as_mut_ptr() as *mut c_void as usize,
+                rest.len(),
+                0,
+            )
         };
         match r {
             0 => break Ok(got),
@@ -265,7 +299,13 @@ pub(crate) fn exit_thread() -> ! {
 pub(crate) fn fatal(msg: &str) -> ! {
     // SAFETY: write(2) of a valid buffer; then SIGABRT to ourselves (default action: abort).
     unsafe {
-        sys(g::__NR_write as usize, 2, msg.as_ptr() as usize, msg.len(), 0);
+        sys(
+            g::__NR_write as usize,
+            2,
+            msg.as_ptr() as usize,
+            msg.len(),
+            0,
+        );
         let dfl = KernelSigaction::default();
         sigaction(g::SIGABRT, &dfl, core::ptr::null_mut());
         let unblock: u64 = 1 << (g::SIGABRT - 1);

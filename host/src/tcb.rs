@@ -246,13 +246,18 @@ fn try_claim(t: &Tcb, ask_kernel: bool) -> bool {
         ADOPTED if ask_kernel => owner_gone(t),
         _ => false,
     };
-    dead && t.state.compare_exchange(s, CLAIMED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+    dead && t
+        .state
+        .compare_exchange(s, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+        .is_ok()
 }
 
 /// Whether an adopted record's owner thread no longer exists.
 pub(crate) fn owner_gone(t: &Tcb) -> bool {
     let tid = t.tid.load(Ordering::Relaxed);
-    tid <= 0 || syscall::tgkill(PID.load(Ordering::Relaxed), tid, 0) == -(linux_raw_sys::errno::ESRCH as isize)
+    tid <= 0
+        || syscall::tgkill(PID.load(Ordering::Relaxed), tid, 0)
+            == -(linux_raw_sys::errno::ESRCH as isize)
 }
 
 fn reset(t: &Tcb) {

@@ -24,8 +24,8 @@
 use core::fmt;
 use core::sync::atomic::Ordering;
 
+use lintel_kernel::{Clock, ClockId, Errno, SpawnSpec, Threads};
 use linux_raw_sys::general as g;
-use lintel_kernel::{ClockId, Clock, Errno, SpawnSpec, Threads};
 
 use crate::arch;
 use crate::init::{self, PID};
@@ -161,8 +161,10 @@ unsafe impl Threads for Host {
         let generation = t.generation.load(Ordering::Relaxed);
         t.spawn_entry.store(spec.entry as usize, Ordering::Relaxed);
         t.spawn_arg.store(spec.arg, Ordering::Relaxed);
-        t.spawn_fs.store(spec.thread_pointer.unwrap_or(0), Ordering::Relaxed);
-        t.spawn_has_fs.store(spec.thread_pointer.is_some() as u32, Ordering::Relaxed);
+        t.spawn_fs
+            .store(spec.thread_pointer.unwrap_or(0), Ordering::Relaxed);
+        t.spawn_has_fs
+            .store(spec.thread_pointer.is_some() as u32, Ordering::Relaxed);
         t.state.store(RAW, Ordering::Release); // `exited` is 1: not claimable until it dies
 
         let all: u64 = !0;
@@ -185,7 +187,11 @@ unsafe impl Threads for Host {
         // parent must not: the child may already have died and the record been recycled. For
         // the same reason the handle takes the generation set up above and the clone's tid,
         // not whatever the record holds now.
-        Ok(Thread { tcb: t, generation, tid: r as i32 })
+        Ok(Thread {
+            tcb: t,
+            generation,
+            tid: r as i32,
+        })
     }
 
     unsafe fn exit_current(&self) -> ! {
@@ -243,7 +249,11 @@ pub fn spawn_raw(f: fn(usize), arg: usize) -> Result<RawThread, Errno> {
 }
 
 /// [`spawn_raw`] with a stack of `stack_len` bytes (rounded up to pages; at least one page).
-pub fn spawn_raw_with_stack(f: fn(usize), arg: usize, stack_len: usize) -> Result<RawThread, Errno> {
+pub fn spawn_raw_with_stack(
+    f: fn(usize),
+    arg: usize,
+    stack_len: usize,
+) -> Result<RawThread, Errno> {
     init::ensure_init();
     let page = init::PAGE_SIZE.load(Ordering::Relaxed);
     let len = stack_len.max(page).next_multiple_of(page);
@@ -253,11 +263,20 @@ pub fn spawn_raw_with_stack(f: fn(usize), arg: usize, stack_len: usize) -> Resul
     let pair = top - 16;
     // SAFETY: the top 16 bytes of the fresh stack mapping; the new thread reads them once.
     unsafe { (pair as *mut (fn(usize), usize)).write((f, arg)) };
-    let spec = SpawnSpec { entry: raw_trampoline, arg: pair, stack_top: pair, thread_pointer: None };
+    let spec = SpawnSpec {
+        entry: raw_trampoline,
+        arg: pair,
+        stack_top: pair,
+        thread_pointer: None,
+    };
     // SAFETY: the stack stays mapped until join has seen the thread dead; the trampoline is
     // safe to call with `pair`.
     match unsafe { HOST.spawn(&spec) } {
-        Ok(thread) => Ok(RawThread { thread, stack, stack_len: len }),
+        Ok(thread) => Ok(RawThread {
+            thread,
+            stack,
+            stack_len: len,
+        }),
         Err(e) => {
             // SAFETY: no thread was created; the stack is unused.
             unsafe { syscall::munmap(stack, len) };
@@ -313,7 +332,14 @@ impl RawThread {
             if v != 0 {
                 // SAFETY: valid word and timespec.
                 unsafe {
-                    syscall::futex(t.exited.as_ptr(), g::FUTEX_WAIT, v, &ts as *const _ as usize, 0, 0)
+                    syscall::futex(
+                        t.exited.as_ptr(),
+                        g::FUTEX_WAIT,
+                        v,
+                        &ts as *const _ as usize,
+                        0,
+                        0,
+                    )
                 };
             }
         }

@@ -15,8 +15,8 @@
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use linux_raw_sys::general as g;
 use lintel_kernel::{Errno, UserMemory};
+use linux_raw_sys::general as g;
 
 use crate::Host;
 use crate::arch::{self, Ucontext, labels};
@@ -36,7 +36,11 @@ static OLD_SEGV: (AtomicUsize, AtomicU64) = (AtomicUsize::new(0), AtomicU64::new
 static OLD_BUS: (AtomicUsize, AtomicU64) = (AtomicUsize::new(0), AtomicU64::new(0));
 
 fn old_action(sig: u32) -> &'static (AtomicUsize, AtomicU64) {
-    if sig == g::SIGBUS { &OLD_BUS } else { &OLD_SEGV }
+    if sig == g::SIGBUS {
+        &OLD_BUS
+    } else {
+        &OLD_SEGV
+    }
 }
 
 /// The host SIGSEGV/SIGBUS handler.
@@ -124,14 +128,22 @@ unsafe impl UserMemory for Host {
         check_word(self, addr)?;
         // SAFETY: faults are fixed up into flag = 1; the address is below user_end.
         let p = unsafe { arch::lintel_host_load_u32(addr) };
-        if p.flag != 0 { Err(Errno::EFAULT) } else { Ok(p.value as u32) }
+        if p.flag != 0 {
+            Err(Errno::EFAULT)
+        } else {
+            Ok(p.value as u32)
+        }
     }
 
     fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
         check_word(self, addr)?;
         // SAFETY: as in `load_u32`.
         let p = unsafe { arch::lintel_host_cmpxchg_u32(addr, expected, new) };
-        if p.flag != 0 { Err(Errno::EFAULT) } else { Ok(p.value as u32) }
+        if p.flag != 0 {
+            Err(Errno::EFAULT)
+        } else {
+            Ok(p.value as u32)
+        }
     }
 
     fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), Errno> {
@@ -144,7 +156,11 @@ unsafe impl UserMemory for Host {
         init::ensure_init();
         // SAFETY: `buf` is valid for writes; faults on the user side are fixed up.
         let p = unsafe { arch::lintel_host_copy(buf.as_mut_ptr() as usize, addr, buf.len()) };
-        if p.flag != 0 { Err(Errno::EFAULT) } else { Ok(()) }
+        if p.flag != 0 {
+            Err(Errno::EFAULT)
+        } else {
+            Ok(())
+        }
     }
 
     fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
@@ -158,6 +174,10 @@ unsafe impl UserMemory for Host {
         // SAFETY: `buf` is valid for reads; faults on the user side are fixed up. Writing to
         // arbitrary user memory is the caller's (lintel's) business, as on Linux.
         let p = unsafe { arch::lintel_host_copy(addr, buf.as_ptr() as usize, buf.len()) };
-        if p.flag != 0 { Err(Errno::EFAULT) } else { Ok(()) }
+        if p.flag != 0 {
+            Err(Errno::EFAULT)
+        } else {
+            Ok(())
+        }
     }
 }

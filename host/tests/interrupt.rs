@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicI32, AtomicIsize, AtomicU32, AtomicUsize, Ordering
 use std::time::Duration;
 
 use common::*;
-use linux_raw_sys::general as g;
 use lintel_host::{HOST, RawThread, spawn_raw};
 use lintel_kernel::{Interrupt, Registers, Threads};
+use linux_raw_sys::general as g;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -65,7 +65,9 @@ fn start_spinner() -> RawThread {
     STOP.store(0, Ordering::Relaxed);
     SPINS.store(0, Ordering::Relaxed);
     let t = spawn_raw(spinner, 0).unwrap();
-    assert!(eventually(Duration::from_secs(5), || SPINS.load(Ordering::Relaxed) > 1000));
+    assert!(eventually(Duration::from_secs(5), || SPINS
+        .load(Ordering::Relaxed)
+        > 1000));
     t
 }
 
@@ -80,15 +82,31 @@ fn kick_runs_the_hook_on_a_spinning_raw_thread_with_its_registers() {
     let t = start_spinner();
     let (lo, hi) = t.stack();
     HOST.kick(t.thread());
-    assert!(eventually(Duration::from_secs(5), || HOOK_RUNS.load(Ordering::Acquire) == 1));
-    assert_eq!(HOOK_TID.load(Ordering::Relaxed), HOST.tid(t.thread()), "hook ran on the target");
+    assert!(eventually(Duration::from_secs(5), || HOOK_RUNS
+        .load(Ordering::Acquire)
+        == 1));
+    assert_eq!(
+        HOOK_TID.load(Ordering::Relaxed),
+        HOST.tid(t.thread()),
+        "hook ran on the target"
+    );
     let sp = HOOK_SP.load(Ordering::Relaxed);
-    assert!((lo..hi).contains(&sp), "sp {sp:#x} is on the spinner's stack {lo:#x}..{hi:#x}");
+    assert!(
+        (lo..hi).contains(&sp),
+        "sp {sp:#x} is on the spinner's stack {lo:#x}..{hi:#x}"
+    );
     let pc = HOOK_PC.load(Ordering::Relaxed);
     let (s, e) = lintel_host::syscall_section();
-    assert!(pc != 0 && !(s..e).contains(&pc), "pc {pc:#x} is in user code");
+    assert!(
+        pc != 0 && !(s..e).contains(&pc),
+        "pc {pc:#x} is in user code"
+    );
     stop(t);
-    assert_eq!(HOOK_RUNS.load(Ordering::Acquire), 1, "one kick, one hook run");
+    assert_eq!(
+        HOOK_RUNS.load(Ordering::Acquire),
+        1,
+        "one kick, one hook run"
+    );
 }
 
 #[test]
@@ -101,7 +119,8 @@ fn the_hooks_pc_and_sp_writes_are_honoured() {
     HOST.kick(t.thread());
     // The spinner never sees STOP: it must leave through `landing`.
     let h = t.thread();
-    t.join_timeout_ns(JOIN_NS).expect("redirected thread did not exit");
+    t.join_timeout_ns(JOIN_NS)
+        .expect("redirected thread did not exit");
     assert!(HOST.is_dead(h));
     assert_eq!(LANDED.load(Ordering::Acquire), 1);
     munmap(alt, 64 * 1024);
@@ -114,7 +133,8 @@ fn kicks_are_not_lost() {
     for i in 1..=200 {
         HOST.kick(t.thread());
         assert!(
-            eventually(Duration::from_secs(5), || HOOK_RUNS.load(Ordering::Acquire) == i),
+            eventually(Duration::from_secs(5), || HOOK_RUNS.load(Ordering::Acquire)
+                == i),
             "kick {i} lost"
         );
     }
@@ -139,7 +159,10 @@ fn self_kick_in_span(_: usize) {
 fn a_kick_inside_a_span_is_posted_not_run() {
     let _g = setup(0);
     SPAN_RESULT.store(0, Ordering::Relaxed);
-    spawn_raw(self_kick_in_span, 0).unwrap().join_timeout_ns(JOIN_NS).expect("join");
+    spawn_raw(self_kick_in_span, 0)
+        .unwrap()
+        .join_timeout_ns(JOIN_NS)
+        .expect("join");
     assert_eq!(SPAN_RESULT.load(Ordering::Acquire), 1);
     assert_eq!(HOOK_RUNS.load(Ordering::Acquire), 0);
 }
@@ -150,7 +173,10 @@ static SLEEP_RET: AtomicIsize = AtomicIsize::new(1);
 fn kicked_while_sleeping_in_span(_: usize) {
     HOST.enter();
     READY.store(1, Ordering::Release);
-    let ts = lintel_kernel::abi::Timespec { tv_sec: 3, tv_nsec: 0 };
+    let ts = lintel_kernel::abi::Timespec {
+        tv_sec: 3,
+        tv_nsec: 0,
+    };
     let r = sys(g::__NR_nanosleep, &[&ts as *const _ as usize, 0]);
     SLEEP_RET.store(r, Ordering::Relaxed);
     let posted = HOST.leave();
@@ -163,14 +189,27 @@ fn a_cross_thread_kick_inside_a_span_is_posted_and_leave_reports_it() {
     SPAN_RESULT.store(0, Ordering::Relaxed);
     READY.store(0, Ordering::Relaxed);
     let t = spawn_raw(kicked_while_sleeping_in_span, 0).unwrap();
-    assert!(eventually(Duration::from_secs(5), || READY.load(Ordering::Acquire) == 1));
+    assert!(eventually(Duration::from_secs(5), || READY
+        .load(Ordering::Acquire)
+        == 1));
     std::thread::sleep(Duration::from_millis(20));
     HOST.kick(t.thread());
     t.join_timeout_ns(JOIN_NS).expect("join");
-    assert_eq!(SPAN_RESULT.load(Ordering::Acquire), 1, "leave() reports the posted kick");
-    assert_eq!(HOOK_RUNS.load(Ordering::Acquire), 0, "the hook never runs inside a span");
+    assert_eq!(
+        SPAN_RESULT.load(Ordering::Acquire),
+        1,
+        "leave() reports the posted kick"
+    );
+    assert_eq!(
+        HOOK_RUNS.load(Ordering::Acquire),
+        0,
+        "the hook never runs inside a span"
+    );
     // The host signal cut the sleep short (Linux: EINTR after a handler for nanosleep).
-    assert_eq!(SLEEP_RET.load(Ordering::Relaxed), -(linux_raw_sys::errno::EINTR as isize));
+    assert_eq!(
+        SLEEP_RET.load(Ordering::Relaxed),
+        -(linux_raw_sys::errno::EINTR as isize)
+    );
 }
 
 #[test]
@@ -187,7 +226,9 @@ fn kick_reaches_an_adopted_std_thread() {
     });
     let t = rx.recv().unwrap();
     HOST.kick(t);
-    let ran = eventually(Duration::from_secs(5), || HOOK_RUNS.load(Ordering::Acquire) == 1);
+    let ran = eventually(Duration::from_secs(5), || {
+        HOOK_RUNS.load(Ordering::Acquire) == 1
+    });
     stop.store(1, Ordering::Relaxed);
     h.join().unwrap();
     assert!(ran);

@@ -17,7 +17,10 @@ fn short(clock: ClockId) -> Option<lintel_kernel::Deadline> {
 fn token_before_wait_is_not_lost() {
     let me = HOST.current();
     HOST.signal(me);
-    assert_eq!(HOST.wait(Some(deadline_in(ClockId::Monotonic, 1000))), Wakeup::Notified);
+    assert_eq!(
+        HOST.wait(Some(deadline_in(ClockId::Monotonic, 1000))),
+        Wakeup::Notified
+    );
 }
 
 #[test]
@@ -64,7 +67,10 @@ fn timeout_not_early(clock: ClockId) {
         assert!(now >= d.ns, "{clock:?}: returned {} ns early", d.ns - now);
     }
     // A deadline in the past times out at once.
-    let past = lintel_kernel::Deadline { clock, ns: HOST.now(clock) - 1_000_000 };
+    let past = lintel_kernel::Deadline {
+        clock,
+        ns: HOST.now(clock) - 1_000_000,
+    };
     assert_eq!(HOST.wait(Some(past)), Wakeup::TimedOut);
 }
 
@@ -88,8 +94,14 @@ fn clocks_are_sane() {
         .unwrap()
         .as_nanos() as u64;
     let rt = HOST.now(ClockId::Realtime);
-    assert!(rt.abs_diff(wall) < 1_000_000_000, "realtime {rt} vs std {wall}");
-    assert!(lintel_host::clock::uses_vdso(), "this host has a vDSO; the lookup should find it");
+    assert!(
+        rt.abs_diff(wall) < 1_000_000_000,
+        "realtime {rt} vs std {wall}"
+    );
+    assert!(
+        lintel_host::clock::uses_vdso(),
+        "this host has a vDSO; the lookup should find it"
+    );
 }
 
 #[test]
@@ -150,9 +162,13 @@ fn ping_pong_with_a_raw_thread() {
     let t = spawn_raw(ponger, arg(s)).unwrap();
     for _ in 0..1000 {
         HOST.signal(t.thread());
-        assert_eq!(HOST.wait(Some(deadline_in(ClockId::Monotonic, 5000))), Wakeup::Notified);
+        assert_eq!(
+            HOST.wait(Some(deadline_in(ClockId::Monotonic, 5000))),
+            Wakeup::Notified
+        );
     }
-    t.join_timeout_ns(JOIN_NS).expect("raw thread did not finish");
+    t.join_timeout_ns(JOIN_NS)
+        .expect("raw thread did not finish");
     assert_eq!(s.rounds.load(Ordering::Relaxed), 1000);
     assert_eq!(s.bad.load(Ordering::Relaxed), 0);
 }

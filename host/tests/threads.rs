@@ -6,9 +6,17 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicUsize, Ordering};
 
 use common::*;
-use linux_raw_sys::general as g;
 use lintel_host::{HOST, Host, RawThread, Thread, spawn_raw};
 use lintel_kernel::{SpawnSpec, Threads};
+use linux_raw_sys::general as g;
+
+/// The stack-release check looks at addresses that any concurrent mmap (a std thread's stack,
+/// another raw thread's) could reuse, so the tests of this file take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 static STARTED: AtomicU32 = AtomicU32::new(0);
 static GO: AtomicU32 = AtomicU32::new(0);
@@ -26,23 +34,32 @@ fn body(a: usize) {
     let s: &Slot = unsafe { from_arg(a) };
     let me = HOST.current();
     s.record.store(me.record_addr(), Ordering::Relaxed);
-    s.tid_ok.store((HOST.tid(me) == gettid()) as u32, Ordering::Relaxed);
-    s.stable.store((HOST.current() == me) as u32, Ordering::Relaxed);
+    s.tid_ok
+        .store((HOST.tid(me) == gettid()) as u32, Ordering::Relaxed);
+    s.stable
+        .store((HOST.current() == me) as u32, Ordering::Relaxed);
     // The host sigaltstack must be installed.
-    let mut ss = g::stack_t { ss_sp: std::ptr::null_mut(), ss_flags: 0, ss_size: 0 };
+    let mut ss = g::stack_t {
+        ss_sp: std::ptr::null_mut(),
+        ss_flags: 0,
+        ss_size: 0,
+    };
     sys(g::__NR_sigaltstack, &[0, &mut ss as *mut _ as usize]);
     if ss.ss_flags as u32 & g::SS_DISABLE == 0 {
-        s.altstack_size.store(ss.ss_size as usize, Ordering::Relaxed);
+        s.altstack_size
+            .store(ss.ss_size as usize, Ordering::Relaxed);
     }
     // Stay alive until all sixteen are, so that their records must be distinct.
     STARTED.fetch_add(1, Ordering::AcqRel);
     raw_wait_eq(&GO, 1, 5000);
-    s.stable.fetch_and((HOST.current() == me) as u32, Ordering::Relaxed);
+    s.stable
+        .fetch_and((HOST.current() == me) as u32, Ordering::Relaxed);
     s.ran.store(1, Ordering::Release);
 }
 
 #[test]
 fn sixteen_raw_threads_run_die_and_free_their_stacks() {
+    let _serial = serial();
     let slots: Vec<&'static Slot> = (0..16)
         .map(|_| {
             leak(Slot {
@@ -54,13 +71,18 @@ fn sixteen_raw_threads_run_die_and_free_their_stacks() {
             })
         })
         .collect();
-    let threads: Vec<RawThread> = slots.iter().map(|s| spawn_raw(body, arg(*s)).unwrap()).collect();
+    let threads: Vec<RawThread> = slots
+        .iter()
+        .map(|s| spawn_raw(body, arg(*s)).unwrap())
+        .collect();
     let handles: Vec<Thread> = threads.iter().map(|t| t.thread()).collect();
     let stacks: Vec<(usize, usize)> = threads.iter().map(|t| t.stack()).collect();
     let tids: HashSet<i32> = handles.iter().map(|&h| HOST.tid(h)).collect();
     assert_eq!(tids.len(), 16, "distinct tids");
     assert!(tids.iter().all(|&t| t > 0));
-    assert!(eventually(std::time::Duration::from_secs(5), || STARTED.load(Ordering::Acquire) == 16));
+    assert!(eventually(std::time::Duration::from_secs(5), || STARTED
+        .load(Ordering::Acquire)
+        == 16));
     for &h in &handles {
         assert!(!HOST.is_dead(h));
     }
@@ -72,11 +94,21 @@ fn sixteen_raw_threads_run_die_and_free_their_stacks() {
         assert_eq!(s.ran.load(Ordering::Acquire), 1);
         assert_eq!(s.tid_ok.load(Ordering::Relaxed), 1, "tid is the host tid");
         assert_eq!(s.stable.load(Ordering::Relaxed), 1, "current() stable");
-        assert_eq!(s.record.load(Ordering::Relaxed), h.record_addr(), "current() == handle");
-        assert_eq!(s.altstack_size.load(Ordering::Relaxed), Host::altstack_size());
+        assert_eq!(
+            s.record.load(Ordering::Relaxed),
+            h.record_addr(),
+            "current() == handle"
+        );
+        assert_eq!(
+            s.altstack_size.load(Ordering::Relaxed),
+            Host::altstack_size()
+        );
         assert!(HOST.is_dead(h));
     }
-    let records: HashSet<usize> = slots.iter().map(|s| s.record.load(Ordering::Relaxed)).collect();
+    let records: HashSet<usize> = slots
+        .iter()
+        .map(|s| s.record.load(Ordering::Relaxed))
+        .collect();
     assert_eq!(records.len(), 16, "current() distinct per live thread");
     assert!(Host::altstack_size() >= 64 * 1024);
     assert!(Host::altstack_size() >= Host::min_sigstksz());
@@ -92,6 +124,7 @@ fn nothing(_: usize) {}
 
 #[test]
 fn records_are_recycled_and_stale_handles_stay_dead() {
+    let _serial = serial();
     let mut seen = Vec::new();
     for _ in 0..50 {
         let t = spawn_raw(nothing, 0).unwrap();
@@ -113,6 +146,7 @@ fn records_are_recycled_and_stale_handles_stay_dead() {
 
 #[test]
 fn current_is_distinct_per_std_thread_and_stable() {
+    let _serial = serial();
     let main = HOST.current();
     assert_eq!(HOST.current(), main);
     assert_eq!(HOST.tid(main), gettid());
@@ -138,12 +172,17 @@ fn current_is_distinct_per_std_thread_and_stable() {
     }
     // Threads that ran one after another may share a recycled record, but not concurrently
     // live ones: the main thread's record is never handed out while it lives.
-    assert!(others.iter().all(|(a, ..)| a.record_addr() != main.record_addr()));
+    assert!(
+        others
+            .iter()
+            .all(|(a, ..)| a.record_addr() != main.record_addr())
+    );
     assert!(!HOST.is_dead(main));
 }
 
 #[test]
 fn a_thread_that_inherits_gs_from_its_creator_is_adopted_afresh() {
+    let _serial = serial();
     // The creator is adopted (GS = its record); pthread_create copies GS to the child.
     let (creator, child) = std::thread::spawn(|| {
         let creator = HOST.current();
@@ -165,13 +204,20 @@ static FS_TID: AtomicI32 = AtomicI32::new(0);
 unsafe extern "C" fn read_fs(_: usize) {
     // No TLS here: FS points at a dummy block.
     let mut fs = 0usize;
-    sys(g::__NR_arch_prctl, &[0x1003 /* ARCH_GET_FS */, &mut fs as *mut usize as usize]);
+    sys(
+        g::__NR_arch_prctl,
+        &[
+            0x1003, /* ARCH_GET_FS */
+            &mut fs as *mut usize as usize,
+        ],
+    );
     FS_SEEN.store(fs, Ordering::Relaxed);
     FS_TID.store(HOST.tid(HOST.current()), Ordering::Release);
 }
 
 #[test]
 fn spawn_sets_the_thread_pointer_when_asked() {
+    let _serial = serial();
     let stack = mmap(64 * 1024, g::PROT_READ | g::PROT_WRITE);
     let tls_block = mmap(4096, g::PROT_READ | g::PROT_WRITE);
     let spec = SpawnSpec {
@@ -190,9 +236,16 @@ fn spawn_sets_the_thread_pointer_when_asked() {
 
 #[test]
 fn spawn_rejects_a_misaligned_stack() {
-    let spec = SpawnSpec { entry: read_fs, arg: 0, stack_top: 0x1008, thread_pointer: None };
+    let _serial = serial();
+    let spec = SpawnSpec {
+        entry: read_fs,
+        arg: 0,
+        stack_top: 0x1008,
+        thread_pointer: None,
+    };
     // SAFETY: rejected before any thread exists.
-    assert_eq!(unsafe { HOST.spawn(&spec) }.unwrap_err(), lintel_kernel::Errno::EINVAL);
+    let r = unsafe { HOST.spawn(&spec) };
+    assert_eq!(r.unwrap_err(), lintel_kernel::Errno::EINVAL);
 }
 
 static EXITED_EARLY: AtomicU32 = AtomicU32::new(0);
@@ -205,6 +258,7 @@ fn exits_early(_: usize) {
 
 #[test]
 fn exit_current_ends_only_the_raw_thread() {
+    let _serial = serial();
     let t = spawn_raw(exits_early, 0).unwrap();
     let h = t.thread();
     t.join_timeout_ns(JOIN_NS).expect("raw thread did not exit");
@@ -215,6 +269,7 @@ fn exit_current_ends_only_the_raw_thread() {
 
 #[test]
 fn syscall_section_holds_the_window() {
+    let _serial = serial();
     let (start, end) = lintel_host::syscall_section();
     let (begin, sc, wend, abort) = lintel_host::window_labels();
     assert!(start < end);

@@ -6,9 +6,9 @@ mod common;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::*;
-use linux_raw_sys::general as g;
 use lintel_host::{HOST, USER_END, spawn_raw};
 use lintel_kernel::{Errno, UserMemory};
+use linux_raw_sys::general as g;
 
 #[test]
 fn user_end_is_task_size_max() {
@@ -26,7 +26,11 @@ fn values_on_mapped_memory() {
     assert_eq!(HOST.load_u32(a), Ok(7));
     assert_eq!(HOST.cmpxchg_u32(a, 7, 9), Ok(7));
     assert_eq!(word.load(Ordering::SeqCst), 9);
-    assert_eq!(HOST.cmpxchg_u32(a, 7, 11), Ok(9), "failed CAS returns the value found");
+    assert_eq!(
+        HOST.cmpxchg_u32(a, 7, 11),
+        Ok(9),
+        "failed CAS returns the value found"
+    );
     assert_eq!(word.load(Ordering::SeqCst), 9);
 
     let src: Vec<u8> = (0..200u8).collect();
@@ -56,7 +60,13 @@ fn efault_on_unmapped_memory() {
 #[test]
 fn efault_when_a_copy_runs_off_the_end_of_a_mapping() {
     let base = mmap(8192, g::PROT_READ | g::PROT_WRITE);
-    assert_eq!(sys(g::__NR_mprotect, &[base + 4096, 4096, g::PROT_NONE as usize]), 0);
+    assert_eq!(
+        sys(
+            g::__NR_mprotect,
+            &[base + 4096, 4096, g::PROT_NONE as usize]
+        ),
+        0
+    );
     let mut buf = [0u8; 64];
     assert_eq!(HOST.read(base + 4096 - 32, &mut buf), Err(Errno::EFAULT));
     assert_eq!(HOST.write(base + 4096 - 32, &buf), Err(Errno::EFAULT));
@@ -69,7 +79,10 @@ fn cmpxchg_on_read_only_memory_is_efault_even_when_it_would_fail() {
     let page = mmap(4096, g::PROT_READ | g::PROT_WRITE);
     // SAFETY: our fresh page.
     unsafe { *(page as *mut u32) = 5 };
-    assert_eq!(sys(g::__NR_mprotect, &[page, 4096, g::PROT_READ as usize]), 0);
+    assert_eq!(
+        sys(g::__NR_mprotect, &[page, 4096, g::PROT_READ as usize]),
+        0
+    );
     assert_eq!(HOST.load_u32(page), Ok(5));
     assert_eq!(HOST.cmpxchg_u32(page, 5, 6), Err(Errno::EFAULT));
     assert_eq!(HOST.cmpxchg_u32(page, 4, 6), Err(Errno::EFAULT));
@@ -80,7 +93,12 @@ fn cmpxchg_on_read_only_memory_is_efault_even_when_it_would_fail() {
 
 #[test]
 fn kernel_half_and_misaligned_are_rejected_without_access() {
-    for addr in [USER_END, USER_END + 4, 0xffff_8000_0000_0000, usize::MAX - 3] {
+    for addr in [
+        USER_END,
+        USER_END + 4,
+        0xffff_8000_0000_0000,
+        usize::MAX - 3,
+    ] {
         assert_eq!(HOST.load_u32(addr), Err(Errno::EFAULT));
         assert_eq!(HOST.cmpxchg_u32(addr, 0, 0), Err(Errno::EFAULT));
         assert_eq!(HOST.read(addr, &mut [0u8; 1]), Err(Errno::EFAULT));
@@ -88,19 +106,26 @@ fn kernel_half_and_misaligned_are_rejected_without_access() {
     }
     assert_eq!(HOST.read(USER_END - 8, &mut [0u8; 16]), Err(Errno::EFAULT));
     let word = AtomicU32::new(0);
-    assert_eq!(HOST.load_u32(word.as_ptr() as usize + 1), Err(Errno::EINVAL));
+    assert_eq!(
+        HOST.load_u32(word.as_ptr() as usize + 1),
+        Err(Errno::EINVAL)
+    );
 }
 
 static RAW_RESULT: AtomicU32 = AtomicU32::new(0);
 
 fn raw_faults(_: usize) {
-    let ok = HOST.load_u32(8) == Err(Errno::EFAULT) && HOST.cmpxchg_u32(16, 0, 1) == Err(Errno::EFAULT);
+    let ok =
+        HOST.load_u32(8) == Err(Errno::EFAULT) && HOST.cmpxchg_u32(16, 0, 1) == Err(Errno::EFAULT);
     RAW_RESULT.store(if ok { 1 } else { 2 }, Ordering::Release);
 }
 
 #[test]
 fn faults_are_fixed_up_on_raw_threads_too() {
-    spawn_raw(raw_faults, 0).unwrap().join_timeout_ns(JOIN_NS).expect("join");
+    spawn_raw(raw_faults, 0)
+        .unwrap()
+        .join_timeout_ns(JOIN_NS)
+        .expect("join");
     assert_eq!(RAW_RESULT.load(Ordering::Acquire), 1);
 }
 

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicIsize, AtomicU32, Ordering};
 use std::time::Duration;
 
 use common::*;
-use linux_raw_sys::errno as e;
-use linux_raw_sys::general as g;
 use lintel_host::{HOST, RawThread, spawn_raw};
 use lintel_kernel::{
     Clock, ClockId, Errno, Notify, Passed, Passthrough, SharedFutex, SharedWaitError, Threads,
 };
+use linux_raw_sys::errno as e;
+use linux_raw_sys::general as g;
 
 /// Encodes a passthrough result: Interrupted as `isize::MIN`, else the raw return.
 fn enc(p: Passed) -> isize {
@@ -26,16 +26,34 @@ const PENDING: isize = isize::MIN + 1;
 
 fn read1(fd: i32, byte: &mut u8) -> Passed {
     // SAFETY: one byte into a valid buffer.
-    unsafe { HOST.passthrough(g::__NR_read as usize, [fd as usize, byte as *mut u8 as usize, 1, 0, 0, 0]) }
+    unsafe {
+        HOST.passthrough(
+            g::__NR_read as usize,
+            [fd as usize, byte as *mut u8 as usize, 1, 0, 0, 0],
+        )
+    }
 }
 
 fn write1(fd: i32, b: u8) {
-    assert_eq!(sys(g::__NR_write, &[fd as usize, &b as *const u8 as usize, 1]), 1);
+    assert_eq!(
+        sys(g::__NR_write, &[fd as usize, &b as *const u8 as usize, 1]),
+        1
+    );
 }
 
 fn available(fd: i32) -> i32 {
     let mut n = 0i32;
-    assert_eq!(sys(g::__NR_ioctl, &[fd as usize, 0x541B /* FIONREAD */, &mut n as *mut i32 as usize]), 0);
+    assert_eq!(
+        sys(
+            g::__NR_ioctl,
+            &[
+                fd as usize,
+                0x541B, /* FIONREAD */
+                &mut n as *mut i32 as usize
+            ]
+        ),
+        0
+    );
     n
 }
 
@@ -73,16 +91,29 @@ fn a_blocked_passthrough_read_is_interrupted_with_no_effect() {
         byte: AtomicU32::new(0),
     });
     let t = spawn_raw(reader, arg(r)).unwrap();
-    assert!(eventually(Duration::from_secs(5), || r.ready.load(Ordering::Acquire) == 1));
+    assert!(eventually(Duration::from_secs(5), || r
+        .ready
+        .load(Ordering::Acquire)
+        == 1));
     std::thread::sleep(Duration::from_millis(50)); // let it block in read(2)
-    assert_eq!(r.first.load(Ordering::Acquire), PENDING, "read must block on an empty pipe");
+    assert_eq!(
+        r.first.load(Ordering::Acquire),
+        PENDING,
+        "read must block on an empty pipe"
+    );
     HOST.interrupt(t.thread());
-    let done = eventually(Duration::from_secs(5), || r.first.load(Ordering::Acquire) != PENDING);
+    let done = eventually(Duration::from_secs(5), || {
+        r.first.load(Ordering::Acquire) != PENDING
+    });
     if !done {
         close(wr); // unblock it so the test fails instead of hanging
     }
     assert!(done, "interrupt did not end the blocked read");
-    assert_eq!(r.first.load(Ordering::Acquire), isize::MIN, "Passed::Interrupted");
+    assert_eq!(
+        r.first.load(Ordering::Acquire),
+        isize::MIN,
+        "Passed::Interrupted"
+    );
     // The abandoned read consumed nothing: a byte written now is still there for the next one.
     write1(wr, b'x');
     assert_eq!(available(rd), 1);
@@ -102,7 +133,11 @@ fn passthrough_with_the_flag_already_set_is_abandoned_before_the_kernel() {
     let mut b = 0u8;
     // Would block forever if it reached the kernel: the pipe is empty and we hold the writer.
     assert_eq!(read1(rd, &mut b), Passed::Interrupted);
-    assert_eq!(read1(rd, &mut b), Passed::Interrupted, "until take_interrupt");
+    assert_eq!(
+        read1(rd, &mut b),
+        Passed::Interrupted,
+        "until take_interrupt"
+    );
     assert!(HOST.take_interrupt());
     write1(wr, b'y');
     assert_eq!(read1(rd, &mut b), Passed::Done(1));
@@ -172,7 +207,9 @@ fn no_lost_interrupt_around_the_window() {
             std::hint::spin_loop();
         }
         HOST.interrupt(t.thread());
-        if !eventually(Duration::from_secs(5), || s.done.load(Ordering::Acquire) == i) {
+        if !eventually(Duration::from_secs(5), || {
+            s.done.load(Ordering::Acquire) == i
+        }) {
             lost = Some(i);
             close(wr);
             break;
@@ -221,14 +258,19 @@ fn start_waiter(timed: bool) -> (&'static Waiter, RawThread) {
         result: AtomicIsize::new(PENDING),
     });
     let t = spawn_raw(shared_waiter, arg(w)).unwrap();
-    assert!(eventually(Duration::from_secs(5), || w.ready.load(Ordering::Acquire) == 1));
+    assert!(eventually(Duration::from_secs(5), || w
+        .ready
+        .load(Ordering::Acquire)
+        == 1));
     std::thread::sleep(Duration::from_millis(30));
     assert_eq!(w.result.load(Ordering::Acquire), PENDING, "must block");
     (w, t)
 }
 
 fn finish(w: &Waiter, t: RawThread) -> isize {
-    if !eventually(Duration::from_secs(5), || w.result.load(Ordering::Acquire) != PENDING) {
+    if !eventually(Duration::from_secs(5), || {
+        w.result.load(Ordering::Acquire) != PENDING
+    }) {
         w.word.store(1, Ordering::Relaxed);
         let _ = HOST.shared_wake(w.word.as_ptr() as usize, 1, !0);
     }
@@ -250,7 +292,9 @@ fn a_shared_wait_is_woken_by_shared_wake() {
     for timed in [false, true] {
         let (w, t) = start_waiter(timed);
         let addr = w.word.as_ptr() as usize;
-        assert!(eventually(Duration::from_secs(5), || HOST.shared_wake(addr, 1, !0) == Ok(1)));
+        assert!(eventually(Duration::from_secs(5), || HOST
+            .shared_wake(addr, 1, !0)
+            == Ok(1)));
         assert_eq!(finish(w, t), OK, "timed: {timed}");
     }
 }
@@ -265,7 +309,14 @@ fn a_private_wake_does_not_wake_a_shared_waiter() {
         let r = unsafe {
             lintel_host::raw_syscall6(
                 g::__NR_futex as usize,
-                [w.word.as_ptr() as usize, (g::FUTEX_WAKE | g::FUTEX_PRIVATE_FLAG) as usize, 1, 0, 0, 0],
+                [
+                    w.word.as_ptr() as usize,
+                    (g::FUTEX_WAKE | g::FUTEX_PRIVATE_FLAG) as usize,
+                    1,
+                    0,
+                    0,
+                    0,
+                ],
             )
         };
         assert_eq!(r, 0, "no private waiter there");
@@ -295,7 +346,10 @@ fn shared_wait_times_out_no_earlier_than_the_deadline() {
 
 #[test]
 fn shared_wait_errors_pass_through() {
-    assert_eq!(HOST.shared_wait(0, 0, !0, None), Err(SharedWaitError::Errno(Errno::EFAULT)));
+    assert_eq!(
+        HOST.shared_wait(0, 0, !0, None),
+        Err(SharedWaitError::Errno(Errno::EFAULT))
+    );
     let word = AtomicU32::new(0);
     assert_eq!(
         HOST.shared_wait(word.as_ptr() as usize, 0, 0, None),
@@ -312,7 +366,10 @@ fn requeue_and_wake_op_pass_through() {
     assert_eq!(HOST.shared_wake(pa, 1, !0), Ok(0));
     assert_eq!(HOST.shared_requeue(pa, pb, 1, 1, None), Ok(0));
     assert_eq!(HOST.shared_requeue(pa, pb, 1, 1, Some(1)), Ok(0));
-    assert_eq!(HOST.shared_requeue(pa, pb, 1, 1, Some(2)), Err(Errno::EAGAIN));
+    assert_eq!(
+        HOST.shared_requeue(pa, pb, 1, 1, Some(2)),
+        Err(Errno::EAGAIN)
+    );
     // FUTEX_OP(FUTEX_OP_SET, 5, FUTEX_OP_CMP_EQ, 0): *b = 5, wake on a, and on b if old == 0.
     let op = (g::FUTEX_OP_SET << 28) | (g::FUTEX_OP_CMP_EQ << 24) | (5 << 12);
     assert_eq!(HOST.shared_wake_op(pa, pb, 1, 1, op), Ok(0));

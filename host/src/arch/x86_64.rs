@@ -160,12 +160,12 @@ global_asm!(
     ".hidden lintel_host_load_u32",
     ".type lintel_host_load_u32,@function",
     "lintel_host_load_u32:",
-    "    xor %edx, %edx",          // rdx = 0: no fault (the fixup sets 1)
+    "    xor %edx, %edx", // rdx = 0: no fault (the fixup sets 1)
     ".globl __lintel_host_ufault_load",
     ".hidden __lintel_host_ufault_load",
     "__lintel_host_ufault_load:",
-    "    mov (%rdi), %eax",        // the access; an x86 load is an acquire load
-    "    ret",                     // rax = value
+    "    mov (%rdi), %eax", // the access; an x86 load is an acquire load
+    "    ret",              // rax = value
     ".size lintel_host_load_u32, .-lintel_host_load_u32",
     //
     // Pair lintel_host_cmpxchg_u32(addr, expected, new): rax = value found, rdx = 0;
@@ -174,14 +174,14 @@ global_asm!(
     ".hidden lintel_host_cmpxchg_u32",
     ".type lintel_host_cmpxchg_u32,@function",
     "lintel_host_cmpxchg_u32:",
-    "    mov %esi, %eax",          // eax = expected (cmpxchg compares against eax)
-    "    mov %edx, %ecx",          // ecx = new (frees rdx for the fault flag)
-    "    xor %edx, %edx",          // rdx = 0: no fault
+    "    mov %esi, %eax", // eax = expected (cmpxchg compares against eax)
+    "    mov %edx, %ecx", // ecx = new (frees rdx for the fault flag)
+    "    xor %edx, %edx", // rdx = 0: no fault
     ".globl __lintel_host_ufault_cmpxchg",
     ".hidden __lintel_host_ufault_cmpxchg",
     "__lintel_host_ufault_cmpxchg:",
     "    lock cmpxchg %ecx, (%rdi)", // if *addr == eax then *addr = ecx else eax = *addr; SeqCst
-    "    ret",                     // rax = value found
+    "    ret",                       // rax = value found
     ".size lintel_host_cmpxchg_u32, .-lintel_host_cmpxchg_u32",
     //
     // Pair lintel_host_copy(dst, src, len): rdx = 0 when all bytes were copied, 1 on a fault.
@@ -189,14 +189,14 @@ global_asm!(
     ".hidden lintel_host_copy",
     ".type lintel_host_copy,@function",
     "lintel_host_copy:",
-    "    mov %rdx, %rcx",          // rcx = byte count; rdi = dst, rsi = src already
-    "    xor %edx, %edx",          // rdx = 0: no fault
-    "    xor %eax, %eax",          // rax = 0
+    "    mov %rdx, %rcx", // rcx = byte count; rdi = dst, rsi = src already
+    "    xor %edx, %edx", // rdx = 0: no fault
+    "    xor %eax, %eax", // rax = 0
     ".globl __lintel_host_ufault_copy",
     ".hidden __lintel_host_ufault_copy",
     "__lintel_host_ufault_copy:",
-    "    rep movsb",               // copy forwards (DF is clear by the ABI); may fault midway
-    "    ret",                     // done
+    "    rep movsb", // copy forwards (DF is clear by the ABI); may fault midway
+    "    ret",       // done
     ".size lintel_host_copy, .-lintel_host_copy",
     //
     // Where the fault handler sends a faulting RIP from one of the labels above. No routine
@@ -205,8 +205,8 @@ global_asm!(
     ".hidden lintel_host_ufault_fixup",
     ".type lintel_host_ufault_fixup,@function",
     "lintel_host_ufault_fixup:",
-    "    mov $1, %edx",            // rdx = 1: faulted
-    "    ret",                     // back to the routine's caller
+    "    mov $1, %edx", // rdx = 1: faulted
+    "    ret",          // back to the routine's caller
     ".size lintel_host_ufault_fixup, .-lintel_host_ufault_fixup",
     ".popsection",
     options(att_syntax),
@@ -417,7 +417,13 @@ pub struct Ucontext {
 }
 
 static_assertions::const_assert_eq!(offset_of!(Ucontext, uc_mcontext), 40);
-static_assertions::const_assert_eq!(offset_of!(Ucontext, uc_mcontext) + offset_of!(Sigcontext, rsp), 40 + 15 * 8);
-static_assertions::const_assert_eq!(offset_of!(Ucontext, uc_mcontext) + offset_of!(Sigcontext, rip), 40 + 16 * 8);
+static_assertions::const_assert_eq!(
+    offset_of!(Ucontext, uc_mcontext) + offset_of!(Sigcontext, rsp),
+    40 + 15 * 8
+);
+static_assertions::const_assert_eq!(
+    offset_of!(Ucontext, uc_mcontext) + offset_of!(Sigcontext, rip),
+    40 + 16 * 8
+);
 static_assertions::const_assert_eq!(core::mem::size_of::<Sigcontext>(), 256);
 static_assertions::const_assert_eq!(offset_of!(Ucontext, uc_sigmask), 296);

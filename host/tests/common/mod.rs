@@ -5,9 +5,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use linux_raw_sys::general as g;
 use lintel_host::{HOST, raw_syscall6};
 use lintel_kernel::{Clock, ClockId, Deadline};
+use linux_raw_sys::general as g;
 
 /// Raw syscall shorthand.
 pub fn sys(nr: u32, a: &[usize]) -> isize {
@@ -49,7 +49,10 @@ pub fn raw_wait_eq(word: &AtomicU32, v: u32, ms: u64) -> bool {
 /// `pipe2(O_CLOEXEC)`: (read end, write end).
 pub fn pipe() -> (i32, i32) {
     let mut fds = [0i32; 2];
-    let r = sys(g::__NR_pipe2, &[fds.as_mut_ptr() as usize, g::O_CLOEXEC as usize]);
+    let r = sys(
+        g::__NR_pipe2,
+        &[fds.as_mut_ptr() as usize, g::O_CLOEXEC as usize],
+    );
     assert_eq!(r, 0);
     (fds[0], fds[1])
 }
@@ -68,7 +71,14 @@ pub fn gettid() -> i32 {
 pub fn mmap(len: usize, prot: u32) -> usize {
     let r = sys(
         g::__NR_mmap,
-        &[0, len, prot as usize, (g::MAP_PRIVATE | g::MAP_ANONYMOUS) as usize, usize::MAX, 0],
+        &[
+            0,
+            len,
+            prot as usize,
+            (g::MAP_PRIVATE | g::MAP_ANONYMOUS) as usize,
+            usize::MAX,
+            0,
+        ],
     );
     assert!(r > 0, "mmap: {r}");
     r as usize
