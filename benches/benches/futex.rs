@@ -25,7 +25,7 @@ fn table() -> &'static FutexTable<'static, Host> {
     T.get_or_init(|| {
         let n = lintel_futex::buckets_for_cpus(thread::available_parallelism().map_or(1, |n| n.get()));
         let buckets = Box::leak((0..n).map(|_| Bucket::new()).collect::<Vec<_>>().into_boxed_slice());
-        FutexTable::new(Host::get(), buckets)
+        FutexTable::new(&lintel_host::HOST, buckets)
     })
 }
 
@@ -41,7 +41,7 @@ fn wake_no_waiters(c: &mut Criterion) {
     let t = table();
     g.bench_function("lintel", |b| b.iter(|| t.wake(black_box(a), 1, ANY, Scope::Private)));
     g.bench_function("lintel_abi", |b| {
-        b.iter(|| t.futex(black_box(a), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1, 0, 0, 0))
+        b.iter(|| t.futex(black_box(a), (libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG) as u32, 1, 0, 0, 0))
     });
     g.bench_function("native", |b| {
         b.iter(|| native_futex(black_box(&w), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1))
