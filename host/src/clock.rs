@@ -53,6 +53,7 @@ fn to_ns(ts: &Timespec) -> u64 {
 unsafe impl Clock for Host {
     #[inline]
     fn now(&self, clock: ClockId) -> u64 {
+        crate::init::ensure_init(); // finds the vDSO; one load once done
         let id = match clock {
             ClockId::Monotonic => g::CLOCK_MONOTONIC,
             ClockId::Realtime => g::CLOCK_REALTIME,

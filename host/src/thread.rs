@@ -153,7 +153,12 @@ unsafe impl Threads for Host {
     }
 
     unsafe fn spawn(&self, spec: &SpawnSpec) -> Result<Thread, Errno> {
-        init::ensure_init();
+        // Make the spawner own its GS base first (this also initialises the port). A thread
+        // that merely inherited its creator's GS base (pthread_create copies it) would
+        // otherwise keep pointing at a record that a child of its own could claim once that
+        // creator is dead, and the child, having inherited the spawner's FS base, would pass
+        // `current`'s ownership check for the spawner.
+        let _ = tcb::current();
         if spec.stack_top == 0 || spec.stack_top % 16 != 0 {
             return Err(Errno::EINVAL);
         }

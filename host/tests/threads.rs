@@ -279,3 +279,91 @@ fn syscall_section_holds_the_window() {
     assert!(begin < sc && sc < wend && wend <= abort);
     assert_eq!(wend - sc, 2, "the syscall instruction is 2 bytes");
 }
+
+/// Every `syscall` instruction of this crate lies in `[__lintel_host_syscalls_start,
+/// __lintel_host_syscalls_end)` (the one range Syscall User Dispatch can exempt). Checked on
+/// this very test binary with objdump; skipped if objdump is not installed.
+#[test]
+fn every_syscall_instruction_of_the_crate_is_in_the_section() {
+    let _serial = serial();
+    let exe = std::env::current_exe().unwrap();
+    let Ok(out) = std::process::Command::new("objdump")
+        .args(["-d", "--no-show-raw-insn"])
+        .arg(&exe)
+        .output()
+    else {
+        eprintln!("objdump not found: skipped");
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    // objdump names an address by one symbol only; nm lists them all.
+    let nm = std::process::Command::new("nm")
+        .arg(&exe)
+        .output()
+        .expect("nm");
+    let (mut start, mut end) = (None, None);
+    for line in String::from_utf8_lossy(&nm.stdout).lines() {
+        let mut cols = line.split_whitespace();
+        let (Some(addr), Some(_), Some(name)) = (cols.next(), cols.next(), cols.next()) else {
+            continue;
+        };
+        let addr = u64::from_str_radix(addr, 16).ok();
+        match name {
+            "__lintel_host_syscalls_start" => start = addr,
+            "__lintel_host_syscalls_end" => end = addr,
+            _ => {}
+        }
+    }
+    let mut func = String::new();
+    let mut ours = Vec::new();
+    for line in text.lines() {
+        // "0000000000012340 <name>:" starts a symbol.
+        if let Some(name) = line.strip_suffix(">:").and_then(|l| l.split_once(" <")) {
+            func = name.1.to_string();
+            continue;
+        }
+        let mut cols = line.split('\t');
+        let (Some(addr), Some(insn)) = (cols.next(), cols.next()) else {
+            continue;
+        };
+        if insn.trim() == "syscall" && func.contains("lintel_host") {
+            let a = u64::from_str_radix(addr.trim().trim_end_matches(':'), 16).unwrap();
+            ours.push((a, func.clone()));
+        }
+    }
+    let (start, end) = (start.expect("start symbol"), end.expect("end symbol"));
+    assert!(ours.len() >= 5, "found {ours:?}");
+    for (a, f) in ours {
+        assert!(
+            (start..end).contains(&a),
+            "syscall at {a:#x} in {f} outside the section"
+        );
+    }
+}
+
+#[test]
+fn after_fork_the_child_knows_its_own_tid() {
+    let _serial = serial();
+    let me = HOST.current();
+    let parent_tid = HOST.tid(me);
+    // Raw fork (clone with SIGCHLD); the child uses raw syscalls only, then _exit.
+    let pid = sys(g::__NR_clone, &[g::SIGCHLD as usize, 0, 0, 0, 0]);
+    assert!(pid >= 0, "fork: {pid}");
+    if pid == 0 {
+        lintel_host::after_fork_in_child();
+        let c = HOST.current();
+        let ok = HOST.tid(c) == gettid()
+            && HOST.tid(c) != parent_tid
+            && c.record_addr() == me.record_addr();
+        sys(g::__NR_exit_group, &[if ok { 0 } else { 1 }]);
+        unreachable!();
+    }
+    let mut status = 0i32;
+    let r = sys(
+        g::__NR_wait4,
+        &[pid as usize, &mut status as *mut i32 as usize, 0, 0],
+    );
+    assert_eq!(r, pid);
+    assert_eq!(status, 0, "child status {status:#x}");
+    assert_eq!(HOST.tid(HOST.current()), parent_tid);
+}
