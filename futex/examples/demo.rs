@@ -33,7 +33,12 @@ static REQUEUES: AtomicU64 = AtomicU64::new(0);
 fn table() -> &'static FutexTable<'static, Host> {
     static T: OnceLock<FutexTable<'static, Host>> = OnceLock::new();
     T.get_or_init(|| {
-        let buckets = Box::leak((0..1024).map(|_| Bucket::new()).collect::<Vec<_>>().into_boxed_slice());
+        let buckets = Box::leak(
+            (0..1024)
+                .map(|_| Bucket::new())
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
         FutexTable::new(&HOST, buckets)
     })
 }
@@ -44,7 +49,17 @@ fn addr(w: &AtomicU32) -> usize {
 
 fn native(w: &AtomicU32, op: i32, val: u32, val2: usize, w2: usize) -> i64 {
     // SAFETY: futex on valid words; val2 is an integer for the ops that use this path.
-    unsafe { libc::syscall(libc::SYS_futex, addr(w), op | libc::FUTEX_PRIVATE_FLAG, val, val2, w2, 0u32) }
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            addr(w),
+            op | libc::FUTEX_PRIVATE_FLAG,
+            val,
+            val2,
+            w2,
+            0u32,
+        )
+    }
 }
 
 fn futex_wait(w: &AtomicU32, val: u32) {
@@ -120,10 +135,10 @@ impl Condvar {
 struct Queue {
     lock: Mutex,
     changed: Condvar,
-    next: AtomicU32,       // next job to hand out (under `lock`)
-    pushed: AtomicU32,     // jobs available (under `lock`)
-    done: AtomicU32,       // jobs finished (under `lock`)
-    closed: AtomicU32,     // 1 when no more jobs will come
+    next: AtomicU32,   // next job to hand out (under `lock`)
+    pushed: AtomicU32, // jobs available (under `lock`)
+    done: AtomicU32,   // jobs finished (under `lock`)
+    closed: AtomicU32, // 1 when no more jobs will come
     results: [AtomicU64; JOBS],
     by_worker: [AtomicU32; WORKERS],
 }
@@ -140,7 +155,9 @@ static Q: Queue = Queue {
 };
 
 fn count_primes(lo: u64, hi: u64) -> u64 {
-    (lo.max(2)..hi).filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)).count() as u64
+    (lo.max(2)..hi)
+        .filter(|&n| (2..).take_while(|d| d * d <= n).all(|d| n % d != 0))
+        .count() as u64
 }
 
 /// A worker: runs on a raw thread, so it uses atomics and futexes only (no std, no allocation).
@@ -169,7 +186,14 @@ fn worker(id: usize) {
 }
 
 fn reset() {
-    for a in [&Q.next, &Q.pushed, &Q.done, &Q.closed, &Q.lock.0, &Q.changed.0] {
+    for a in [
+        &Q.next,
+        &Q.pushed,
+        &Q.done,
+        &Q.closed,
+        &Q.lock.0,
+        &Q.changed.0,
+    ] {
         a.store(0, SeqCst);
     }
     for r in &Q.results {
@@ -238,18 +262,37 @@ fn run(native: bool) -> Run {
 }
 
 fn main() {
-    println!("lintel demo: a work queue of {JOBS} jobs on {WORKERS} raw threads, synchronised by futexes");
-    println!("(a futex mutex, and a condition variable whose broadcast requeues waiters onto the mutex)\n");
+    println!(
+        "lintel demo: a work queue of {JOBS} jobs on {WORKERS} raw threads, synchronised by futexes"
+    );
+    println!(
+        "(a futex mutex, and a condition variable whose broadcast requeues waiters onto the mutex)\n"
+    );
     let lintel = run(false);
     let native = run(true);
     for (name, r) in [("lintel", &lintel), ("native futex(2)", &native)] {
-        println!("{name:>16}: {} primes below {}, in {:.1} ms", r.total, JOBS as u64 * JOB_SPAN, r.millis);
-        println!("{:>16}  jobs per worker {:?} (the last worker is detached)", "", r.by_worker);
+        println!(
+            "{name:>16}: {} primes below {}, in {:.1} ms",
+            r.total,
+            JOBS as u64 * JOB_SPAN,
+            r.millis
+        );
+        println!(
+            "{:>16}  jobs per worker {:?} (the last worker is detached)",
+            "", r.by_worker
+        );
         let [waits, wakes, woken, requeues] = r.counters;
-        println!("{:>16}  futex waits {waits}, wakes {wakes} (threads woken {woken}), requeues {requeues}", "");
+        println!(
+            "{:>16}  futex waits {waits}, wakes {wakes} (threads woken {woken}), requeues {requeues}",
+            ""
+        );
     }
     assert_eq!(lintel.results, native.results, "lintel and native disagree");
     assert_eq!(lintel.by_worker.iter().sum::<u32>(), JOBS as u32);
-    assert_eq!(table().waiters(), 0, "lintel's futex table must be empty at the end");
+    assert_eq!(
+        table().waiters(),
+        0,
+        "lintel's futex table must be empty at the end"
+    );
     println!("\nresults identical; lintel's futex table is empty.");
 }

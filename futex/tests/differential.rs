@@ -22,7 +22,12 @@ static PORT: &Port = &lintel_host::HOST;
 fn lintel_table() -> &'static FutexTable<'static, Port> {
     static TABLE: std::sync::OnceLock<FutexTable<'static, Port>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
-        let buckets = Box::leak((0..256).map(|_| Bucket::new()).collect::<Vec<_>>().into_boxed_slice());
+        let buckets = Box::leak(
+            (0..256)
+                .map(|_| Bucket::new())
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
         FutexTable::new(PORT, buckets)
     })
 }
@@ -40,12 +45,25 @@ enum Backend {
 type Outcome = Result<usize, i32>;
 
 impl Backend {
-    fn futex(self, uaddr: usize, op: u32, val: u32, utime: usize, uaddr2: usize, val3: u32) -> Outcome {
+    fn futex(
+        self,
+        uaddr: usize,
+        op: u32,
+        val: u32,
+        utime: usize,
+        uaddr2: usize,
+        val3: u32,
+    ) -> Outcome {
         match self {
             Backend::Native => {
                 // SAFETY: the futex syscall validates every argument itself.
-                let r = unsafe { libc::syscall(libc::SYS_futex, uaddr, op, val, utime, uaddr2, val3) };
-                if r < 0 { Err(std::io::Error::last_os_error().raw_os_error().unwrap()) } else { Ok(r as usize) }
+                let r =
+                    unsafe { libc::syscall(libc::SYS_futex, uaddr, op, val, utime, uaddr2, val3) };
+                if r < 0 {
+                    Err(std::io::Error::last_os_error().raw_os_error().unwrap())
+                } else {
+                    Ok(r as usize)
+                }
             }
             Backend::Lintel => lintel_table()
                 .futex(uaddr, op, val, utime, uaddr2, val3)
@@ -68,15 +86,27 @@ impl Arena {
     fn new() -> Arena {
         // SAFETY: anonymous mapping of fresh memory; no existing memory is affected.
         let p = unsafe {
-            libc::mmap(std::ptr::null_mut(), 3 * PAGE, libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+            libc::mmap(
+                std::ptr::null_mut(),
+                3 * PAGE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
         };
         assert_ne!(p, libc::MAP_FAILED);
         let base = p as usize;
         // SAFETY: the pages are ours.
         unsafe {
-            assert_eq!(libc::mprotect((base + PAGE) as *mut _, PAGE, libc::PROT_READ), 0);
-            assert_eq!(libc::mprotect((base + 2 * PAGE) as *mut _, PAGE, libc::PROT_NONE), 0);
+            assert_eq!(
+                libc::mprotect((base + PAGE) as *mut _, PAGE, libc::PROT_READ),
+                0
+            );
+            assert_eq!(
+                libc::mprotect((base + 2 * PAGE) as *mut _, PAGE, libc::PROT_NONE),
+                0
+            );
         }
         Arena { base }
     }
@@ -144,8 +174,15 @@ enum Arg4 {
 }
 
 fn clock_now(realtime: bool) -> (i64, i64) {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    let id = if realtime { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let id = if realtime {
+        libc::CLOCK_REALTIME
+    } else {
+        libc::CLOCK_MONOTONIC
+    };
     // SAFETY: valid out-pointer.
     unsafe { libc::clock_gettime(id, &mut ts) };
     (ts.tv_sec, ts.tv_nsec)
@@ -174,7 +211,14 @@ impl Call {
             Arg4::BadPtr => arena.addr(Addr::Unmapped),
             Arg4::Val2(v) => v as usize,
         };
-        b.futex(arena.addr(self.uaddr), self.op, self.val, utime, arena.addr(self.uaddr2), self.val3)
+        b.futex(
+            arena.addr(self.uaddr),
+            self.op,
+            self.val,
+            utime,
+            arena.addr(self.uaddr2),
+            self.val3,
+        )
     }
 }
 
@@ -186,7 +230,14 @@ const RT: u32 = linux::FUTEX_CLOCK_REALTIME;
 const ANY: u32 = linux::FUTEX_BITSET_MATCH_ANY;
 
 fn c(uaddr: Addr, op: u32, val: u32, arg4: Arg4, uaddr2: Addr, val3: u32) -> Call {
-    Call { uaddr, op, val, arg4, uaddr2, val3 }
+    Call {
+        uaddr,
+        op,
+        val,
+        arg4,
+        uaddr2,
+        val3,
+    }
 }
 
 const fn wake_op(op: u32, cmp: u32, oparg: u32, cmparg: u32) -> u32 {
@@ -212,36 +263,93 @@ fn single_thread_cases() -> Vec<(String, Call)> {
         // FUTEX_WAIT
         add("wait mismatch", c(W0, wait, 1, Zero, Null, 0));
         add("wait zero timeout", c(W0, wait, 0, Ts(0, 0), Null, 0));
-        add("wait 2ms timeout", c(W0, wait, 0, Ts(0, 2_000_000), Null, 0));
-        add("wait mismatch with timeout", c(W0, wait, 7, Ts(0, 2_000_000), Null, 0));
-        add("wait nsec too big", c(W0, wait, 0, Ts(0, 1_000_000_000), Null, 0));
+        add(
+            "wait 2ms timeout",
+            c(W0, wait, 0, Ts(0, 2_000_000), Null, 0),
+        );
+        add(
+            "wait mismatch with timeout",
+            c(W0, wait, 7, Ts(0, 2_000_000), Null, 0),
+        );
+        add(
+            "wait nsec too big",
+            c(W0, wait, 0, Ts(0, 1_000_000_000), Null, 0),
+        );
         add("wait nsec negative", c(W0, wait, 0, Ts(0, -1), Null, 0));
         add("wait sec negative", c(W0, wait, 0, Ts(-1, 0), Null, 0));
         add("wait timespec unmapped", c(W0, wait, 0, BadPtr, Null, 0));
         add("wait misaligned", c(Misaligned, wait, 0, Ts(0, 0), Null, 0));
-        add("wait misaligned, bad timespec", c(Misaligned, wait, 0, Ts(0, -5), Null, 0));
-        add("wait misaligned, timespec unmapped", c(Misaligned, wait, 0, BadPtr, Null, 0));
+        add(
+            "wait misaligned, bad timespec",
+            c(Misaligned, wait, 0, Ts(0, -5), Null, 0),
+        );
+        add(
+            "wait misaligned, timespec unmapped",
+            c(Misaligned, wait, 0, BadPtr, Null, 0),
+        );
         add("wait unmapped", c(Unmapped, wait, 0, Ts(0, 0), Null, 0));
         add("wait null", c(Null, wait, 0, Ts(0, 0), Null, 0));
         add("wait kernel address", c(Kernel, wait, 0, Ts(0, 0), Null, 0));
-        add("wait end of user space", c(EndOfUser, wait, 0, Ts(0, 0), Null, 0));
-        add("wait read-only page mismatch", c(ReadOnly, wait, 1, Ts(0, 0), Null, 0));
-        add("wait read-only page match", c(ReadOnly, wait, 0, Ts(0, 0), Null, 0));
+        add(
+            "wait end of user space",
+            c(EndOfUser, wait, 0, Ts(0, 0), Null, 0),
+        );
+        add(
+            "wait read-only page mismatch",
+            c(ReadOnly, wait, 1, Ts(0, 0), Null, 0),
+        );
+        add(
+            "wait read-only page match",
+            c(ReadOnly, wait, 0, Ts(0, 0), Null, 0),
+        );
         add("wait realtime flag", c(W0, wait | RT, 0, Ts(0, 0), Null, 0));
-        add("wait realtime flag, bad timespec", c(W0, wait | RT, 0, Ts(0, -1), Null, 0));
-        add("wait realtime flag, no timeout, mismatch", c(W0, wait | RT, 1, Zero, Null, 0));
+        add(
+            "wait realtime flag, bad timespec",
+            c(W0, wait | RT, 0, Ts(0, -1), Null, 0),
+        );
+        add(
+            "wait realtime flag, no timeout, mismatch",
+            c(W0, wait | RT, 1, Zero, Null, 0),
+        );
         // FUTEX_WAIT_BITSET (absolute timeouts)
         add("wait_bitset bitset 0", c(W0, wait_bs, 0, Ts(0, 0), Null, 0));
-        add("wait_bitset bitset 0, mismatch", c(W0, wait_bs, 1, Zero, Null, 0));
-        add("wait_bitset bitset 0, misaligned", c(Misaligned, wait_bs, 0, Zero, Null, 0));
+        add(
+            "wait_bitset bitset 0, mismatch",
+            c(W0, wait_bs, 1, Zero, Null, 0),
+        );
+        add(
+            "wait_bitset bitset 0, misaligned",
+            c(Misaligned, wait_bs, 0, Zero, Null, 0),
+        );
         add("wait_bitset mismatch", c(W0, wait_bs, 1, Zero, Null, ANY));
-        add("wait_bitset past monotonic", c(W0, wait_bs, 0, AbsFromNow(-5), Null, 1));
-        add("wait_bitset epoch monotonic", c(W0, wait_bs, 0, Ts(0, 0), Null, ANY));
-        add("wait_bitset now+2ms monotonic", c(W0, wait_bs, 0, AbsFromNow(2), Null, ANY));
-        add("wait_bitset past realtime", c(W0, wait_bs | RT, 0, AbsFromNow(-5), Null, ANY));
-        add("wait_bitset now+2ms realtime", c(W0, wait_bs | RT, 0, AbsFromNow(2), Null, ANY));
-        add("wait_bitset realtime bad timespec", c(W0, wait_bs | RT, 0, Ts(1, 1_000_000_000), Null, ANY));
-        add("wait_bitset unmapped", c(Unmapped, wait_bs, 0, Zero, Null, ANY));
+        add(
+            "wait_bitset past monotonic",
+            c(W0, wait_bs, 0, AbsFromNow(-5), Null, 1),
+        );
+        add(
+            "wait_bitset epoch monotonic",
+            c(W0, wait_bs, 0, Ts(0, 0), Null, ANY),
+        );
+        add(
+            "wait_bitset now+2ms monotonic",
+            c(W0, wait_bs, 0, AbsFromNow(2), Null, ANY),
+        );
+        add(
+            "wait_bitset past realtime",
+            c(W0, wait_bs | RT, 0, AbsFromNow(-5), Null, ANY),
+        );
+        add(
+            "wait_bitset now+2ms realtime",
+            c(W0, wait_bs | RT, 0, AbsFromNow(2), Null, ANY),
+        );
+        add(
+            "wait_bitset realtime bad timespec",
+            c(W0, wait_bs | RT, 0, Ts(1, 1_000_000_000), Null, ANY),
+        );
+        add(
+            "wait_bitset unmapped",
+            c(Unmapped, wait_bs, 0, Zero, Null, ANY),
+        );
         // FUTEX_WAKE / WAKE_BITSET
         add("wake nobody", c(W0, wake, 1, Zero, Null, 0));
         add("wake count 0", c(W0, wake, 0, Zero, Null, 0));
@@ -250,49 +358,127 @@ fn single_thread_cases() -> Vec<(String, Call)> {
         add("wake unmapped", c(Unmapped, wake, 1, Zero, Null, 0));
         add("wake null", c(Null, wake, 1, Zero, Null, 0));
         add("wake kernel address", c(Kernel, wake, 1, Zero, Null, 0));
-        add("wake end of user space", c(EndOfUser, wake, 1, Zero, Null, 0));
+        add(
+            "wake end of user space",
+            c(EndOfUser, wake, 1, Zero, Null, 0),
+        );
         add("wake read-only", c(ReadOnly, wake, 1, Zero, Null, 0));
         add("wake realtime flag", c(W0, wake | RT, 1, Zero, Null, 0));
-        add("wake ignores timespec slot", c(W0, wake, 1, BadPtr, Null, 0));
+        add(
+            "wake ignores timespec slot",
+            c(W0, wake, 1, BadPtr, Null, 0),
+        );
         add("wake_bitset bitset 0", c(W0, wake_bs, 1, Zero, Null, 0));
-        add("wake_bitset bitset 0, misaligned", c(Misaligned, wake_bs, 1, Zero, Null, 0));
+        add(
+            "wake_bitset bitset 0, misaligned",
+            c(Misaligned, wake_bs, 1, Zero, Null, 0),
+        );
         add("wake_bitset", c(W0, wake_bs, 1, Zero, Null, 0b1010));
         // FUTEX_REQUEUE / CMP_REQUEUE
         add("requeue nobody", c(W0, requeue, 1, Val2(1), W1, 0));
-        add("requeue negative nr_wake", c(W0, requeue, u32::MAX, Val2(1), W1, 0));
-        add("requeue negative nr_requeue", c(W0, requeue, 1, Val2(u32::MAX), W1, 0));
-        add("requeue misaligned target", c(W0, requeue, 1, Val2(1), Misaligned, 0));
-        add("requeue unmapped target", c(W0, requeue, 1, Val2(1), Unmapped, 0));
-        add("requeue unmapped source", c(Unmapped, requeue, 1, Val2(1), W1, 0));
+        add(
+            "requeue negative nr_wake",
+            c(W0, requeue, u32::MAX, Val2(1), W1, 0),
+        );
+        add(
+            "requeue negative nr_requeue",
+            c(W0, requeue, 1, Val2(u32::MAX), W1, 0),
+        );
+        add(
+            "requeue misaligned target",
+            c(W0, requeue, 1, Val2(1), Misaligned, 0),
+        );
+        add(
+            "requeue unmapped target",
+            c(W0, requeue, 1, Val2(1), Unmapped, 0),
+        );
+        add(
+            "requeue unmapped source",
+            c(Unmapped, requeue, 1, Val2(1), W1, 0),
+        );
         add("requeue to self", c(W0, requeue, 1, Val2(1), W0, 0));
-        add("requeue realtime flag", c(W0, requeue | RT, 1, Val2(1), W1, 0));
+        add(
+            "requeue realtime flag",
+            c(W0, requeue | RT, 1, Val2(1), W1, 0),
+        );
         add("cmp_requeue match", c(W0, cmp_requeue, 1, Val2(1), W1, 0));
-        add("cmp_requeue mismatch", c(W0, cmp_requeue, 1, Val2(1), W1, 3));
-        add("cmp_requeue unmapped source", c(Unmapped, cmp_requeue, 1, Val2(1), W1, 0));
-        add("cmp_requeue unmapped target", c(W0, cmp_requeue, 1, Val2(1), Unmapped, 0));
-        add("cmp_requeue negative, mismatch", c(W0, cmp_requeue, 1, Val2(u32::MAX), W1, 3));
-        add("cmp_requeue misaligned source, mismatch", c(Misaligned, cmp_requeue, 1, Val2(1), W1, 3));
-        add("cmp_requeue kernel target", c(W0, cmp_requeue, 1, Val2(1), Kernel, 0));
+        add(
+            "cmp_requeue mismatch",
+            c(W0, cmp_requeue, 1, Val2(1), W1, 3),
+        );
+        add(
+            "cmp_requeue unmapped source",
+            c(Unmapped, cmp_requeue, 1, Val2(1), W1, 0),
+        );
+        add(
+            "cmp_requeue unmapped target",
+            c(W0, cmp_requeue, 1, Val2(1), Unmapped, 0),
+        );
+        add(
+            "cmp_requeue negative, mismatch",
+            c(W0, cmp_requeue, 1, Val2(u32::MAX), W1, 3),
+        );
+        add(
+            "cmp_requeue misaligned source, mismatch",
+            c(Misaligned, cmp_requeue, 1, Val2(1), W1, 3),
+        );
+        add(
+            "cmp_requeue kernel target",
+            c(W0, cmp_requeue, 1, Val2(1), Kernel, 0),
+        );
         // FUTEX_WAKE_OP: every op and comparison, shifts, faults.
         for op in 0..8 {
             for cmp in [0, 1, 2, 3, 4, 5, 6, 15] {
-                add(&format!("wake_op op {op} cmp {cmp}"), c(W0, wop, 1, Val2(1), W1, wake_op(op, cmp, 5, 7)));
+                add(
+                    &format!("wake_op op {op} cmp {cmp}"),
+                    c(W0, wop, 1, Val2(1), W1, wake_op(op, cmp, 5, 7)),
+                );
             }
         }
         for shift in [0u32, 3, 31, 32, 40, 0x7ff, 0xfff] {
-            add(&format!("wake_op shift {shift:#x}"), c(W0, wop, 1, Val2(1), W1, wake_op(8 | 4, 0, shift, 0)));
+            add(
+                &format!("wake_op shift {shift:#x}"),
+                c(W0, wop, 1, Val2(1), W1, wake_op(8 | 4, 0, shift, 0)),
+            );
         }
-        add("wake_op negative oparg", c(W0, wop, 1, Val2(1), W1, wake_op(1, 2, 0x800, 0x801)));
-        add("wake_op read-only target", c(W0, wop, 1, Val2(1), ReadOnly, wake_op(1, 0, 1, 0)));
-        add("wake_op unmapped target", c(W0, wop, 1, Val2(1), Unmapped, wake_op(1, 0, 1, 0)));
-        add("wake_op unmapped target, bad op", c(W0, wop, 1, Val2(1), Unmapped, wake_op(6, 0, 1, 0)));
-        add("wake_op misaligned target", c(W0, wop, 1, Val2(1), Misaligned, wake_op(1, 0, 1, 0)));
-        add("wake_op unmapped source", c(Unmapped, wop, 1, Val2(1), W1, wake_op(1, 0, 1, 0)));
-        add("wake_op same word", c(W0, wop, 1, Val2(1), W0, wake_op(1, 0, 1, 0)));
-        add("wake_op realtime flag", c(W0, wop | RT, 1, Val2(1), W1, wake_op(1, 0, 1, 0)));
+        add(
+            "wake_op negative oparg",
+            c(W0, wop, 1, Val2(1), W1, wake_op(1, 2, 0x800, 0x801)),
+        );
+        add(
+            "wake_op read-only target",
+            c(W0, wop, 1, Val2(1), ReadOnly, wake_op(1, 0, 1, 0)),
+        );
+        add(
+            "wake_op unmapped target",
+            c(W0, wop, 1, Val2(1), Unmapped, wake_op(1, 0, 1, 0)),
+        );
+        add(
+            "wake_op unmapped target, bad op",
+            c(W0, wop, 1, Val2(1), Unmapped, wake_op(6, 0, 1, 0)),
+        );
+        add(
+            "wake_op misaligned target",
+            c(W0, wop, 1, Val2(1), Misaligned, wake_op(1, 0, 1, 0)),
+        );
+        add(
+            "wake_op unmapped source",
+            c(Unmapped, wop, 1, Val2(1), W1, wake_op(1, 0, 1, 0)),
+        );
+        add(
+            "wake_op same word",
+            c(W0, wop, 1, Val2(1), W0, wake_op(1, 0, 1, 0)),
+        );
+        add(
+            "wake_op realtime flag",
+            c(W0, wop | RT, 1, Val2(1), W1, wake_op(1, 0, 1, 0)),
+        );
         // Unknown commands.
         for cmd in [linux::FUTEX_FD, 14, 15, 0x7f] {
-            add(&format!("command {cmd}"), c(W0, cmd | scope, 0, Zero, W1, 0));
+            add(
+                &format!("command {cmd}"),
+                c(W0, cmd | scope, 0, Zero, W1, 0),
+            );
         }
     }
     v
@@ -309,13 +495,26 @@ fn single_thread_ops_match_native() {
             arena.word(0).store(0, Ordering::SeqCst);
             arena.word(1).store(0, Ordering::SeqCst);
             let r = call.run(b, &arena);
-            results.push((r, arena.word(0).load(Ordering::SeqCst), arena.word(1).load(Ordering::SeqCst)));
+            results.push((
+                r,
+                arena.word(0).load(Ordering::SeqCst),
+                arena.word(1).load(Ordering::SeqCst),
+            ));
         }
         if results[0] != results[1] {
-            mismatches.push(format!("{name}: native {:?} lintel {:?}", results[0], results[1]));
+            mismatches.push(format!(
+                "{name}: native {:?} lintel {:?}",
+                results[0], results[1]
+            ));
         }
     }
-    assert!(mismatches.is_empty(), "{} of {} cases differ:\n{}", mismatches.len(), cases.len(), mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} cases differ:\n{}",
+        mismatches.len(),
+        cases.len(),
+        mismatches.join("\n")
+    );
     assert!(cases.len() > 200);
 }
 
@@ -325,16 +524,50 @@ fn timeouts_wait_at_least_their_time() {
     for b in [Backend::Native, Backend::Lintel] {
         let arena = Arena::new();
         for call in [
-            c(Addr::W0, linux::FUTEX_WAIT | PRIV, 0, Arg4::Ts(0, 20_000_000), Addr::Null, 0),
-            c(Addr::W0, linux::FUTEX_WAIT_BITSET | PRIV, 0, Arg4::AbsFromNow(20), Addr::Null, ANY),
-            c(Addr::W0, linux::FUTEX_WAIT_BITSET | PRIV | RT, 0, Arg4::AbsFromNow(20), Addr::Null, ANY),
-            c(Addr::W0, linux::FUTEX_WAIT, 0, Arg4::Ts(0, 20_000_000), Addr::Null, 0),
+            c(
+                Addr::W0,
+                linux::FUTEX_WAIT | PRIV,
+                0,
+                Arg4::Ts(0, 20_000_000),
+                Addr::Null,
+                0,
+            ),
+            c(
+                Addr::W0,
+                linux::FUTEX_WAIT_BITSET | PRIV,
+                0,
+                Arg4::AbsFromNow(20),
+                Addr::Null,
+                ANY,
+            ),
+            c(
+                Addr::W0,
+                linux::FUTEX_WAIT_BITSET | PRIV | RT,
+                0,
+                Arg4::AbsFromNow(20),
+                Addr::Null,
+                ANY,
+            ),
+            c(
+                Addr::W0,
+                linux::FUTEX_WAIT,
+                0,
+                Arg4::Ts(0, 20_000_000),
+                Addr::Null,
+                0,
+            ),
         ] {
             let start = Instant::now();
             assert_eq!(call.run(b, &arena), Err(libc::ETIMEDOUT), "{b:?} {call:?}");
             let took = start.elapsed();
-            assert!(took >= Duration::from_millis(19), "{b:?} {call:?} took {took:?}");
-            assert!(took < Duration::from_secs(2), "{b:?} {call:?} took {took:?}");
+            assert!(
+                took >= Duration::from_millis(19),
+                "{b:?} {call:?} took {took:?}"
+            );
+            assert!(
+                took < Duration::from_secs(2),
+                "{b:?} {call:?} took {took:?}"
+            );
         }
     }
 }
@@ -360,9 +593,14 @@ struct Scenario {
 /// their own futex; lintel's in the host's futex on their notification word or, for shared
 /// futexes, on the word itself).
 fn blocked_in_futex(tid: i32) -> bool {
-    let syscall = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap_or_default();
+    let syscall =
+        std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap_or_default();
     let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
-    let state = stat.rsplit(')').next().and_then(|s| s.split_whitespace().next()).unwrap_or("");
+    let state = stat
+        .rsplit(')')
+        .next()
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or("");
     syscall.split_whitespace().next() == Some(&libc::SYS_futex.to_string()) && state == "S"
 }
 
@@ -377,7 +615,8 @@ struct Trace {
 
 fn run_scenario(b: Backend, sc: &Scenario, scope: u32) -> Trace {
     let arena = Arc::new(Arena::new());
-    let results: Arc<Mutex<Vec<Option<Outcome>>>> = Arc::new(Mutex::new(vec![None; sc.waiters.len()]));
+    let results: Arc<Mutex<Vec<Option<Outcome>>>> =
+        Arc::new(Mutex::new(vec![None; sc.waiters.len()]));
     let mut handles = Vec::new();
     for (i, w) in sc.waiters.iter().copied().enumerate() {
         let (arena2, results2) = (arena.clone(), results.clone());
@@ -385,7 +624,14 @@ fn run_scenario(b: Backend, sc: &Scenario, scope: u32) -> Trace {
         handles.push(thread::spawn(move || {
             // SAFETY: gettid has no preconditions.
             tx.send(unsafe { libc::gettid() }).unwrap();
-            let call = c(w.word, linux::FUTEX_WAIT_BITSET | scope, 0, Arg4::Zero, Addr::Null, w.bitset);
+            let call = c(
+                w.word,
+                linux::FUTEX_WAIT_BITSET | scope,
+                0,
+                Arg4::Zero,
+                Addr::Null,
+                w.bitset,
+            );
             let r = call.run(b, &arena2);
             results2.lock().unwrap()[i] = Some(r);
         }));
@@ -393,12 +639,23 @@ fn run_scenario(b: Backend, sc: &Scenario, scope: u32) -> Trace {
         let tid = rx.recv().unwrap();
         let start = Instant::now();
         while !blocked_in_futex(tid) {
-            assert!(start.elapsed() < Duration::from_secs(10), "{} waiter {i} never blocked", sc.name);
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{} waiter {i} never blocked",
+                sc.name
+            );
             thread::sleep(Duration::from_millis(1));
         }
     }
     let returned = || -> BTreeSet<usize> {
-        results.lock().unwrap().iter().enumerate().filter(|(_, r)| r.is_some()).map(|(i, _)| i).collect()
+        results
+            .lock()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_some())
+            .map(|(i, _)| i)
+            .collect()
     };
     let mut steps = Vec::new();
     let mut before = BTreeSet::new();
@@ -409,7 +666,9 @@ fn run_scenario(b: Backend, sc: &Scenario, scope: u32) -> Trace {
         let expect = r.unwrap_or_default();
         // Wait for the woken to return, then a grace period for any extra.
         let start = Instant::now();
-        while returned().len() < before.len() + expect.min(sc.waiters.len()) && start.elapsed() < Duration::from_secs(5) {
+        while returned().len() < before.len() + expect.min(sc.waiters.len())
+            && start.elapsed() < Duration::from_secs(5)
+        {
             thread::sleep(Duration::from_millis(1));
         }
         thread::sleep(Duration::from_millis(20));
@@ -421,27 +680,53 @@ fn run_scenario(b: Backend, sc: &Scenario, scope: u32) -> Trace {
     for word in [Addr::W0, Addr::W1] {
         arena.word(0).store(1, Ordering::SeqCst);
         arena.word(1).store(1, Ordering::SeqCst);
-        let wake_all = c(word, linux::FUTEX_WAKE | scope, i32::MAX as u32, Arg4::Zero, Addr::Null, 0);
+        let wake_all = c(
+            word,
+            linux::FUTEX_WAKE | scope,
+            i32::MAX as u32,
+            Arg4::Zero,
+            Addr::Null,
+            0,
+        );
         let _ = wake_all.run(b, &arena);
     }
     for h in handles {
         h.join().unwrap();
     }
     let waiter_results = results.lock().unwrap().iter().map(|r| r.unwrap()).collect();
-    Trace { steps, waiter_results, words: (arena.word(0).load(Ordering::SeqCst), arena.word(1).load(Ordering::SeqCst)) }
+    Trace {
+        steps,
+        waiter_results,
+        words: (
+            arena.word(0).load(Ordering::SeqCst),
+            arena.word(1).load(Ordering::SeqCst),
+        ),
+    }
 }
 
 fn scenarios() -> Vec<Scenario> {
     use Addr::*;
     use Arg4::*;
-    let w0 = W { word: W0, bitset: ANY };
-    let w1 = W { word: W1, bitset: ANY };
+    let w0 = W {
+        word: W0,
+        bitset: ANY,
+    };
+    let w1 = W {
+        word: W1,
+        bitset: ANY,
+    };
     let wake = |word, n: u32| c(word, linux::FUTEX_WAKE, n, Zero, Null, 0);
     vec![
         Scenario {
             name: "wake counts: 1, 0 (wakes one), -1 (wakes one), all",
             waiters: vec![w0; 5],
-            steps: vec![wake(W0, 1), wake(W0, 0), wake(W0, u32::MAX), wake(W0, i32::MAX as u32), wake(W0, 1)],
+            steps: vec![
+                wake(W0, 1),
+                wake(W0, 0),
+                wake(W0, u32::MAX),
+                wake(W0, i32::MAX as u32),
+                wake(W0, 1),
+            ],
         },
         Scenario {
             name: "wake 2 of 4, FIFO",
@@ -450,7 +735,24 @@ fn scenarios() -> Vec<Scenario> {
         },
         Scenario {
             name: "bitset selection",
-            waiters: vec![W { word: W0, bitset: 1 }, W { word: W0, bitset: 2 }, W { word: W0, bitset: 3 }, W { word: W0, bitset: 4 }],
+            waiters: vec![
+                W {
+                    word: W0,
+                    bitset: 1,
+                },
+                W {
+                    word: W0,
+                    bitset: 2,
+                },
+                W {
+                    word: W0,
+                    bitset: 3,
+                },
+                W {
+                    word: W0,
+                    bitset: 4,
+                },
+            ],
             steps: vec![
                 c(W0, linux::FUTEX_WAKE_BITSET, 10, Zero, Null, 2),
                 c(W0, linux::FUTEX_WAKE_BITSET, 10, Zero, Null, 8),
@@ -471,37 +773,94 @@ fn scenarios() -> Vec<Scenario> {
         Scenario {
             name: "cmp_requeue mismatch moves nothing",
             waiters: vec![w0; 2],
-            steps: vec![c(W0, linux::FUTEX_CMP_REQUEUE, 1, Val2(2), W1, 9), wake(W1, 10), wake(W0, 10)],
+            steps: vec![
+                c(W0, linux::FUTEX_CMP_REQUEUE, 1, Val2(2), W1, 9),
+                wake(W1, 10),
+                wake(W0, 10),
+            ],
         },
         Scenario {
             name: "requeue 0 wake, all moved, onto existing waiters",
             waiters: vec![w1, w0, w0, w1],
-            steps: vec![c(W0, linux::FUTEX_REQUEUE, 0, Val2(10), W1, 0), wake(W1, 1), wake(W1, 1), wake(W1, 1), wake(W0, 10), wake(W1, 10)],
+            steps: vec![
+                c(W0, linux::FUTEX_REQUEUE, 0, Val2(10), W1, 0),
+                wake(W1, 1),
+                wake(W1, 1),
+                wake(W1, 1),
+                wake(W0, 10),
+                wake(W1, 10),
+            ],
         },
         Scenario {
             name: "requeue nr_wake 0 nr_requeue 0 does nothing",
             waiters: vec![w0; 2],
-            steps: vec![c(W0, linux::FUTEX_REQUEUE, 0, Val2(0), W1, 0), wake(W1, 10), wake(W0, 10)],
+            steps: vec![
+                c(W0, linux::FUTEX_REQUEUE, 0, Val2(0), W1, 0),
+                wake(W1, 10),
+                wake(W0, 10),
+            ],
         },
         Scenario {
             name: "wake_op: cmp true wakes both words",
             waiters: vec![w0, w0, w1, w1],
-            steps: vec![c(W0, linux::FUTEX_WAKE_OP, 1, Val2(5), W1, wake_op(0, 0, 1, 0)), wake(W0, 10)],
+            steps: vec![
+                c(
+                    W0,
+                    linux::FUTEX_WAKE_OP,
+                    1,
+                    Val2(5),
+                    W1,
+                    wake_op(0, 0, 1, 0),
+                ),
+                wake(W0, 10),
+            ],
         },
         Scenario {
             name: "wake_op: cmp false wakes only the first word",
             waiters: vec![w0, w1],
-            steps: vec![c(W0, linux::FUTEX_WAKE_OP, 5, Val2(5), W1, wake_op(1, 1, 1, 0)), wake(W1, 10)],
+            steps: vec![
+                c(
+                    W0,
+                    linux::FUTEX_WAKE_OP,
+                    5,
+                    Val2(5),
+                    W1,
+                    wake_op(1, 1, 1, 0),
+                ),
+                wake(W1, 10),
+            ],
         },
         Scenario {
             name: "wake_op: nr_wake 0 and nr_wake2 0 each wake one",
             waiters: vec![w0, w0, w1, w1],
-            steps: vec![c(W0, linux::FUTEX_WAKE_OP, 0, Val2(0), W1, wake_op(0, 0, 1, 0)), wake(W0, 10), wake(W1, 10)],
+            steps: vec![
+                c(
+                    W0,
+                    linux::FUTEX_WAKE_OP,
+                    0,
+                    Val2(0),
+                    W1,
+                    wake_op(0, 0, 1, 0),
+                ),
+                wake(W0, 10),
+                wake(W1, 10),
+            ],
         },
         Scenario {
             name: "wake_op bad comparison wakes nobody",
             waiters: vec![w0, w1],
-            steps: vec![c(W0, linux::FUTEX_WAKE_OP, 5, Val2(5), W1, wake_op(1, 9, 1, 0)), wake(W0, 10), wake(W1, 10)],
+            steps: vec![
+                c(
+                    W0,
+                    linux::FUTEX_WAKE_OP,
+                    5,
+                    Val2(5),
+                    W1,
+                    wake_op(1, 9, 1, 0),
+                ),
+                wake(W0, 10),
+                wake(W1, 10),
+            ],
         },
     ]
 }
@@ -514,7 +873,10 @@ fn blocked_waiter_scenarios_match_native() {
             let native = run_scenario(Backend::Native, &sc, scope);
             let lintel = run_scenario(Backend::Lintel, &sc, scope);
             if native != lintel {
-                mismatches.push(format!("{} (scope {scope:#x}):\n  native {native:?}\n  lintel {lintel:?}", sc.name));
+                mismatches.push(format!(
+                    "{} (scope {scope:#x}):\n  native {native:?}\n  lintel {lintel:?}",
+                    sc.name
+                ));
             }
         }
     }

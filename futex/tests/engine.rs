@@ -57,8 +57,35 @@ fn spawn_waiter(
     id: usize,
     done: mpsc::Sender<(usize, Result<(), FutexError>)>,
 ) -> T {
+    spawn_waiter_prio(
+        t,
+        w,
+        val,
+        bitset,
+        deadline,
+        id,
+        done,
+        lintel_kernel::NORMAL_PRIORITY,
+    )
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "mirrors wait()'s arguments plus the test's own"
+)]
+fn spawn_waiter_prio(
+    t: &'static FutexTable<'static, StdKernel>,
+    w: &'static AtomicU32,
+    val: u32,
+    bitset: u32,
+    deadline: Option<Deadline>,
+    id: usize,
+    done: mpsc::Sender<(usize, Result<(), FutexError>)>,
+    prio: i32,
+) -> T {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
+        support::set_priority(prio);
         tx.send(KERNEL.current()).unwrap();
         let r = t.wait(addr(w), val, bitset, deadline, P);
         KERNEL.take_interrupt();
@@ -402,5 +429,39 @@ fn many_threads_all_return() {
     for h in handles {
         h.join().unwrap();
     }
+    assert_eq!(t.waiters(), 0);
+}
+
+#[test]
+fn waiters_are_ordered_by_priority_then_fifo() {
+    let t = leak(table());
+    let w = word(0);
+    let (done, results) = mpsc::channel();
+    // Queued in this order; woken by priority (lower first), FIFO among equals.
+    for (id, prio) in [(0, 100), (1, 50), (2, 100), (3, 10), (4, 50)] {
+        spawn_waiter_prio(t, w, 0, ANY, None, id, done.clone(), prio);
+        wait_queued(t, id + 1);
+    }
+    for expect in [3, 1, 4, 0, 2] {
+        assert_eq!(t.wake(addr(w), 1, ANY, P), Ok(1));
+        assert_eq!(results.recv().unwrap(), (expect, Ok(())));
+    }
+}
+
+#[test]
+fn waking_more_threads_than_a_wake_batch() {
+    // A wake collects up to 32 threads to notify after unlocking; beyond that it notifies in
+    // place. Both halves must deliver.
+    let t = leak(table());
+    let w = word(0);
+    let (done, results) = mpsc::channel();
+    for id in 0..40 {
+        spawn_waiter(t, w, 0, ANY, None, id, done.clone());
+    }
+    wait_queued(t, 40);
+    assert_eq!(t.wake(addr(w), i32::MAX, ANY, P), Ok(40));
+    let mut ids: Vec<_> = (0..40).map(|_| results.recv().unwrap().0).collect();
+    ids.sort();
+    assert_eq!(ids, (0..40).collect::<Vec<_>>());
     assert_eq!(t.waiters(), 0);
 }

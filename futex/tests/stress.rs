@@ -5,7 +5,7 @@
 mod support;
 
 use lintel_futex::{Bucket, FutexError, FutexTable, Scope};
-use lintel_kernel::{ClockId, Clock, Deadline, Notify, Threads};
+use lintel_kernel::{Clock, ClockId, Deadline, Notify, Threads};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -55,9 +55,17 @@ fn worker(s: &Shared, id: usize) {
                 let val = unsafe { &*(w as *const AtomicU32) }.load(Ordering::SeqCst);
                 let deadline = (r >> 24) % 2 == 0;
                 let deadline = deadline.then(|| {
-                    Deadline::after(ClockId::Monotonic, PORT.now(ClockId::Monotonic), (r >> 32) % 2_000_000)
+                    Deadline::after(
+                        ClockId::Monotonic,
+                        PORT.now(ClockId::Monotonic),
+                        (r >> 32) % 2_000_000,
+                    )
                 });
-                let bitset = if (r >> 40) % 4 == 0 { 1 << ((r >> 44) % 3) } else { ANY };
+                let bitset = if (r >> 40) % 4 == 0 {
+                    1 << ((r >> 44) % 3)
+                } else {
+                    ANY
+                };
                 match t.wait(w, val, bitset, deadline, Scope::Private) {
                     Ok(()) => s.ok_waits.fetch_add(1, Ordering::Relaxed),
                     Err(FutexError::Errno(e)) if e == lintel_kernel::Errno::ETIMEDOUT => {
@@ -72,7 +80,18 @@ fn worker(s: &Shared, id: usize) {
                 PORT.take_interrupt();
             }
             4 | 5 => {
-                let n = t.wake(a, ((r >> 24) % 3) as i32, if (r >> 30) % 3 == 0 { 1 << ((r >> 34) % 3) } else { ANY }, Scope::Private).unwrap();
+                let n = t
+                    .wake(
+                        a,
+                        ((r >> 24) % 3) as i32,
+                        if (r >> 30) % 3 == 0 {
+                            1 << ((r >> 34) % 3)
+                        } else {
+                            ANY
+                        },
+                        Scope::Private,
+                    )
+                    .unwrap();
                 s.woken.fetch_add(u64::from(n), Ordering::Relaxed);
             }
             6 => {
@@ -85,8 +104,16 @@ fn worker(s: &Shared, id: usize) {
                 // SAFETY: `a` is one of our words.
                 let cur = unsafe { &*(a as *const AtomicU32) }.load(Ordering::SeqCst);
                 let expected = if (r >> 28) % 2 == 0 { Some(cur) } else { None };
-                if let Ok(n) = t.requeue(a, b, nr_wake, ((r >> 32) % 3) as i32, expected, Scope::Private) {
-                    s.woken.fetch_add(u64::from(n.min(nr_wake as u32)), Ordering::Relaxed);
+                if let Ok(n) = t.requeue(
+                    a,
+                    b,
+                    nr_wake,
+                    ((r >> 32) % 3) as i32,
+                    expected,
+                    Scope::Private,
+                ) {
+                    s.woken
+                        .fetch_add(u64::from(n.min(nr_wake as u32)), Ordering::Relaxed);
                 }
             }
             8 => {
@@ -110,7 +137,12 @@ fn worker(s: &Shared, id: usize) {
 
 #[test]
 fn random_ops_every_waiter_returns_and_counts_add_up() {
-    let buckets = Box::leak((0..4).map(|_| Bucket::new()).collect::<Vec<_>>().into_boxed_slice());
+    let buckets = Box::leak(
+        (0..4)
+            .map(|_| Bucket::new())
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
     let s = Arc::new(Shared {
         table: FutexTable::new(PORT, buckets),
         words: Default::default(),
@@ -137,10 +169,22 @@ fn random_ops_every_waiter_returns_and_counts_add_up() {
     // Release every waiter still blocked: change every word, wake everything, until all exit.
     let start = Instant::now();
     while s.finished.load(Ordering::SeqCst) < THREADS {
-        assert!(start.elapsed() < Duration::from_secs(20), "waiters did not return: {} of {THREADS} finished", s.finished.load(Ordering::SeqCst));
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "waiters did not return: {} of {THREADS} finished",
+            s.finished.load(Ordering::SeqCst)
+        );
         for w in &s.words {
             w.fetch_add(1, Ordering::SeqCst);
-            let n = s.table.wake(w as *const AtomicU32 as usize, i32::MAX, ANY, Scope::Private).unwrap();
+            let n = s
+                .table
+                .wake(
+                    w as *const AtomicU32 as usize,
+                    i32::MAX,
+                    ANY,
+                    Scope::Private,
+                )
+                .unwrap();
             s.woken.fetch_add(u64::from(n), Ordering::Relaxed);
         }
         thread::sleep(Duration::from_millis(1));
@@ -156,7 +200,13 @@ fn random_ops_every_waiter_returns_and_counts_add_up() {
         s.restarts.load(Ordering::SeqCst),
         s.eagain.load(Ordering::SeqCst)
     );
-    assert_eq!(ok, woken, "every successful wait must match exactly one counted wake");
-    assert!(ok > 100, "the stress test should block and wake many times (got {ok})");
+    assert_eq!(
+        ok, woken,
+        "every successful wait must match exactly one counted wake"
+    );
+    assert!(
+        ok > 100,
+        "the stress test should block and wake many times (got {ok})"
+    );
     assert_eq!(s.table.waiters(), 0, "the table must be empty at the end");
 }

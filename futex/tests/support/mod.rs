@@ -23,6 +23,13 @@ pub struct Rec {
     state: Mutex<State>,
     cv: Condvar,
     tid: i32,
+    /// The priority this port reports (tests set it with [`set_priority`]).
+    prio: AtomicI32,
+}
+
+/// Sets the priority the port reports for the calling thread (lower is more urgent).
+pub fn set_priority(prio: i32) {
+    ME.with(|r| r.prio.store(prio, Ordering::Relaxed));
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -41,6 +48,7 @@ thread_local! {
         state: Mutex::new(State::default()),
         cv: Condvar::new(),
         tid: NEXT_TID.fetch_add(1, Ordering::Relaxed),
+        prio: AtomicI32::new(NORMAL_PRIORITY),
     }));
 }
 
@@ -70,6 +78,9 @@ unsafe impl Threads for StdKernel {
     }
     fn tid(&self, t: T) -> i32 {
         t.0.tid
+    }
+    fn priority(&self, t: T) -> i32 {
+        t.0.prio.load(Ordering::Relaxed)
     }
     unsafe fn spawn(&self, _spec: &SpawnSpec) -> Result<T, Errno> {
         Err(Errno::ENOSYS)
