@@ -23,15 +23,31 @@ const ANY: u32 = u32::MAX;
 fn table() -> &'static FutexTable<'static, Host> {
     static T: OnceLock<FutexTable<'static, Host>> = OnceLock::new();
     T.get_or_init(|| {
-        let n = lintel_futex::buckets_for_cpus(thread::available_parallelism().map_or(1, |n| n.get()));
-        let buckets = Box::leak((0..n).map(|_| Bucket::new()).collect::<Vec<_>>().into_boxed_slice());
+        let n =
+            lintel_futex::buckets_for_cpus(thread::available_parallelism().map_or(1, |n| n.get()));
+        let buckets = Box::leak(
+            (0..n)
+                .map(|_| Bucket::new())
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
         FutexTable::new(&lintel_host::HOST, buckets)
     })
 }
 
 fn native_futex(w: &AtomicU32, op: i32, val: u32) -> i64 {
     // SAFETY: a futex call on a valid word with no timeout.
-    unsafe { libc::syscall(libc::SYS_futex, w as *const AtomicU32, op, val, 0usize, 0usize, 0u32) }
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            w as *const AtomicU32,
+            op,
+            val,
+            0usize,
+            0usize,
+            0u32,
+        )
+    }
 }
 
 fn wake_no_waiters(c: &mut Criterion) {
@@ -39,16 +55,35 @@ fn wake_no_waiters(c: &mut Criterion) {
     let w = AtomicU32::new(0);
     let a = &w as *const AtomicU32 as usize;
     let t = table();
-    g.bench_function("lintel", |b| b.iter(|| t.wake(black_box(a), 1, ANY, Scope::Private)));
+    g.bench_function("lintel", |b| {
+        b.iter(|| t.wake(black_box(a), 1, ANY, Scope::Private))
+    });
     g.bench_function("lintel_abi", |b| {
-        b.iter(|| t.futex(black_box(a), (libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG) as u32, 1, 0, 0, 0))
+        b.iter(|| {
+            t.futex(
+                black_box(a),
+                (libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG) as u32,
+                1,
+                0,
+                0,
+                0,
+            )
+        })
     });
     g.bench_function("native", |b| {
-        b.iter(|| native_futex(black_box(&w), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1))
+        b.iter(|| {
+            native_futex(
+                black_box(&w),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                1,
+            )
+        })
     });
     g.bench_function("parking_lot_core", |b| {
         // SAFETY: unpark_one with a key nobody parks on.
-        b.iter(|| unsafe { parking_lot_core::unpark_one(black_box(a), |_| parking_lot_core::DEFAULT_UNPARK_TOKEN) })
+        b.iter(|| unsafe {
+            parking_lot_core::unpark_one(black_box(a), |_| parking_lot_core::DEFAULT_UNPARK_TOKEN)
+        })
     });
     g.finish();
 }

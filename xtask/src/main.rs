@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
 }
 
 fn cargo() -> Command {
@@ -20,13 +23,27 @@ fn cargo() -> Command {
 /// Runs `cmd`, echoing it; `Err` with a message if it fails.
 fn run(mut cmd: Command) -> Result<(), String> {
     eprintln!("xtask: running {cmd:?}");
-    let status = cmd.status().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{cmd:?} failed: {status}")) }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {status}"))
+    }
 }
 
 fn demo() -> Result<(), String> {
     let mut c = cargo();
-    c.args(["run", "--quiet", "--release", "-p", "lintel-futex", "--example", "demo"]);
+    c.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "lintel-futex",
+        "--example",
+        "demo",
+    ]);
     run(c)
 }
 
