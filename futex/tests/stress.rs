@@ -5,22 +5,20 @@
 mod support;
 
 use lintel_futex::{Bucket, FutexError, FutexTable, Scope};
-use lintel_kernel::{Clock, ClockId, Deadline, Notify, Threads};
+use lintel_kernel::{ClockId, Deadline, Kernel};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-
-type Port = support::StdKernel;
-static PORT: &Port = &support::KERNEL;
 
 const THREADS: usize = 8;
 const WORDS: usize = 4;
 const RUN: Duration = Duration::from_millis(1500);
 const ANY: u32 = u32::MAX;
 
-struct Shared {
-    table: FutexTable<'static, Port>,
+struct Shared<K: Kernel + 'static> {
+    port: &'static K,
+    table: FutexTable<'static, K>,
     words: [AtomicU32; WORDS],
     stop: AtomicBool,
     ok_waits: AtomicU64,
@@ -29,7 +27,7 @@ struct Shared {
     restarts: AtomicU64,
     eagain: AtomicU64,
     finished: AtomicUsize,
-    threads: Mutex<Vec<<Port as Threads>::Thread>>,
+    threads: Mutex<Vec<K::Thread>>,
 }
 
 fn rng(seed: &mut u64) -> u64 {
@@ -39,7 +37,7 @@ fn rng(seed: &mut u64) -> u64 {
     *seed
 }
 
-fn worker(s: &Shared, id: usize) {
+fn worker<K: Kernel>(s: &Shared<K>, id: usize) {
     let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (id as u64 + 1).wrapping_mul(0x1234_5678_9abc_def1);
     let t = &s.table;
     let addr = |i: u64| &s.words[i as usize % WORDS] as *const AtomicU32 as usize;
@@ -57,7 +55,7 @@ fn worker(s: &Shared, id: usize) {
                 let deadline = deadline.then(|| {
                     Deadline::after(
                         ClockId::Monotonic,
-                        PORT.now(ClockId::Monotonic),
+                        s.port.now(ClockId::Monotonic),
                         (r >> 32) % 2_000_000,
                     )
                 });
@@ -77,7 +75,7 @@ fn worker(s: &Shared, id: usize) {
                     Err(FutexError::Restart(_)) => s.restarts.fetch_add(1, Ordering::Relaxed),
                     Err(e) => panic!("unexpected {e:?}"),
                 };
-                PORT.take_interrupt();
+                s.port.take_interrupt();
             }
             4 | 5 => {
                 let n = t
@@ -127,7 +125,7 @@ fn worker(s: &Shared, id: usize) {
             _ => {
                 let threads = s.threads.lock().unwrap();
                 if let Some(&victim) = threads.get((r >> 8) as usize % THREADS) {
-                    PORT.interrupt(victim);
+                    s.port.interrupt(victim);
                 }
             }
         }
@@ -136,7 +134,16 @@ fn worker(s: &Shared, id: usize) {
 }
 
 #[test]
-fn random_ops_every_waiter_returns_and_counts_add_up() {
+fn random_ops_on_the_host_port() {
+    stress(&lintel_host::HOST);
+}
+
+#[test]
+fn random_ops_on_the_std_test_port() {
+    stress(&support::KERNEL);
+}
+
+fn stress<K: Kernel>(port: &'static K) {
     let buckets = Box::leak(
         (0..4)
             .map(|_| Bucket::new())
@@ -144,7 +151,8 @@ fn random_ops_every_waiter_returns_and_counts_add_up() {
             .into_boxed_slice(),
     );
     let s = Arc::new(Shared {
-        table: FutexTable::new(PORT, buckets),
+        port,
+        table: FutexTable::new(port, buckets),
         words: Default::default(),
         stop: AtomicBool::new(false),
         ok_waits: AtomicU64::new(0),
@@ -159,7 +167,7 @@ fn random_ops_every_waiter_returns_and_counts_add_up() {
         .map(|id| {
             let s = s.clone();
             thread::spawn(move || {
-                s.threads.lock().unwrap().push(PORT.current());
+                s.threads.lock().unwrap().push(s.port.current());
                 worker(&s, id)
             })
         })
