@@ -100,6 +100,15 @@ impl Host {
         init::FSGSBASE.load(core::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Stops using `rdgsbase`/`wrgsbase`/`rdfsbase`/`wrfsbase` and goes through `arch_prctl`
+    /// instead, as on a kernel without FSGSBASE. Both paths read and write the same registers,
+    /// so switching at any time is consistent. For testing the fallback; irreversible.
+    #[doc(hidden)]
+    pub fn force_arch_prctl_fallback() {
+        init::ensure_init();
+        init::FSGSBASE.store(false, core::sync::atomic::Ordering::Relaxed);
+    }
+
     /// The size of the host signal stack every raw and adopted thread gets.
     pub fn altstack_size() -> usize {
         init::ensure_init();

@@ -2,9 +2,9 @@
 //!
 //! | bit | meaning | set by | cleared by |
 //! | --- | --- | --- | --- |
-//! | [`TOKEN`] | a wake token is pending | `signal` | `wait` (consumes it) |
-//! | [`INTERRUPTED`] | the thread is interrupted | `interrupt` | `take_interrupt` |
-//! | [`WAITING`] | the owner is (about to be) blocked in `FUTEX_WAIT` | `wait` | `wait` |
+//! | `TOKEN` | a wake token is pending | `signal` | `wait` (consumes it) |
+//! | `INTERRUPTED` | the thread is interrupted | `interrupt` | `take_interrupt` |
+//! | `WAITING` | the owner is (about to be) blocked in `FUTEX_WAIT` | `wait` | `wait` |
 //!
 //! `wait` blocks with `FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG` on the word with the absolute
 //! deadline (`FUTEX_CLOCK_REALTIME` for realtime deadlines); `signal`/`interrupt` do one atomic

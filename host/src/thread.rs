@@ -10,7 +10,7 @@
 //! 1. the parent claims a TCB, writes the hand-off (entry, arg, FS base), blocks all signals
 //!    (so none can land on the child before it has its own GS base and signal stack: a
 //!    `CLONE_VM` child starts with no sigaltstack), saves the old mask in the TCB and clones;
-//! 2. the child (assembly, then [`child_start`]) sets its GS base to its TCB, its FS base if
+//! 2. the child (assembly, then `child_start`) sets its GS base to its TCB, its FS base if
 //!    asked, installs its host sigaltstack, stores its tid, restores the mask, calls
 //!    `entry(arg)` and exits with the raw `exit` syscall (never `exit_group`);
 //! 3. the parent restores its mask and stores the tid too (whichever comes first).

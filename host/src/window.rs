@@ -11,7 +11,7 @@
 //! window_abort:    ...                              ; abandoned: report Interrupted
 //! ```
 //!
-//! [`run`] marks the thread "in window" (a SeqCst swap of `Tcb::in_window`) before entering.
+//! `run` marks the thread "in window" (a SeqCst swap of `Tcb::in_window`) before entering.
 //! `Notify::interrupt` sets INTERRUPTED (SeqCst RMW) and *then* reads `in_window`; by the
 //! store-load ordering one of the two sides sees the other:
 //! - the interrupter sees `in_window` and sends the interrupt signal (`SIGRTMAX`, installed with
