@@ -253,7 +253,8 @@ pub fn spawn_raw(f: fn(usize), arg: usize) -> Result<RawThread, Errno> {
     spawn_raw_with_stack(f, arg, RAW_STACK_SIZE)
 }
 
-/// [`spawn_raw`] with a stack of `stack_len` bytes (rounded up to pages; at least one page).
+/// [`spawn_raw`] with a stack of `stack_len` bytes (rounded up to pages; at least one page),
+/// above a guard page.
 pub fn spawn_raw_with_stack(
     f: fn(usize),
     arg: usize,
@@ -261,9 +262,12 @@ pub fn spawn_raw_with_stack(
 ) -> Result<RawThread, Errno> {
     init::ensure_init();
     let page = init::PAGE_SIZE.load(Ordering::Relaxed);
-    let len = stack_len.max(page).next_multiple_of(page);
+    // One PROT_NONE guard page below the stack: an overflow faults instead of corrupting.
+    let len = stack_len.max(page).next_multiple_of(page) + page;
     let stack = syscall::mmap_anon(len, g::PROT_READ | g::PROT_WRITE, g::MAP_STACK)
         .map_err(|e| Errno::from_raw(-e as i32).unwrap_or(Errno::ENOMEM))?;
+    // SAFETY: the lowest page of our fresh mapping; nothing uses it.
+    unsafe { syscall::mprotect(stack, page, g::PROT_NONE) };
     let top = stack + len;
     let pair = top - 16;
     // SAFETY: the top 16 bytes of the fresh stack mapping; the new thread reads them once.
@@ -304,7 +308,8 @@ impl RawThread {
         }
     }
 
-    /// The `[start, end)` of the stack this crate mapped for the thread.
+    /// The `[start, end)` of the mapping this crate made for the thread's stack (guard page
+    /// included).
     pub fn stack(&self) -> (usize, usize) {
         (self.stack, self.stack + self.stack_len)
     }
