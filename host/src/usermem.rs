@@ -102,8 +102,15 @@ pub(crate) fn install_handlers() {
     }
 }
 
-fn check_word(host: &Host, addr: usize) -> Result<(), Errno> {
-    if !host.access_ok(addr, 4) {
+/// Whether `[addr, addr + len)` lies wholly below [`USER_END`]: what the accessors require
+/// before touching memory (stricter than Linux's `access_ok` for small sizes, see
+/// `UserMemory::access_ok` below).
+fn below_user_end(addr: usize, len: usize) -> bool {
+    addr.checked_add(len).is_some_and(|end| end <= USER_END)
+}
+
+fn check_word(addr: usize) -> Result<(), Errno> {
+    if !below_user_end(addr, 4) {
         return Err(Errno::EFAULT);
     }
     if addr % 4 != 0 {
@@ -115,7 +122,8 @@ fn check_word(host: &Host, addr: usize) -> Result<(), Errno> {
 }
 
 // SAFETY: every access is done by one of the labelled instructions, whose faults the handler
-// turns into `Err(EFAULT)`; ranges reaching `user_end` are rejected before any access. The load
+// turns into `Err(EFAULT)`; ranges reaching `user_end` are rejected before any access (by
+// `below_user_end`, not by the laxer, Linux-exact `access_ok`). The load
 // is a plain x86 `mov` (acquire), the compare-exchange `lock cmpxchg` (sequentially
 // consistent on success and failure); both routines are opaque calls, so the compiler keeps
 // surrounding accesses on their side.
@@ -124,8 +132,23 @@ unsafe impl UserMemory for Host {
         USER_END
     }
 
+    /// Linux 6.18's x86_64 `__access_ok`, which is not quite "below `user_end`": for sizes up
+    /// to a page (the kernel's compile-time-constant case, e.g. the futex word) only the start
+    /// is checked, `addr <= USER_PTR_MAX` with `USER_PTR_MAX == TASK_SIZE_MAX` (the page at
+    /// `TASK_SIZE_MAX` can never be mapped, so an access there still faults); larger ranges
+    /// must end at or below it without wrapping. Observable where Linux does not touch the
+    /// word: a private `FUTEX_WAKE` at exactly `TASK_SIZE_MAX` returns 0 natively, one at
+    /// `TASK_SIZE_MAX + 4` `EFAULT` (probed on this kernel; see the tests).
+    fn access_ok(&self, addr: usize, len: usize) -> bool {
+        if len <= init::PAGE_SIZE.load(Ordering::Relaxed) {
+            addr <= USER_END
+        } else {
+            below_user_end(addr, len)
+        }
+    }
+
     fn load_u32(&self, addr: usize) -> Result<u32, Errno> {
-        check_word(self, addr)?;
+        check_word(addr)?;
         // SAFETY: faults are fixed up into flag = 1; the address is below user_end.
         let p = unsafe { arch::lintel_host_load_u32(addr) };
         if p.flag != 0 {
@@ -136,7 +159,7 @@ unsafe impl UserMemory for Host {
     }
 
     fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
-        check_word(self, addr)?;
+        check_word(addr)?;
         // SAFETY: as in `load_u32`.
         let p = unsafe { arch::lintel_host_cmpxchg_u32(addr, expected, new) };
         if p.flag != 0 {
@@ -147,7 +170,7 @@ unsafe impl UserMemory for Host {
     }
 
     fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), Errno> {
-        if !self.access_ok(addr, buf.len()) {
+        if !below_user_end(addr, buf.len()) {
             return Err(Errno::EFAULT);
         }
         if buf.is_empty() {
@@ -164,7 +187,7 @@ unsafe impl UserMemory for Host {
     }
 
     fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
-        if !self.access_ok(addr, buf.len()) {
+        if !below_user_end(addr, buf.len()) {
             return Err(Errno::EFAULT);
         }
         if buf.is_empty() {

@@ -14,9 +14,60 @@ use linux_raw_sys::general as g;
 fn user_end_is_task_size_max() {
     assert_eq!(HOST.user_end(), 0x7fff_ffff_f000);
     assert_eq!(USER_END, HOST.user_end());
+    // Linux 6.18's access_ok: small sizes check the start only, larger ones the end.
     assert!(HOST.access_ok(USER_END - 4, 4));
-    assert!(!HOST.access_ok(USER_END - 3, 4));
+    assert!(HOST.access_ok(USER_END, 4));
+    assert!(!HOST.access_ok(USER_END + 1, 4));
     assert!(!HOST.access_ok(usize::MAX, 2));
+    assert!(HOST.access_ok(USER_END - 8192, 8192));
+    assert!(!HOST.access_ok(USER_END - 8192, 8193));
+    assert!(!HOST.access_ok(usize::MAX - 4095, 8192));
+}
+
+/// The oracle for `access_ok` on a 4-byte word: a native private FUTEX_WAKE, which checks
+/// `access_ok(uaddr, 4)` and never touches the word.
+#[test]
+fn access_ok_matches_native_futex_wake() {
+    let page = 4096;
+    let candidates = [
+        4096,
+        USER_END - page,
+        USER_END - 4,
+        USER_END,
+        USER_END + 4,
+        USER_END + page - 4,
+        1 << 47,
+        0xffff_8000_0000_0000,
+        usize::MAX - 3,
+    ];
+    for addr in candidates {
+        let r = sys(
+            g::__NR_futex,
+            &[
+                addr,
+                (g::FUTEX_WAKE | g::FUTEX_PRIVATE_FLAG) as usize,
+                1,
+                0,
+                0,
+                0,
+            ],
+        );
+        let native_ok = match r {
+            0 => true,
+            r if r == -(linux_raw_sys::errno::EFAULT as isize) => false,
+            r => panic!("unexpected {r} at {addr:#x}"),
+        };
+        assert_eq!(HOST.access_ok(addr, 4), native_ok, "{addr:#x}");
+    }
+}
+
+#[test]
+fn accessors_never_touch_user_end_or_above() {
+    // Stricter than access_ok: the whole word must lie below user_end.
+    assert_eq!(HOST.load_u32(USER_END), Err(Errno::EFAULT));
+    assert_eq!(HOST.load_u32(USER_END - 2), Err(Errno::EFAULT));
+    assert_eq!(HOST.cmpxchg_u32(USER_END, 0, 1), Err(Errno::EFAULT));
+    assert_eq!(HOST.read(USER_END - 1, &mut [0u8; 2]), Err(Errno::EFAULT));
 }
 
 #[test]
