@@ -16,6 +16,12 @@ pub enum Passed {
 
 /// Syscalls lintel does not emulate.
 ///
+/// While the calling thread's interrupted flag is set, every call returns
+/// [`Passed::Interrupted`] at once: lintel clears the flag ([`crate::Notify::take_interrupt`])
+/// when it has handled the interruption, before it passes calls through again. A call that Linux
+/// does not restart (poll, nanosleep, timed waits) and that was interrupted after it started
+/// comes back as `Passed::Done(-EINTR)`.
+///
 /// # Safety
 /// Implementors guarantee Linux x86_64 syscall semantics for `nr` and its arguments, and that
 /// [`Passed::Interrupted`] is returned only for a call that had no effect.

@@ -13,10 +13,11 @@ use crate::Errno;
 /// - `load_u32` is an atomic 32-bit load with at least `Acquire` ordering;
 /// - `cmpxchg_u32` is an atomic compare-and-exchange with `SeqCst` ordering on success and
 ///   failure, as Linux's `futex_atomic_cmpxchg_inatomic`;
-/// - addresses at or above [`user_end`](UserMemory::user_end) are rejected without an access.
+/// - an access that does not lie wholly below [`user_end`](UserMemory::user_end) is rejected
+///   without touching memory.
 pub unsafe trait UserMemory {
-    /// One past the highest user address (Linux's `TASK_SIZE_MAX`); Linux's `access_ok` rejects
-    /// anything that reaches it with `EFAULT`.
+    /// The end of user space: Linux's `TASK_SIZE_MAX` (`0x7fff_ffff_f000` on x86_64 with
+    /// 4-level paging). The page at it is never mapped.
     fn user_end(&self) -> usize;
 
     /// Atomically loads the aligned `u32` at `addr`.
