@@ -41,6 +41,10 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
 
         let k = self.kernel;
+        if expected.is_some() {
+            // Fault the word in before the locks are taken (see `wait`).
+            k.load_u32(uaddr)?;
+        }
         let (b1, b2) = (self.bucket(key1), self.bucket(key2));
         let notify = |t| k.signal(t);
         let mut list = WakeList::new(&notify);

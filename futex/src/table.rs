@@ -309,7 +309,9 @@ impl<'a, T: Copy> Locked<'a, T> {
                     // SAFETY: `cur` is queued here.
                     unsafe { self.unlink(cur) };
                     self.bucket.waiters_dec();
-                    wake.push(node);
+                    // SAFETY: `cur` is alive and unlinked, we hold the lock; `node` is not
+                    // used again.
+                    unsafe { wake.push(cur) };
                 }
                 Visit::Move => {
                     let (to, key) = target.expect("Visit::Move needs a target");
@@ -360,8 +362,9 @@ const WAKE_BATCH: usize = 32;
 /// Threads dequeued under a bucket lock, notified after it is dropped (the two-phase wake of
 /// Linux's `wake_q` and parking_lot's `unpark_lock`/`unpark`). Lives on the waker's stack.
 ///
-/// Holds up to [`WAKE_BATCH`] handles; a wake of more threads than that notifies the overflow
-/// while still holding the lock (correct, slower; only broadcasts to more than 32 waiters pay).
+/// Holds up to [`WAKE_BATCH`] handles; a wake of more threads than that notifies each full
+/// batch, in queue order, while still holding the lock (correct, slower; only broadcasts to more
+/// than 32 waiters pay).
 pub(crate) struct WakeList<'k, T> {
     notify: &'k dyn Fn(T),
     threads: [Option<T>; WAKE_BATCH],
@@ -377,17 +380,29 @@ impl<'k, T: Copy> WakeList<'k, T> {
         }
     }
 
-    /// Takes `node`'s thread and releases the node (`[LIFETIME]`): after this the waiter may
-    /// return and its node vanish.
-    fn push(&mut self, node: &Waiter<T>) {
-        let thread = node.thread;
-        node.bucket.store(ptr::null_mut(), Ordering::Release);
+    /// Takes `node`'s thread and releases the node (`[LIFETIME]`): after the `Release` store the
+    /// waiter may return and its node vanish, so the store is the last touch, through a raw
+    /// pointer (no reference to the node outlives it).
+    ///
+    /// # Safety
+    /// `node` is alive and unlinked, and the caller holds its bucket's lock.
+    unsafe fn push(&mut self, node: *const Waiter<T>) {
         if self.len == WAKE_BATCH {
-            (self.notify)(thread);
-        } else {
-            self.threads[self.len] = Some(thread);
-            self.len += 1;
+            // Full: notify the batch in queue order (under the lock; only wakes of more than
+            // `WAKE_BATCH` threads get here) and start a new one.
+            for t in self.threads.iter_mut() {
+                if let Some(t) = t.take() {
+                    (self.notify)(t);
+                }
+            }
+            self.len = 0;
         }
+        // SAFETY: alive (caller); `thread` is never written after construction.
+        let thread = unsafe { (*node).thread };
+        self.threads[self.len] = Some(thread);
+        self.len += 1;
+        // SAFETY: alive until this store, which is the last access (caller).
+        unsafe { (*node).bucket.store(ptr::null_mut(), Ordering::Release) };
     }
 
     /// Notifies everything collected. Call after the bucket locks are dropped.

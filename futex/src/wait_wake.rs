@@ -50,6 +50,10 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
 
         let k = self.kernel;
+        // Touch the word before taking the bucket lock, so a page fault (or an EFAULT) is taken
+        // without the lock held. Linux instead disables page faults under the lock and retries;
+        // a port cannot do that, and the word is almost always hot anyway.
+        k.load_u32(uaddr)?;
         let bucket = self.bucket(key);
         let me = k.current();
         let node = Waiter::new(key, bitset, k.priority(me), me);
@@ -83,10 +87,15 @@ impl<K: Kernel> FutexTable<'_, K> {
                     };
                 }
                 Wakeup::Interrupted => {
-                    return if self.unqueue(&node) {
-                        Err(interrupted())
-                    } else {
-                        Ok(())
+                    if !self.unqueue(&node) {
+                        return Ok(());
+                    }
+                    // Linux decides woken, then timed out, then interrupted (`__futex_wait`):
+                    // a wait whose deadline passed before the thread ran again is ETIMEDOUT even
+                    // if a signal is pending too.
+                    return match deadline {
+                        Some(d) if k.now(d.clock) >= d.ns => Err(Errno::ETIMEDOUT.into()),
+                        _ => Err(interrupted()),
                     };
                 }
             }
@@ -196,6 +205,10 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
         let op = WakeOp::decode(encoded_op)?;
         let k = self.kernel;
+        // Fault the target in for writing before the locks are taken (Linux's
+        // `fault_in_user_writeable`): an atomic no-op on the word's current value.
+        let cur = k.load_u32(uaddr2)?;
+        k.cmpxchg_u32(uaddr2, cur, cur)?;
         let notify = |t| k.signal(t);
         let mut list = WakeList::new(&notify);
         let woken = {

@@ -465,3 +465,35 @@ fn waking_more_threads_than_a_wake_batch() {
     assert_eq!(ids, (0..40).collect::<Vec<_>>());
     assert_eq!(t.waiters(), 0);
 }
+
+#[test]
+fn an_expired_deadline_wins_over_an_interrupt() {
+    // Linux's `__futex_wait` checks "woken", then "timer fired", then "signal pending": a wait
+    // whose deadline has passed is ETIMEDOUT even with a signal pending.
+    let t = table();
+    let w = word(0);
+    KERNEL.interrupt(KERNEL.current());
+    let past = Deadline {
+        clock: ClockId::Monotonic,
+        ns: 1,
+    };
+    assert_eq!(
+        t.wait(addr(w), 0, ANY, Some(past), P),
+        Err(FutexError::Errno(Errno::ETIMEDOUT))
+    );
+    let later = Deadline::after(
+        ClockId::Monotonic,
+        KERNEL.now(ClockId::Monotonic),
+        60_000_000_000,
+    );
+    assert!(matches!(
+        t.wait(addr(w), 0, ANY, Some(later), P),
+        Err(FutexError::Restart(Restart::Block(_)))
+    ));
+    assert_eq!(
+        t.wait(addr(w), 0, ANY, None, P),
+        Err(FutexError::Restart(Restart::Syscall))
+    );
+    assert!(KERNEL.take_interrupt());
+    assert_eq!(t.waiters(), 0);
+}
