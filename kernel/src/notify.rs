@@ -36,7 +36,11 @@ pub enum Wakeup {
 /// - an `interrupt` is never lost: every `wait` that starts or is blocked after it returns
 ///   until `take_interrupt` clears the flag;
 /// - `wait` returns `TimedOut` only once the deadline has passed on its clock;
-/// - `signal` and `interrupt` are async-signal-safe and never block.
+/// - `signal` and `interrupt` are async-signal-safe and never block;
+/// - `signal` has `Release` semantics and a `wait` that returns `Notified` has `Acquire`
+///   semantics with respect to every `signal` it consumed (binary tokens merge: the consuming
+///   wait acquires all of them). The futex engine relies on this: a waker publishes "dequeued"
+///   on the waiter's node and then signals; the woken waiter must see the publication.
 ///
 /// When both the token and the flag are set, `wait` returns `Notified` first.
 pub unsafe trait Notify: Threads {
