@@ -1,1 +1,69 @@
-//! placeholder
+//! # lintel-loom-tests: loom models of the real futex engine
+//!
+//! [loom](https://docs.rs/loom) runs a small concurrent program under every interleaving (up to
+//! a preemption bound) and every outcome the C11 memory model allows for its atomics, and
+//! reports any that panics, races on an `UnsafeCell`, or deadlocks. This crate runs the *real*
+//! `lintel_futex::FutexTable` that way: `lintel-futex` switches its atomics, cells and spin hint
+//! to loom's under `cfg(lintel_loom)` (its private `sync` facade), and this crate provides the
+//! other half, a port of every `lintel-kernel` trait onto loom primitives (`LoomKernel`).
+//!
+//! Nothing here is compiled in a normal build: `cargo test --workspace` builds an empty library
+//! and empty test binaries. The models run only with the cfg set:
+//!
+//! ```text
+//! bash loom-tests/run.sh                          # the CI budget: LOOM_MAX_PREEMPTIONS=2
+//! LOOM_MAX_PREEMPTIONS=1 bash loom-tests/run.sh   # a quick run
+//! bash loom-tests/run.sh requeue                  # one test file / name filter
+//! ```
+//!
+//! `run.sh` builds with `RUSTFLAGS="--cfg lintel_loom -C debug-assertions"`, `--release`, into
+//! `target/loom` (so the normal build's artifacts are not invalidated). To debug a failing
+//! model, run it alone with `LOOM_LOG=1 LOOM_LOCATION=1` (and see loom's docs for
+//! `LOOM_CHECKPOINT_FILE`).
+//!
+//! # The port (`LoomKernel`)
+//!
+//! | trait | under loom |
+//! | --- | --- |
+//! | `Threads` | a handle is `Tid`, an index into the kernel's table of per-thread records; threads are started with `Model::spawn` |
+//! | `Notify` | per record: a loom `AtomicBool` token, a loom `AtomicBool` interrupted flag and the loom `Thread` to unpark; an untimed wait parks; a **timed wait is a nondeterministic timer** (below) |
+//! | `Clock` | a virtual clock that a timeout advances to its deadline |
+//! | `UserMemory` | a tiny simulated address space: word `i` is a loom `AtomicU32` at user address `USER_BASE`` + 4 * i`; everything else is `EFAULT` |
+//! | `SharedFutex` | not modelled: `ENOSYS` |
+//! | `Passthrough` | not modelled: `Interrupted` while the flag is set, else `ENOSYS` |
+//! | `Interrupt` | spans are no-ops; `kick` is not modelled and panics |
+//!
+//! **Timeouts.** loom has no time. `wait(Some(deadline))` checks the token and the interrupted
+//! flag, yields (so every other thread may run first, without spending the preemption budget),
+//! checks again, and otherwise returns `TimedOut`. So a timed waiter's timer may fire at any
+//! point relative to the other threads, which is what a timeout-versus-wake race needs; it
+//! never sleeps beyond that. (`yield_now` is only a scheduling point, not the sleep itself, so
+//! loom issue #306 does not apply.)
+//!
+//! **Rules for models.** At most 3 threads (loom's `MAX_THREADS` is 5 including the main
+//! thread; the state space grows fast). The main thread must never be a futex waiter: it joins
+//! the others, and loom trips an internal assert when a thread blocked in `join` is unparked
+//! (loom issue #249) — a stale wake token aimed at a waiter that has already returned would do
+//! exactly that. One `Model` (hence one `LoomKernel`) per loom execution.
+//!
+//! # The models (`tests/`)
+//!
+//! | file | what it checks |
+//! | --- | --- |
+//! | `litmus.rs` | the `[ORDER]` store-buffering shape on bare atomics: with the two fences the lost-wakeup outcome is unreachable, without them it is reachable |
+//! | `hash.rs` | `bucket_of` agrees with the table's hash (the other models rely on it to place words in chosen buckets) |
+//! | `wait_wake.rs` | no lost wakeup (the `[ORDER]` litmus on the real code); two waiters, two `wake(1)`s: exact counts |
+//! | `requeue.rs` | a requeue A→B racing a wake on B and the waiter's own timeout (the `unqueue` re-check): every waiter returns, counts exact |
+//! | `wake_op.rs` | the op on the second word and its wakes are atomic for a waiter on that word |
+//! | `timeout.rs` | timeout versus wake: `Ok` and counted, or `ETIMEDOUT` and not counted; stale tokens |
+//! | `interrupt.rs` | interrupt versus wake: the same exclusivity with `FutexError::Restart` |
+
+#[cfg(lintel_loom)]
+mod model;
+#[cfg(lintel_loom)]
+mod port;
+
+#[cfg(lintel_loom)]
+pub use model::{ANY, Coverage, Model, Spawned, bucket_of, check, check_capped};
+#[cfg(lintel_loom)]
+pub use port::{LoomKernel, Tid, USER_BASE};
