@@ -13,7 +13,8 @@
 //! ```text
 //! bash loom-tests/run.sh                          # the CI budget: LOOM_MAX_PREEMPTIONS=2
 //! LOOM_MAX_PREEMPTIONS=1 bash loom-tests/run.sh   # a quick run
-//! bash loom-tests/run.sh requeue                  # one test file / name filter
+//! bash loom-tests/run.sh --test requeue           # one model file
+//! bash loom-tests/run.sh stale_token              # a test-name filter
 //! ```
 //!
 //! `run.sh` builds with `RUSTFLAGS="--cfg lintel_loom -C debug-assertions"`, `--release`, into
@@ -40,11 +41,27 @@
 //! never sleeps beyond that. (`yield_now` is only a scheduling point, not the sleep itself, so
 //! loom issue #306 does not apply.)
 //!
-//! **Rules for models.** At most 3 threads (loom's `MAX_THREADS` is 5 including the main
-//! thread; the state space grows fast). The main thread must never be a futex waiter: it joins
-//! the others, and loom trips an internal assert when a thread blocked in `join` is unparked
-//! (loom issue #249) — a stale wake token aimed at a waiter that has already returned would do
-//! exactly that. One `Model` (hence one `LoomKernel`) per loom execution.
+//! **Rules for models.**
+//! - At most 3 threads (loom's `MAX_THREADS` is 5 including the main thread; the state space
+//!   grows fast).
+//! - The main thread is never a futex waiter: it joins the others, and loom trips an internal
+//!   assert when a thread blocked in `join` is unparked (loom issue #249), which a stale wake
+//!   token aimed at a waiter that has already returned would do.
+//! - At most two threads may take bucket locks at the same time. The bucket lock
+//!   (`futex/src/lock.rs`) spins with `yield_now` under loom; when two threads spin on a
+//!   preempted holder, loom may switch between the two spinners at every yield without
+//!   counting a preemption, so the exploration never ends ("Model exceeded maximum number of
+//!   branches"). Models with three lock-taking threads therefore either let one waiter fall
+//!   asleep first (`Model::until_waiting`) or cap the preemption bound (`check_capped`).
+//! - Each model names the outcomes it exists to explore (`Coverage`) and fails if loom never
+//!   reached one of them.
+//! - One `Model` (hence one `LoomKernel`) per loom execution.
+//!
+//! **A loom gap the port works around.** loom 0.7 does not fully enforce RMW atomicity
+//! against a concurrent plain store: an RMW may read its own thread's earlier RMW although
+//! another thread's plain store was ordered after it. A wake token written with
+//! `store(true)` racing the waiter's `swap(false)` is lost that way (a false lost wakeup), so
+//! every write to the token and the interrupted flag is a `swap`.
 //!
 //! # The models (`tests/`)
 //!
@@ -53,10 +70,14 @@
 //! | `litmus.rs` | the `[ORDER]` store-buffering shape on bare atomics: with the two fences the lost-wakeup outcome is unreachable, without them it is reachable |
 //! | `hash.rs` | `bucket_of` agrees with the table's hash (the other models rely on it to place words in chosen buckets) |
 //! | `wait_wake.rs` | no lost wakeup (the `[ORDER]` litmus on the real code); two waiters, two `wake(1)`s: exact counts |
-//! | `requeue.rs` | a requeue A→B racing a wake on B and the waiter's own timeout (the `unqueue` re-check): every waiter returns, counts exact |
-//! | `wake_op.rs` | the op on the second word and its wakes are atomic for a waiter on that word |
-//! | `timeout.rs` | timeout versus wake: `Ok` and counted, or `ETIMEDOUT` and not counted; stale tokens |
-//! | `interrupt.rs` | interrupt versus wake: the same exclusivity with `FutexError::Restart` |
+//! | `requeue.rs` | a requeue A→B racing a wake on B, the waiter's enqueue, and the waiter's own timeout (the `unqueue` re-check when the node moved): every waiter returns, counts exact |
+//! | `wake_op.rs` | the op on the second word and its wakes are atomic for a waiter on that word (one bucket, two buckets in both lock orders, failed comparison) |
+//! | `timeout.rs` | timeout versus wake: `Ok` and counted, or `ETIMEDOUT` and not counted; stale tokens; a timeout next to a queued neighbour |
+//! | `interrupt.rs` | interrupt versus wake (untimed and timed): the same exclusivity with `FutexError::Restart` |
+//!
+//! The whole suite takes seconds at `LOOM_MAX_PREEMPTIONS=2` (and at 3); the
+//! models are small on purpose. To check that a model can fail, break the engine locally
+//! (remove a fence of `[ORDER]`, the `unqueue` re-check, ...), run it, and restore the file.
 
 #[cfg(lintel_loom)]
 mod model;

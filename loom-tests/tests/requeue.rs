@@ -142,6 +142,46 @@ fn requeue_vs_timeout_one_bucket() {
     requeue_vs_timeout(1);
 }
 
+/// The node moves under a waiter whose timer fired: the waiter is let fall asleep first (so
+/// loom spends no preemption on its enqueue), then `requeue(A -> B)` races its timeout. The
+/// interleaving that matters: the waiter loads its node's bucket (A), the requeue moves the
+/// node to B, the waiter locks A and must see, re-checking under the lock, that the node is
+/// no longer there (`unqueue` in `futex/src/wait_wake.rs`).
+#[test]
+fn requeue_moves_a_timing_out_waiter() {
+    let cov = Coverage::new(&["timed out on A", "timed out on B", "woken"]);
+    let cov2 = cov.clone();
+    check(move || {
+        let (m, a, b) = setup(2);
+        let (aa, ab) = (m.addr(a), m.addr(b));
+        let waiter = m.spawn(move |m| {
+            let d = m.kernel.deadline_after(1_000);
+            m.table().wait(aa, 0, ANY, Some(d), P)
+        });
+        m.until_waiting(waiter.tid);
+        let moved = m.table().requeue(aa, ab, 0, 1, None, P).unwrap();
+        let c = cleanup(&m, a, b);
+        let r = waiter.join();
+        match r {
+            Ok(()) => {
+                assert_eq!(c, 1, "returned Ok without being woken");
+                cov2.hit("woken");
+            }
+            Err(FutexError::Errno(e)) if e == Errno::ETIMEDOUT => {
+                assert_eq!(c, 0, "timed out, yet a wake counted it");
+                cov2.hit(if moved == 1 {
+                    "timed out on B"
+                } else {
+                    "timed out on A"
+                });
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+        assert_eq!(m.table().waiters(), 0);
+    });
+    cov.assert_all();
+}
+
 /// All three at once, across two buckets: a timed waiter on A (queued alone first, as in
 /// `requeue_vs_wake`; its timer may fire at any point after), `requeue(A -> B)` on main and
 /// `wake(B, 1)` on a third thread.
