@@ -8,8 +8,7 @@
 #
 # Cost (2-core machine, measured): the build into target/loom takes ~30 s cold and ~12 s after
 # a change to lintel-futex or the models; the models themselves then run in 0.1 s at =1,
-# 0.25 s at =2, 0.6 s at =3, 2 s at =4 and 7 s at =5 (the models are small on purpose, and the
-# three-lock-taker model is capped at 2 in code, see check_capped). LOOM_MAX_BRANCHES,
+# 0.25 s at =2, 0.6 s at =3, 2 s at =4 and 7 s at =5 (the models are small on purpose). LOOM_MAX_BRANCHES,
 # LOOM_LOG=1, LOOM_LOCATION=1 and LOOM_CHECKPOINT_FILE are passed through to loom. Below 2,
 # the models' coverage checks (Coverage::assert_all) are skipped.
 #

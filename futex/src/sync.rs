@@ -9,14 +9,12 @@ pub(crate) use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering,
 #[cfg(lintel_loom)]
 pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence};
 
-/// One round of a spin-wait loop. Under loom, a yield, so the model explores the other threads
-/// instead of spinning forever (loom cannot model a busy loop).
+/// One round of a spin-wait loop. (Under loom nothing spins: the bucket lock parks instead,
+/// see `lock.rs`.)
+#[cfg(not(lintel_loom))]
 #[inline]
 pub(crate) fn spin_hint() {
-    #[cfg(not(lintel_loom))]
     core::hint::spin_loop();
-    #[cfg(lintel_loom)]
-    loom::thread::yield_now();
 }
 
 /// `UnsafeCell` with loom's closure API, so loom can check that every access to lock-protected

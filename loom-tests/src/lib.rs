@@ -47,12 +47,11 @@
 //! - The main thread is never a futex waiter: it joins the others, and loom trips an internal
 //!   assert when a thread blocked in `join` is unparked (loom issue #249), which a stale wake
 //!   token aimed at a waiter that has already returned would do.
-//! - At most two threads may take bucket locks at the same time. The bucket lock
-//!   (`futex/src/lock.rs`) spins with `yield_now` under loom; when two threads spin on a
-//!   preempted holder, loom may switch between the two spinners at every yield without
-//!   counting a preemption, so the exploration never ends ("Model exceeded maximum number of
-//!   branches"). Models with three lock-taking threads therefore either let one waiter fall
-//!   asleep first (`Model::until_waiting`) or cap the preemption bound (`check_capped`).
+//! - Three threads may take bucket locks at once: under `cfg(lintel_loom)` the bucket lock
+//!   (`futex/src/lock.rs`) parks a contended locker instead of spinning, because loom cannot
+//!   bound a spin loop (two spinners on a preempted holder can alternate forever without a
+//!   preemption being counted). Some models still let one waiter fall asleep first
+//!   (`Model::until_waiting`) to aim the race at a particular window.
 //! - Each model names the outcomes it exists to explore (`Coverage`) and fails if loom never
 //!   reached one of them.
 //! - One `Model` (hence one `LoomKernel`) per loom execution.
@@ -85,6 +84,6 @@ mod model;
 mod port;
 
 #[cfg(lintel_loom)]
-pub use model::{ANY, Coverage, Model, Spawned, bucket_of, check, check_capped};
+pub use model::{ANY, Coverage, Model, Spawned, bucket_of, check};
 #[cfg(lintel_loom)]
 pub use port::{LoomKernel, Tid, USER_BASE};

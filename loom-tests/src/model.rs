@@ -13,16 +13,6 @@ pub fn check(f: impl Fn() + Sync + Send + 'static) {
     loom::model(f);
 }
 
-/// [`check`] with the preemption bound capped at `max` whatever `LOOM_MAX_PREEMPTIONS` says,
-/// for models where three threads take bucket locks: above the cap loom's exploration of two
-/// threads spinning on a preempted lock holder does not terminate (see the crate doc). No
-/// `LOOM_LOG` output for these (it needs the tracing subscriber only [`loom::model`] installs).
-pub fn check_capped(max: usize, f: impl Fn() + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(builder.preemption_bound.map_or(max, |b| b.min(max)));
-    builder.check(f);
-}
-
 /// Everything one loom execution shares between its threads: the port (with its user words)
 /// and the futex buckets. Each thread builds its own [`FutexTable`] view over them with
 /// [`Model::table`], as the real dispatcher does.

@@ -186,11 +186,9 @@ fn requeue_moves_a_timing_out_waiter() {
 /// `requeue_vs_wake`; its timer may fire at any point after), `requeue(A -> B)` on main and
 /// `wake(B, 1)` on a third thread.
 ///
-/// Ignored: here all three threads take bucket locks, and loom's exploration of two spinners
-/// waiting on a preempted holder does not terminate ("exceeded maximum number of branches")
-/// with the spinning bucket lock of `futex/src/lock.rs`; see the crate doc.
+/// All three threads take bucket locks; this works because under loom the bucket lock parks
+/// instead of spinning (`futex/src/lock.rs`).
 #[test]
-#[ignore = "3 lock-taking threads: needs a blocking bucket lock under loom (see crate doc)"]
 fn requeue_vs_wake_and_timeout() {
     check(|| {
         let (m, a, b) = setup(2);
