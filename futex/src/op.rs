@@ -101,14 +101,18 @@ impl WakeOp {
     }
 
     /// Applies the op atomically to the user word at `addr`; returns the old value.
-    pub(crate) fn apply_user<M: UserMemory + ?Sized>(
+    ///
+    /// # Safety
+    /// As [`UserMemory::cmpxchg_u32`]: the program handed `addr` to lintel to modify.
+    pub(crate) unsafe fn apply_user<M: UserMemory + ?Sized>(
         &self,
         mem: &M,
         addr: usize,
     ) -> Result<u32, Errno> {
         let mut old = mem.load_u32(addr)?;
         loop {
-            let seen = mem.cmpxchg_u32(addr, old, self.apply(old))?;
+            // SAFETY: the caller's contract.
+            let seen = unsafe { mem.cmpxchg_u32(addr, old, self.apply(old)) }?;
             if seen == old {
                 return Ok(old);
             }

@@ -38,9 +38,13 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// `CMP_REQUEUE_PI`) return `ENOSYS` for now (docs/abi.md); `FUTEX_FD` and unknown commands
     /// return `ENOSYS` as on Linux.
     ///
+    /// # Safety
+    /// As the syscall: `FUTEX_WAKE_OP` writes `*uaddr2`, so the caller vouches that the program
+    /// handed lintel these arguments as a `futex(2)` call (see [`FutexTable::wake_op`]).
+    ///
     /// # References
     /// futex(2); Linux `kernel/futex/syscalls.c` (`sys_futex`, `do_futex`).
-    pub fn futex(
+    pub unsafe fn futex(
         &self,
         uaddr: usize,
         op: u32,
@@ -111,7 +115,8 @@ impl<K: Kernel> FutexTable<'_, K> {
                 count(self.requeue(uaddr, uaddr2, val as i32, val2, Some(val3), scope))
             }
             linux::FUTEX_WAKE_OP => {
-                count(self.wake_op(uaddr, uaddr2, val as i32, val2, val3, scope))
+                // SAFETY: our caller's contract.
+                count(unsafe { self.wake_op(uaddr, uaddr2, val as i32, val2, val3, scope) })
             }
             // Priority-inheritance commands: not emulated yet (docs/abi.md).
             _ => Err(Errno::ENOSYS.into()),

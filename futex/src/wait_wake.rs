@@ -185,9 +185,13 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// `ENOSYS` for an unknown op (nothing written) or comparison (written, nobody woken);
     /// `EFAULT` if `*uaddr2` is not writable.
     ///
+    /// # Safety
+    /// `uaddr2` is written: the program must have handed it to lintel to modify (as the
+    /// `FUTEX_WAKE_OP` syscall does), so that writing it breaks nothing the caller does not own.
+    ///
     /// # References
     /// futex(2); Linux `kernel/futex/waitwake.c` (`futex_wake_op`, `futex_atomic_op_inuser`).
-    pub fn wake_op(
+    pub unsafe fn wake_op(
         &self,
         uaddr: usize,
         uaddr2: usize,
@@ -208,12 +212,14 @@ impl<K: Kernel> FutexTable<'_, K> {
         // Fault the target in for writing before the locks are taken (Linux's
         // `fault_in_user_writeable`): an atomic no-op on the word's current value.
         let cur = k.load_u32(uaddr2)?;
-        k.cmpxchg_u32(uaddr2, cur, cur)?;
+        // SAFETY: the caller handed us `uaddr2` to modify; this write stores what is there.
+        unsafe { k.cmpxchg_u32(uaddr2, cur, cur) }?;
         let notify = |t| k.signal(t);
         let mut list = WakeList::new(&notify);
         let woken = {
             let (l1, l2) = lock_pair(self.bucket(key1), self.bucket(key2), k);
-            let old = op.apply_user(k, uaddr2)?;
+            // SAFETY: the caller handed us `uaddr2` to modify.
+            let old = unsafe { op.apply_user(k, uaddr2) }?;
             let cond = op.compare(old)?;
             let mut woken = wake_matching(&l1, &mut list, key1, nr_wake, u32::MAX);
             if cond {

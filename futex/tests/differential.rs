@@ -65,8 +65,10 @@ impl Backend {
                     Ok(r as usize)
                 }
             }
-            Backend::Lintel => lintel_table()
-                .futex(uaddr, op, val, utime, uaddr2, val3)
+            // SAFETY: the same call the native backend makes: every address is in the test's
+            // own arena, or deliberately bad (unmapped, read-only, misaligned, kernel) to be
+            // refused exactly as Linux refuses it.
+            Backend::Lintel => unsafe { lintel_table().futex(uaddr, op, val, utime, uaddr2, val3) }
                 .map_err(|e| e.errno().raw()),
         }
     }

@@ -94,6 +94,34 @@ fn spawn_waiter_prio(
     rx.recv().unwrap()
 }
 
+/// `FUTEX_WAKE_OP` on the test's own words.
+fn wake_op(
+    t: &FutexTable<'static, StdKernel>,
+    a: usize,
+    b: usize,
+    n1: i32,
+    n2: i32,
+    op: u32,
+    scope: Scope,
+) -> Result<u32, Errno> {
+    // SAFETY: `b` is a word this test owns and expects to be modified.
+    unsafe { t.wake_op(a, b, n1, n2, op, scope) }
+}
+
+/// The raw `futex(2)` entry on the test's own words and timespecs.
+fn futex(
+    t: &FutexTable<'static, StdKernel>,
+    uaddr: usize,
+    op: u32,
+    val: u32,
+    utime: usize,
+    uaddr2: usize,
+    val3: u32,
+) -> Result<usize, FutexError> {
+    // SAFETY: every address is a word or timespec the test owns.
+    unsafe { t.futex(uaddr, op, val, utime, uaddr2, val3) }
+}
+
 fn leak(t: FutexTable<'static, StdKernel>) -> &'static FutexTable<'static, StdKernel> {
     Box::leak(Box::new(t))
 }
@@ -241,22 +269,30 @@ fn wake_op_wakes_both_when_comparison_holds() {
     wait_queued(t, 2);
     // op = SET 1, cmp = GT 0: old value 0 > 0 is false -> only `a` is woken.
     let set1_gt0 = (4 << 24) | (1 << 12); // op SET (0)
-    assert_eq!(t.wake_op(addr(a), addr(b), 1, 1, set1_gt0, P), Ok(1));
+    assert_eq!(wake_op(t, addr(a), addr(b), 1, 1, set1_gt0, P), Ok(1));
     assert_eq!(results.recv().unwrap(), (1, Ok(())));
     assert_eq!(b.load(Ordering::SeqCst), 1);
     // op = ADD 1, cmp = EQ 1: old 1 == 1 -> `b`'s waiter (which waited for 0; it is queued) wakes.
     let add1_eq1 = (1 << 28) | (1 << 12) | 1; // cmp EQ (0)
-    assert_eq!(t.wake_op(addr(a), addr(b), 1, 1, add1_eq1, P), Ok(1));
+    assert_eq!(wake_op(t, addr(a), addr(b), 1, 1, add1_eq1, P), Ok(1));
     assert_eq!(results.recv().unwrap(), (2, Ok(())));
     assert_eq!(b.load(Ordering::SeqCst), 2);
     // Bad op: ENOSYS, nothing written. Bad cmp: written, then ENOSYS.
     assert_eq!(
-        t.wake_op(addr(a), addr(b), 1, 1, 6 << 28, P),
+        wake_op(t, addr(a), addr(b), 1, 1, 6 << 28, P),
         Err(Errno::ENOSYS)
     );
     assert_eq!(b.load(Ordering::SeqCst), 2);
     assert_eq!(
-        t.wake_op(addr(a), addr(b), 1, 1, (1 << 28) | (9 << 24) | (1 << 12), P),
+        wake_op(
+            t,
+            addr(a),
+            addr(b),
+            1,
+            1,
+            (1 << 28) | (9 << 24) | (1 << 12),
+            P
+        ),
         Err(Errno::ENOSYS)
     );
     assert_eq!(b.load(Ordering::SeqCst), 3);
@@ -334,11 +370,11 @@ fn abi_edge_decodes_ops() {
     let priv_ = linux::FUTEX_PRIVATE_FLAG;
     let e = |r: Result<usize, FutexError>| r.map_err(|e| e.errno());
     assert_eq!(
-        e(t.futex(addr(w), linux::FUTEX_WAKE | priv_, 1, 0, 0, 0)),
+        e(futex(&t, addr(w), linux::FUTEX_WAKE | priv_, 1, 0, 0, 0)),
         Ok(0)
     );
     assert_eq!(
-        e(t.futex(addr(w), linux::FUTEX_WAIT | priv_, 2, 0, 0, 0)),
+        e(futex(&t, addr(w), linux::FUTEX_WAIT | priv_, 2, 0, 0, 0)),
         Err(Errno::EAGAIN)
     );
     let bad = Timespec {
@@ -347,13 +383,29 @@ fn abi_edge_decodes_ops() {
     };
     let ts = |x: &Timespec| x as *const Timespec as usize;
     assert_eq!(
-        e(t.futex(addr(w), linux::FUTEX_WAIT | priv_, 3, ts(&bad), 0, 0)),
+        e(futex(
+            &t,
+            addr(w),
+            linux::FUTEX_WAIT | priv_,
+            3,
+            ts(&bad),
+            0,
+            0
+        )),
         Err(Errno::EINVAL)
     );
     // CLOCK_REALTIME on FUTEX_WAIT: ENOSYS, but only after the timespec passed its checks.
     let rt = linux::FUTEX_CLOCK_REALTIME;
     assert_eq!(
-        e(t.futex(addr(w), linux::FUTEX_WAIT | priv_ | rt, 3, ts(&bad), 0, 0)),
+        e(futex(
+            &t,
+            addr(w),
+            linux::FUTEX_WAIT | priv_ | rt,
+            3,
+            ts(&bad),
+            0,
+            0
+        )),
         Err(Errno::EINVAL)
     );
     let zero = Timespec {
@@ -361,19 +413,44 @@ fn abi_edge_decodes_ops() {
         tv_nsec: 0,
     };
     assert_eq!(
-        e(t.futex(addr(w), linux::FUTEX_WAIT | priv_ | rt, 3, ts(&zero), 0, 0)),
+        e(futex(
+            &t,
+            addr(w),
+            linux::FUTEX_WAIT | priv_ | rt,
+            3,
+            ts(&zero),
+            0,
+            0
+        )),
         Err(Errno::ENOSYS)
     );
     assert_eq!(
-        e(t.futex(addr(w), linux::FUTEX_WAKE | priv_ | rt, 1, 0, 0, 0)),
+        e(futex(
+            &t,
+            addr(w),
+            linux::FUTEX_WAKE | priv_ | rt,
+            1,
+            0,
+            0,
+            0
+        )),
         Err(Errno::ENOSYS)
     );
     assert_eq!(
-        e(t.futex(addr(w), linux::FUTEX_WAIT | priv_, 3, ts(&zero), 0, 0)),
+        e(futex(
+            &t,
+            addr(w),
+            linux::FUTEX_WAIT | priv_,
+            3,
+            ts(&zero),
+            0,
+            0
+        )),
         Err(Errno::ETIMEDOUT)
     );
     assert_eq!(
-        e(t.futex(
+        e(futex(
+            &t,
             addr(w),
             linux::FUTEX_WAIT_BITSET | priv_ | rt,
             3,
@@ -384,16 +461,17 @@ fn abi_edge_decodes_ops() {
         Err(Errno::ETIMEDOUT)
     );
     assert_eq!(
-        e(t.futex(addr(w), 99 | priv_, 0, 0, 0, 0)),
+        e(futex(&t, addr(w), 99 | priv_, 0, 0, 0, 0)),
         Err(Errno::ENOSYS)
     );
     assert_eq!(
-        e(t.futex(addr(w), linux::FUTEX_FD | priv_, 0, 0, 0, 0)),
+        e(futex(&t, addr(w), linux::FUTEX_FD | priv_, 0, 0, 0, 0)),
         Err(Errno::ENOSYS)
     );
     // val2 rides in the timeout slot for requeue: negative -> EINVAL.
     assert_eq!(
-        e(t.futex(
+        e(futex(
+            &t,
             addr(w),
             linux::FUTEX_CMP_REQUEUE | priv_,
             1,

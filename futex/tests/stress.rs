@@ -119,7 +119,8 @@ fn worker<K: Kernel>(s: &Shared<K>, id: usize) {
                 // on the low bits is not expressible; use GE 0 / LT 0 on the signed value).
                 let cmp = (r >> 24) % 6;
                 let op = (1 << 28) | ((cmp as u32) << 24) | (1 << 12);
-                let n = t.wake_op(a, b, 1, 1, op, Scope::Private).unwrap();
+                // SAFETY: `b` is one of the test's words, meant to be modified.
+                let n = unsafe { t.wake_op(a, b, 1, 1, op, Scope::Private) }.unwrap();
                 s.woken.fetch_add(u64::from(n), Ordering::Relaxed);
             }
             _ => {

@@ -158,7 +158,7 @@ unsafe impl UserMemory for Host {
         }
     }
 
-    fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
+    unsafe fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
         check_word(addr)?;
         // SAFETY: as in `load_u32`.
         let p = unsafe { arch::lintel_host_cmpxchg_u32(addr, expected, new) };
@@ -186,7 +186,7 @@ unsafe impl UserMemory for Host {
         }
     }
 
-    fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
+    unsafe fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
         if !below_user_end(addr, buf.len()) {
             return Err(Errno::EFAULT);
         }

@@ -10,6 +10,18 @@ use lintel_host::{HOST, USER_END, spawn_raw};
 use lintel_kernel::{Errno, UserMemory};
 use linux_raw_sys::general as g;
 
+/// `cmpxchg_u32` on memory the test owns or on deliberately invalid addresses.
+fn cas(addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
+    // SAFETY: every address the tests pass is their own scratch memory or is meant to fault.
+    unsafe { HOST.cmpxchg_u32(addr, expected, new) }
+}
+
+/// `write` to memory the test owns or to deliberately invalid addresses.
+fn write_user(addr: usize, buf: &[u8]) -> Result<(), Errno> {
+    // SAFETY: as `cas`.
+    unsafe { HOST.write(addr, buf) }
+}
+
 #[test]
 fn user_end_is_task_size_max() {
     assert_eq!(HOST.user_end(), 0x7fff_ffff_f000);
@@ -66,7 +78,7 @@ fn accessors_never_touch_user_end_or_above() {
     // Stricter than access_ok: the whole word must lie below user_end.
     assert_eq!(HOST.load_u32(USER_END), Err(Errno::EFAULT));
     assert_eq!(HOST.load_u32(USER_END - 2), Err(Errno::EFAULT));
-    assert_eq!(HOST.cmpxchg_u32(USER_END, 0, 1), Err(Errno::EFAULT));
+    assert_eq!(cas(USER_END, 0, 1), Err(Errno::EFAULT));
     assert_eq!(HOST.read(USER_END - 1, &mut [0u8; 2]), Err(Errno::EFAULT));
 }
 
@@ -75,13 +87,9 @@ fn values_on_mapped_memory() {
     let word = AtomicU32::new(7);
     let a = word.as_ptr() as usize;
     assert_eq!(HOST.load_u32(a), Ok(7));
-    assert_eq!(HOST.cmpxchg_u32(a, 7, 9), Ok(7));
+    assert_eq!(cas(a, 7, 9), Ok(7));
     assert_eq!(word.load(Ordering::SeqCst), 9);
-    assert_eq!(
-        HOST.cmpxchg_u32(a, 7, 11),
-        Ok(9),
-        "failed CAS returns the value found"
-    );
+    assert_eq!(cas(a, 7, 11), Ok(9), "failed CAS returns the value found");
     assert_eq!(word.load(Ordering::SeqCst), 9);
 
     let src: Vec<u8> = (0..200u8).collect();
@@ -89,7 +97,7 @@ fn values_on_mapped_memory() {
     HOST.read(src.as_ptr() as usize, &mut dst).unwrap();
     assert_eq!(src, dst);
     let mut target = vec![0u8; 200];
-    HOST.write(target.as_mut_ptr() as usize, &src).unwrap();
+    write_user(target.as_mut_ptr() as usize, &src).unwrap();
     assert_eq!(target, src);
     HOST.read(0, &mut []).unwrap();
 }
@@ -101,9 +109,9 @@ fn efault_on_unmapped_memory() {
     let page = mmap(8192, g::PROT_NONE);
     for addr in [0usize, 4, 4096, page, page + 4096] {
         assert_eq!(HOST.load_u32(addr), Err(Errno::EFAULT), "load {addr:#x}");
-        assert_eq!(HOST.cmpxchg_u32(addr, 0, 1), Err(Errno::EFAULT));
+        assert_eq!(cas(addr, 0, 1), Err(Errno::EFAULT));
         assert_eq!(HOST.read(addr, &mut [0u8; 16]), Err(Errno::EFAULT));
-        assert_eq!(HOST.write(addr, &[1u8; 16]), Err(Errno::EFAULT));
+        assert_eq!(write_user(addr, &[1u8; 16]), Err(Errno::EFAULT));
     }
     munmap(page, 8192);
 }
@@ -120,7 +128,7 @@ fn efault_when_a_copy_runs_off_the_end_of_a_mapping() {
     );
     let mut buf = [0u8; 64];
     assert_eq!(HOST.read(base + 4096 - 32, &mut buf), Err(Errno::EFAULT));
-    assert_eq!(HOST.write(base + 4096 - 32, &buf), Err(Errno::EFAULT));
+    assert_eq!(write_user(base + 4096 - 32, &buf), Err(Errno::EFAULT));
     assert_eq!(HOST.read(base + 4096 - 64, &mut buf), Ok(()));
     munmap(base, 8192);
 }
@@ -135,9 +143,9 @@ fn cmpxchg_on_read_only_memory_is_efault_even_when_it_would_fail() {
         0
     );
     assert_eq!(HOST.load_u32(page), Ok(5));
-    assert_eq!(HOST.cmpxchg_u32(page, 5, 6), Err(Errno::EFAULT));
-    assert_eq!(HOST.cmpxchg_u32(page, 4, 6), Err(Errno::EFAULT));
-    assert_eq!(HOST.write(page, &[1]), Err(Errno::EFAULT));
+    assert_eq!(cas(page, 5, 6), Err(Errno::EFAULT));
+    assert_eq!(cas(page, 4, 6), Err(Errno::EFAULT));
+    assert_eq!(write_user(page, &[1]), Err(Errno::EFAULT));
     assert_eq!(HOST.load_u32(page), Ok(5));
     munmap(page, 4096);
 }
@@ -151,9 +159,9 @@ fn kernel_half_and_misaligned_are_rejected_without_access() {
         usize::MAX - 3,
     ] {
         assert_eq!(HOST.load_u32(addr), Err(Errno::EFAULT));
-        assert_eq!(HOST.cmpxchg_u32(addr, 0, 0), Err(Errno::EFAULT));
+        assert_eq!(cas(addr, 0, 0), Err(Errno::EFAULT));
         assert_eq!(HOST.read(addr, &mut [0u8; 1]), Err(Errno::EFAULT));
-        assert_eq!(HOST.write(addr, &[0u8; 1]), Err(Errno::EFAULT));
+        assert_eq!(write_user(addr, &[0u8; 1]), Err(Errno::EFAULT));
     }
     assert_eq!(HOST.read(USER_END - 8, &mut [0u8; 16]), Err(Errno::EFAULT));
     let word = AtomicU32::new(0);
@@ -166,8 +174,7 @@ fn kernel_half_and_misaligned_are_rejected_without_access() {
 static RAW_RESULT: AtomicU32 = AtomicU32::new(0);
 
 fn raw_faults(_: usize) {
-    let ok =
-        HOST.load_u32(8) == Err(Errno::EFAULT) && HOST.cmpxchg_u32(16, 0, 1) == Err(Errno::EFAULT);
+    let ok = HOST.load_u32(8) == Err(Errno::EFAULT) && cas(16, 0, 1) == Err(Errno::EFAULT);
     RAW_RESULT.store(if ok { 1 } else { 2 }, Ordering::Release);
 }
 

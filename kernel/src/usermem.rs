@@ -26,13 +26,21 @@ pub unsafe trait UserMemory {
     /// Atomically replaces the aligned `u32` at `addr` with `new` if it equals `expected`;
     /// returns the value found (equal to `expected` on success). `EFAULT` if the word is not
     /// mapped writable.
-    fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno>;
+    ///
+    /// # Safety
+    /// The program must have handed `addr` to lintel as a word to modify (as `FUTEX_WAKE_OP`'s
+    /// `uaddr2`): writing it must not break any invariant of memory the caller does not own.
+    unsafe fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno>;
 
     /// Copies `buf.len()` bytes from user address `addr`.
     fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), Errno>;
 
     /// Copies `buf` to user address `addr`.
-    fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno>;
+    ///
+    /// # Safety
+    /// As [`cmpxchg_u32`](UserMemory::cmpxchg_u32): the program handed lintel this range to
+    /// write (a syscall's output buffer, as Linux's ABI defines).
+    unsafe fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno>;
 
     /// Whether `[addr, addr + len)` lies below [`user_end`](UserMemory::user_end), as Linux's
     /// `access_ok`.

@@ -317,7 +317,7 @@ unsafe impl UserMemory for LoomKernel {
         Ok(self.user_word(addr)?.load(Ordering::Acquire))
     }
 
-    fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
+    unsafe fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
         let w = self.user_word(addr)?;
         Ok(
             match w.compare_exchange(expected, new, Ordering::SeqCst, Ordering::SeqCst) {
@@ -332,7 +332,7 @@ unsafe impl UserMemory for LoomKernel {
     }
 
     /// Not modelled: `EFAULT`.
-    fn write(&self, _addr: usize, _buf: &[u8]) -> Result<(), Errno> {
+    unsafe fn write(&self, _addr: usize, _buf: &[u8]) -> Result<(), Errno> {
         Err(Errno::EFAULT)
     }
 }

@@ -36,7 +36,8 @@ fn wake_op_vs_waiter(buckets: usize, bucket_a: usize, bucket_b: usize) {
         let (aa, ab) = (m.addr(a), m.addr(b));
         let waiter = m.spawn(move |m| m.table().wait(ab, 0, ANY, None, P));
         let op = futex_op(FUTEX_OP_SET, 1, FUTEX_OP_CMP_EQ, 0);
-        let n = m.table().wake_op(aa, ab, 1, 1, op, P).unwrap();
+        // SAFETY: B is a word of the model, meant to be modified.
+        let n = unsafe { m.table().wake_op(aa, ab, 1, 1, op, P) }.unwrap();
         let r = waiter.join();
         assert_eq!(m.kernel.word(b).load(Ordering::Acquire), 1);
         match r {
@@ -82,7 +83,8 @@ fn wake_op_failed_compare_still_applies_op() {
         let (aa, ab) = (m.addr(a), m.addr(b));
         let waiter = m.spawn(move |m| m.table().wait(ab, 0, ANY, None, P));
         let op = futex_op(FUTEX_OP_SET, 1, FUTEX_OP_CMP_NE, 0);
-        let n = m.table().wake_op(aa, ab, 1, 1, op, P).unwrap();
+        // SAFETY: B is a word of the model, meant to be modified.
+        let n = unsafe { m.table().wake_op(aa, ab, 1, 1, op, P) }.unwrap();
         assert_eq!(n, 0);
         let c = m.table().wake(ab, 1, ANY, P).unwrap();
         let r = waiter.join();

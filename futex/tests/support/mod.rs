@@ -158,7 +158,7 @@ unsafe impl UserMemory for StdKernel {
         // SAFETY: tests pass valid aligned words.
         Ok(unsafe { &*(addr as *const AtomicU32) }.load(Ordering::SeqCst))
     }
-    fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
+    unsafe fn cmpxchg_u32(&self, addr: usize, expected: u32, new: u32) -> Result<u32, Errno> {
         if addr < 4096 {
             return Err(Errno::EFAULT);
         }
@@ -178,7 +178,7 @@ unsafe impl UserMemory for StdKernel {
         unsafe { std::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), buf.len()) };
         Ok(())
     }
-    fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
+    unsafe fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
         if addr < 4096 {
             return Err(Errno::EFAULT);
         }
