@@ -31,8 +31,12 @@ impl<K: Kernel> FutexTable<'_, K> {
             return Err(Errno::EINVAL.into());
         }
         let key = self.key(uaddr)?;
+        // An interrupted wait that was not woken. Linux decides woken, then timed out, then
+        // interrupted (`__futex_wait`): a wait whose deadline passed before the thread ran
+        // again is ETIMEDOUT even with a signal pending.
         let interrupted = || match deadline {
             None => FutexError::Restart(Restart::Syscall),
+            Some(d) if self.kernel.now(d.clock) >= d.ns => Errno::ETIMEDOUT.into(),
             Some(deadline) => FutexError::Restart(Restart::Block(WaitRestart {
                 uaddr,
                 val,
@@ -87,15 +91,10 @@ impl<K: Kernel> FutexTable<'_, K> {
                     };
                 }
                 Wakeup::Interrupted => {
-                    if !self.unqueue(&node) {
-                        return Ok(());
-                    }
-                    // Linux decides woken, then timed out, then interrupted (`__futex_wait`):
-                    // a wait whose deadline passed before the thread ran again is ETIMEDOUT even
-                    // if a signal is pending too.
-                    return match deadline {
-                        Some(d) if k.now(d.clock) >= d.ns => Err(Errno::ETIMEDOUT.into()),
-                        _ => Err(interrupted()),
+                    return if self.unqueue(&node) {
+                        Err(interrupted())
+                    } else {
+                        Ok(())
                     };
                 }
             }

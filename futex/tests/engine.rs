@@ -322,6 +322,11 @@ fn timeouts() {
         t.wait(addr(w), 0, ANY, Some(past), P),
         Err(FutexError::Errno(Errno::ETIMEDOUT))
     );
+    // The same for a shared futex interrupted in the port.
+    assert_eq!(
+        t.wait(addr(w), 0, ANY, Some(past), Scope::Shared),
+        Err(FutexError::Errno(Errno::ETIMEDOUT))
+    );
     assert_eq!(
         t.wait(addr(w), 1, ANY, Some(past), P),
         Err(FutexError::Errno(Errno::EAGAIN))
