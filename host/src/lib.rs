@@ -60,6 +60,7 @@ mod arch;
 pub mod clock;
 mod init;
 pub mod interrupt;
+pub mod musl;
 pub mod notify;
 mod passthrough;
 mod shared;

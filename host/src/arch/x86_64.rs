@@ -140,6 +140,71 @@ global_asm!(
     "    ud2",                     // unreachable
     ".size lintel_host_restore_rt, .-lintel_host_restore_rt",
     //
+    // Pair lintel_host_syscall_cp(cancel, nr, a0, a1, a2, a3, a4, a5)
+    // A cancellation point with musl's `__syscall_cp_asm` contract: between
+    // __lintel_host_cp_begin and __lintel_host_cp_end (exclusive) the call is uncommitted, so
+    // musl's cancellation handler, finding the interrupted PC in that range, may move it to
+    // its cancel path. If *cancel is already set at the check, the call is not made:
+    // rdx = 1. Otherwise rax = result, rdx = 0.
+    ".globl lintel_host_syscall_cp",
+    ".hidden lintel_host_syscall_cp",
+    ".type lintel_host_syscall_cp,@function",
+    "lintel_host_syscall_cp:",
+    "    mov %rsi, %rax",          // rax = syscall number
+    "    mov %rdx, %rsi",          // (a0 moves to rdi below; rsi = a1 next)
+    "    mov %rdi, %r11",          // r11 = cancel flag pointer (rdi is needed for a0)
+    "    mov %rsi, %rdi",          // arg 0
+    "    mov %rcx, %rsi",          // arg 1
+    "    mov %r8, %rdx",           // arg 2
+    "    mov %r9, %r10",           // arg 3
+    "    mov 8(%rsp), %r8",        // arg 4: first stack argument
+    "    mov 16(%rsp), %r9",       // arg 5: second stack argument
+    ".globl __lintel_host_cp_begin",
+    ".hidden __lintel_host_cp_begin",
+    "__lintel_host_cp_begin:",
+    "    testl $-1, (%r11)",       // cancellation requested?
+    "    jnz 2f",                  // yes: do not enter the kernel
+    "    syscall",                 // the commit point (clobbers rcx and r11)
+    ".globl __lintel_host_cp_end",
+    ".hidden __lintel_host_cp_end",
+    "__lintel_host_cp_end:",
+    "    xor %edx, %edx",          // rdx = 0: the syscall ran
+    "    ret",                     // rax = result
+    "2:  mov $1, %edx",            // rdx = 1: cancelled before the call
+    "    ret",                     // the caller acts on the cancellation
+    ".size lintel_host_syscall_cp, .-lintel_host_syscall_cp",
+    //
+    // int lintel_host_clone_passthrough(fn, stack, flags, arg, ptid, tls, ctid)
+    // The host kernel's clone with musl's `__clone` contract: the child runs fn(arg) on
+    // `stack` and exits the thread with its return value. (Temporary: lintel's own clone
+    // emulation replaces this passthrough.)
+    ".globl lintel_host_clone_passthrough",
+    ".hidden lintel_host_clone_passthrough",
+    ".type lintel_host_clone_passthrough,@function",
+    "lintel_host_clone_passthrough:",
+    "    mov %rdi, %r11",          // r11 = fn (rdi is needed for flags)
+    "    and $-16, %rsi",          // align the child's stack
+    "    sub $8, %rsi",            // room for arg; the child pops it, leaving rsp 16-aligned
+    "    mov %rcx, (%rsi)",        // store arg on the child's stack
+    "    mov %rdx, %rdi",          // clone arg 0: flags
+    "    mov %r8, %rdx",           // clone arg 2: parent_tid
+    "    mov %r9, %r8",            // clone arg 4: tls
+    "    mov 8(%rsp), %r10",       // clone arg 3: child_tid (first stack argument)
+    "    mov %r11, %r9",           // fn rides over to the child in r9 (preserved by syscall)
+    "    mov ${nr_clone}, %eax",   // rax = __NR_clone; rsi = new stack pointer already
+    "    syscall",                 // parent: tid or -errno; child: 0, on the new stack
+    "    test %eax, %eax",         // child?
+    "    jnz 3f",                  // no: return to the caller
+    "    xor %ebp, %ebp",          // child: outermost frame
+    "    pop %rdi",                // rdi = arg; rsp is now 16-aligned
+    "    call *%r9",               // fn(arg)
+    "    mov %eax, %edi",          // its return value is the exit status
+    "    mov ${nr_exit}, %eax",    // rax = __NR_exit (this thread only)
+    "    syscall",                 // never returns
+    "    ud2",                     // unreachable
+    "3:  ret",                     // parent: eax = tid or -errno
+    ".size lintel_host_clone_passthrough, .-lintel_host_clone_passthrough",
+    //
     ".globl __lintel_host_syscalls_end",
     "__lintel_host_syscalls_end:",
     ".popsection",
@@ -240,6 +305,27 @@ unsafe extern "C" {
         ctid: *const u32,
         tcb: *const Tcb,
     ) -> isize;
+    /// A cancellation point with musl's `__syscall_cp_asm` contract; see the assembly.
+    pub(crate) fn lintel_host_syscall_cp(
+        cancel: *const i32,
+        nr: usize,
+        a0: usize,
+        a1: usize,
+        a2: usize,
+        a3: usize,
+        a4: usize,
+        a5: usize,
+    ) -> Pair;
+    /// The host's clone with musl's `__clone` contract; see the assembly.
+    pub(crate) fn lintel_host_clone_passthrough(
+        f: unsafe extern "C" fn(usize) -> i32,
+        stack: usize,
+        flags: usize,
+        arg: usize,
+        ptid: usize,
+        tls: usize,
+        ctid: usize,
+    ) -> i32;
     /// The `exit` syscall: ends the calling thread.
     pub(crate) fn lintel_host_exit_thread(code: usize) -> !;
     /// The signal restorer.
@@ -258,6 +344,8 @@ unsafe extern "C" {
     static __lintel_host_window_begin: u8;
     static __lintel_host_window_syscall: u8;
     static __lintel_host_window_end: u8;
+    static __lintel_host_cp_begin: u8;
+    static __lintel_host_cp_end: u8;
     static __lintel_host_window_abort: u8;
     static __lintel_host_ufault_load: u8;
     static __lintel_host_ufault_cmpxchg: u8;
@@ -286,6 +374,13 @@ pub(crate) mod labels {
     /// Just past the window's `syscall` instruction.
     pub(crate) fn window_end() -> usize {
         (&raw const __lintel_host_window_end) as usize
+    }
+    /// `[begin, end)` of the cancellation-point window of `lintel_host_syscall_cp`.
+    pub(crate) fn cp_window() -> (usize, usize) {
+        (
+            (&raw const __lintel_host_cp_begin) as usize,
+            (&raw const __lintel_host_cp_end) as usize,
+        )
     }
     /// Where an abandoned window call resumes.
     pub(crate) fn window_abort() -> usize {

@@ -1,0 +1,174 @@
+//! # lintel: the syscall dispatcher
+//!
+//! A Linux x86_64 syscall arrives as a number and six arguments; [`Lintel::syscall`] returns
+//! what Linux would (a value, or `-errno`). The calls lintel emulates go to its layers (today:
+//! `futex`, to [`lintel_futex`]); everything else goes to the port's
+//! [`Passthrough`](lintel_kernel::Passthrough). How the call arrived (musl's lintel arch calling
+//! `__lintel_syscall`, or later a trapped `syscall` instruction) is not this crate's business:
+//! the front doors live elsewhere (`musl/liblintel` for musl).
+//!
+//! Every call runs inside the port's [`Interrupt`](lintel_kernel::Interrupt) span, so a host
+//! interrupt never re-enters lintel while it holds a lock; the end of the span is a *delivery
+//! point*, where the signal layer will deliver what arrived meanwhile.
+//!
+//! ## Restarts
+//! An interrupted emulated wait comes back as a restart request (Linux's `-ERESTARTSYS` or
+//! `-ERESTART_RESTARTBLOCK`), never a bare `EINTR`. With no emulated signal handlers yet
+//! (the signal layer is to come), no handler can have run, and Linux's rule is then to restart:
+//! an untimed wait restarts unchanged, a timed one through its restart block with the original
+//! absolute deadline. A passed-through call abandoned before it committed is simply made
+//! again. The interrupted flag is cleared first, so the restarted call can block.
+#![no_std]
+
+use lintel_futex::{Bucket, FutexError, FutexTable, Restart};
+use lintel_kernel::{Errno, Kernel, Passed};
+use linux_raw_sys::general as nr;
+
+/// Which calls lintel emulates, and how each other call is handled.
+pub mod table {
+    use super::nr;
+
+    /// How the dispatcher handles a syscall number.
+    #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+    pub enum Route {
+        /// Emulated by a lintel layer.
+        Emulated,
+        /// Handled as another call (`vfork` is done as `fork`: a C-call front door cannot
+        /// share the parent's stack with the child).
+        As(usize),
+        /// Refused with this errno (cannot work through a function-call front door).
+        Refused(lintel_kernel::Errno),
+        /// Passed to the port unchanged.
+        Passthrough,
+    }
+
+    /// The route of syscall `n`.
+    pub fn route(n: usize) -> Route {
+        match n as u32 {
+            nr::__NR_futex => Route::Emulated,
+            nr::__NR_vfork => Route::As(nr::__NR_fork as usize),
+            // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
+            // lintel arch reaches it through `__lintel_sigreturn` instead.
+            nr::__NR_rt_sigreturn => Route::Refused(lintel_kernel::Errno::ENOSYS),
+            _ => Route::Passthrough,
+        }
+    }
+}
+
+/// The dispatcher: a port and the process's futex table.
+pub struct Lintel<'a, K: Kernel> {
+    kernel: &'a K,
+    futex: FutexTable<'a, K>,
+}
+
+impl<K: Kernel> core::fmt::Debug for Lintel<'_, K> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Lintel")
+            .field("futex", &self.futex)
+            .finish()
+    }
+}
+
+impl<'a, K: Kernel> Lintel<'a, K> {
+    /// A dispatcher over `kernel` with the futex buckets `buckets` (every thread of the process
+    /// must use the same ones; see [`lintel_futex::buckets_for_cpus`]). Cheap: a view.
+    pub fn new(kernel: &'a K, buckets: &'a [Bucket<K::Thread>]) -> Self {
+        Lintel {
+            kernel,
+            futex: FutexTable::new(kernel, buckets),
+        }
+    }
+
+    /// The futex table.
+    pub fn futex_table(&self) -> &FutexTable<'a, K> {
+        &self.futex
+    }
+
+    /// `syscall(n, args...)` with Linux x86_64 numbering; returns Linux's raw result (a value,
+    /// or `-errno`).
+    ///
+    /// # Safety
+    /// The arguments must be what the program passed to the syscall: lintel and the port read
+    /// and write memory they point to, as Linux would.
+    pub unsafe fn syscall(&self, n: usize, args: [usize; 6]) -> isize {
+        self.kernel.enter();
+        // SAFETY: our caller's contract.
+        let r = unsafe { self.dispatch(n, args) };
+        if self.kernel.leave() {
+            // Delivery point: a kick arrived while this thread was inside lintel. The signal
+            // layer will deliver here; until then there is nothing to deliver.
+        }
+        r
+    }
+
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    unsafe fn dispatch(&self, n: usize, args: [usize; 6]) -> isize {
+        match table::route(n) {
+            // SAFETY: our caller's contract.
+            table::Route::Emulated => unsafe { self.futex(args) },
+            // SAFETY: as the original call (vfork takes no arguments).
+            table::Route::As(other) => unsafe { self.passthrough(other, [0; 6]) },
+            table::Route::Refused(e) => e.to_ret(),
+            // SAFETY: our caller's contract.
+            table::Route::Passthrough => unsafe { self.passthrough(n, args) },
+        }
+    }
+
+    /// A passed-through call, made again if the port abandoned it before it committed.
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    pub unsafe fn passthrough(&self, n: usize, args: [usize; 6]) -> isize {
+        loop {
+            // SAFETY: our caller's contract.
+            match unsafe { self.kernel.passthrough(n, args) } {
+                Passed::Done(r) => return r,
+                Passed::Interrupted => {
+                    self.kernel.take_interrupt();
+                }
+            }
+        }
+    }
+
+    /// `futex(2)`, with Linux's restart rules applied (see the crate doc).
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    unsafe fn futex(&self, a: [usize; 6]) -> isize {
+        // SAFETY: the arguments are the program's, as futex(2) defines them.
+        let mut r = unsafe {
+            self.futex
+                .futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32)
+        };
+        loop {
+            match r {
+                Ok(v) => return v as isize,
+                Err(FutexError::Errno(e)) => return e.to_ret(),
+                Err(FutexError::Restart(restart)) => {
+                    // No handler can have run (there are no emulated handlers yet): restart.
+                    self.kernel.take_interrupt();
+                    r = match restart {
+                        // SAFETY: the same call again.
+                        Restart::Syscall => unsafe {
+                            self.futex.futex(
+                                a[0],
+                                a[1] as u32,
+                                a[2] as u32,
+                                a[3],
+                                a[4],
+                                a[5] as u32,
+                            )
+                        },
+                        Restart::Block(w) => self.futex.restart_wait(&w).map(|()| 0),
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// The errno of a raw result, if it is one (for tests and front doors).
+pub fn errno_of(r: isize) -> Option<Errno> {
+    Errno::from_ret(r).err()
+}

@@ -1,0 +1,211 @@
+//! The dispatcher on the Linux host port: routes, results against the host kernel, and Linux's
+//! restart rule for interrupted waits when no handler runs.
+
+use lintel::Lintel;
+use lintel_futex::Bucket;
+use lintel_host::{HOST, Host, Thread};
+use lintel_kernel::{Errno, Notify, Threads};
+use std::sync::atomic::AtomicU32;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+thread_local! {
+    /// The dispatcher a test uses; each test has its own table (tests run in parallel), and
+    /// threads a test spawns are handed its table with [`use_table`].
+    static TABLE: std::cell::Cell<Option<&'static [Bucket<Thread>]>> = const { std::cell::Cell::new(None) };
+}
+
+/// Gives the calling thread a fresh table; returns it for the threads the test spawns.
+fn fresh_table() -> &'static [Bucket<Thread>] {
+    let b: &'static [Bucket<Thread>] = Box::leak(
+        (0..64)
+            .map(|_| Bucket::new())
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
+    use_table(b);
+    b
+}
+
+fn use_table(b: &'static [Bucket<Thread>]) {
+    TABLE.with(|t| t.set(Some(b)));
+}
+
+fn lintel() -> Lintel<'static, Host> {
+    Lintel::new(
+        &HOST,
+        TABLE.with(|t| t.get()).expect("call fresh_table() first"),
+    )
+}
+
+fn sys(n: i64, a: [usize; 6]) -> isize {
+    // SAFETY: callers pass arguments valid for the syscall.
+    unsafe { lintel().syscall(n as usize, a) }
+}
+
+fn native(n: i64, a: [usize; 6]) -> isize {
+    // SAFETY: as above.
+    let r = unsafe { libc::syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    if r < 0 {
+        -(std::io::Error::last_os_error().raw_os_error().unwrap() as isize)
+    } else {
+        r as isize
+    }
+}
+
+const WAIT: usize = (libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG) as usize;
+const WAKE: usize = (libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG) as usize;
+
+#[test]
+fn passed_through_calls_match_the_host() {
+    fresh_table();
+    assert_eq!(
+        sys(libc::SYS_getpid, [0; 6]),
+        native(libc::SYS_getpid, [0; 6])
+    );
+    assert_eq!(
+        sys(libc::SYS_gettid, [0; 6]),
+        native(libc::SYS_gettid, [0; 6])
+    );
+    // An error passes through as -errno.
+    assert_eq!(
+        sys(libc::SYS_close, [usize::MAX >> 1, 0, 0, 0, 0, 0]),
+        -(libc::EBADF as isize)
+    );
+    let mut buf = [0u8; 8];
+    let (r, w) = {
+        let mut fds = [0i32; 2];
+        // SAFETY: a valid out-array.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        (fds[0] as usize, fds[1] as usize)
+    };
+    assert_eq!(
+        sys(libc::SYS_write, [w, b"hi".as_ptr() as usize, 2, 0, 0, 0]),
+        2
+    );
+    assert_eq!(
+        sys(libc::SYS_read, [r, buf.as_mut_ptr() as usize, 8, 0, 0, 0]),
+        2
+    );
+    assert_eq!(&buf[..2], b"hi");
+    sys(libc::SYS_close, [r, 0, 0, 0, 0, 0]);
+    sys(libc::SYS_close, [w, 0, 0, 0, 0, 0]);
+}
+
+#[test]
+fn routes() {
+    fresh_table();
+    use lintel::table::{Route, route};
+    assert_eq!(route(libc::SYS_futex as usize), Route::Emulated);
+    assert_eq!(
+        route(libc::SYS_vfork as usize),
+        Route::As(libc::SYS_fork as usize)
+    );
+    assert_eq!(route(libc::SYS_getpid as usize), Route::Passthrough);
+    assert_eq!(sys(libc::SYS_rt_sigreturn, [0; 6]), Errno::ENOSYS.to_ret());
+}
+
+#[test]
+fn futex_goes_to_lintel_and_matches_linux() {
+    let table = fresh_table();
+    let w = AtomicU32::new(1);
+    let a = w.as_ptr() as usize;
+    for (op, val) in [
+        (WAKE, 1),
+        (WAIT, 0),
+        (WAKE | libc::FUTEX_CLOCK_REALTIME as usize, 1),
+    ] {
+        assert_eq!(
+            sys(libc::SYS_futex, [a, op, val, 0, 0, 0]),
+            native(libc::SYS_futex, [a, op, val, 0, 0, 0]),
+            "op {op:#x}"
+        );
+    }
+    let ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 1_000_000,
+    };
+    let t = &ts as *const _ as usize;
+    assert_eq!(
+        sys(libc::SYS_futex, [a, WAIT, 1, t, 0, 0]),
+        -(libc::ETIMEDOUT as isize)
+    );
+    // A private waiter in lintel's table is not visible to the host kernel's futex.
+    let (tx, rx) = mpsc::channel();
+    let waiter = thread::spawn(move || {
+        use_table(table);
+        let w = AtomicU32::new(0);
+        tx.send((w.as_ptr() as usize, HOST.current())).unwrap();
+        let a = w.as_ptr() as usize;
+        sys(libc::SYS_futex, [a, WAIT, 0, 0, 0, 0])
+    });
+    let (wa, _) = rx.recv().unwrap();
+    while lintel().futex_table().waiters() == 0 {
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(native(libc::SYS_futex, [wa, WAKE, 1, 0, 0, 0]), 0);
+    assert_eq!(sys(libc::SYS_futex, [wa, WAKE, 1, 0, 0, 0]), 1);
+    assert_eq!(waiter.join().unwrap(), 0);
+}
+
+/// With no handler to run, Linux restarts an interrupted wait: the caller never sees it. An
+/// untimed wait goes on waiting; a timed one keeps its original deadline.
+#[test]
+fn interrupted_waits_restart_when_no_handler_runs() {
+    let table = fresh_table();
+    static W: AtomicU32 = AtomicU32::new(0);
+    let a = W.as_ptr() as usize;
+    let (tx, rx) = mpsc::channel();
+    let waiter = thread::spawn(move || {
+        use_table(table);
+        tx.send(HOST.current()).unwrap();
+        sys(libc::SYS_futex, [a, WAIT, 0, 0, 0, 0])
+    });
+    let t = rx.recv().unwrap();
+    let queued = |n| {
+        let start = Instant::now();
+        while lintel().futex_table().waiters() != n {
+            assert!(start.elapsed() < Duration::from_secs(10));
+            thread::sleep(Duration::from_millis(1));
+        }
+    };
+    queued(1);
+    for _ in 0..5 {
+        HOST.interrupt(t);
+        thread::sleep(Duration::from_millis(5));
+        queued(1); // back in the queue, not returned
+    }
+    assert!(!waiter.is_finished());
+    assert_eq!(sys(libc::SYS_futex, [a, WAKE, 1, 0, 0, 0]), 1);
+    assert_eq!(waiter.join().unwrap(), 0);
+
+    // Timed: 200 ms relative, interrupted at 50 ms and 100 ms: still times out at ~200 ms from
+    // the start (the restart block keeps the absolute deadline), not 200 ms after an interrupt.
+    let (tx, rx) = mpsc::channel();
+    let start = Instant::now();
+    let waiter = thread::spawn(move || {
+        use_table(table);
+        tx.send(HOST.current()).unwrap();
+        let ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 200_000_000,
+        };
+        sys(
+            libc::SYS_futex,
+            [a, WAIT, 0, &ts as *const _ as usize, 0, 0],
+        )
+    });
+    let t = rx.recv().unwrap();
+    thread::sleep(Duration::from_millis(50));
+    HOST.interrupt(t);
+    thread::sleep(Duration::from_millis(50));
+    HOST.interrupt(t);
+    assert_eq!(waiter.join().unwrap(), -(libc::ETIMEDOUT as isize));
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(199) && took < Duration::from_millis(290),
+        "took {took:?}"
+    );
+    assert_eq!(lintel().futex_table().waiters(), 0);
+}
