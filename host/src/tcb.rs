@@ -82,6 +82,8 @@ pub(crate) struct Tcb {
     pub(crate) spawn_has_fs: AtomicU32,
     /// Spawn hand-off: the signal mask the child restores once its GS and altstack are set.
     pub(crate) spawn_mask: AtomicU64,
+    /// lintel's per-thread words (`Threads::locals`); zeroed on every claim.
+    pub(crate) locals: [AtomicUsize; lintel_kernel::LOCAL_WORDS],
 }
 
 static_assertions::const_assert!(size_of::<Tcb>() <= 4096);
@@ -271,6 +273,9 @@ fn reset(t: &Tcb) {
     t.kick.store(0, Ordering::Relaxed);
     t.tid.store(0, Ordering::Relaxed);
     t.owner_fs.store(0, Ordering::Relaxed);
+    for w in &t.locals {
+        w.store(0, Ordering::Relaxed);
+    }
     t.exited.store(1, Ordering::Release);
 }
 
@@ -304,6 +309,7 @@ fn map_new() -> Result<&'static Tcb, isize> {
         spawn_fs: AtomicUsize::new(0),
         spawn_has_fs: AtomicU32::new(0),
         spawn_mask: AtomicU64::new(0),
+        locals: [const { AtomicUsize::new(0) }; lintel_kernel::LOCAL_WORDS],
     };
     // SAFETY: `tp` is page-aligned (so 64-aligned), writable, private to us until published.
     unsafe { tp.write(tcb) };

@@ -220,6 +220,24 @@ unsafe impl Threads for Host {
     fn yield_now(&self) {
         syscall::sched_yield();
     }
+
+    fn thread_pointer(&self) -> usize {
+        tcb::fs_base()
+    }
+
+    unsafe fn set_thread_pointer(&self, tp: usize) -> Result<(), Errno> {
+        let t = tcb::current();
+        // SAFETY: the caller's contract.
+        unsafe { tcb::set_fs_base(tp) };
+        // The record knows its owner by FS base (see `tcb`): keep it in step, so the next
+        // `current()` needs no `gettid` to prove ownership.
+        t.owner_fs.store(tp, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn locals(&self) -> &[core::sync::atomic::AtomicUsize; lintel_kernel::LOCAL_WORDS] {
+        &tcb::current().locals
+    }
 }
 
 /// A raw thread made by [`spawn_raw`], with the stack this crate mapped for it.

@@ -46,7 +46,7 @@ pub use interrupt::{Interrupt, Registers};
 pub use notify::{Notify, Wakeup};
 pub use passthrough::{Passed, Passthrough};
 pub use shared::{SharedFutex, SharedWaitError};
-pub use thread::{NORMAL_PRIORITY, SpawnSpec, Threads};
+pub use thread::{LOCAL_WORDS, NORMAL_PRIORITY, SpawnSpec, Threads};
 pub use time::{Clock, ClockId, Deadline};
 pub use usermem::UserMemory;
 

@@ -1,6 +1,10 @@
 //! Threads: create, identify, exit, and learn when a dead thread's stack is free.
 
 use crate::Errno;
+use core::sync::atomic::AtomicUsize;
+
+/// How many machine words each thread record keeps for lintel's layers ([`Threads::locals`]).
+pub const LOCAL_WORDS: usize = 16;
 
 /// The priority every non-real-time thread has in Linux's futex plist (`MAX_RT_PRIO`).
 ///
@@ -76,4 +80,21 @@ pub unsafe trait Threads {
 
     /// Gives up the CPU to another ready thread, if any.
     fn yield_now(&self);
+
+    /// The calling thread's thread pointer: the register the C library owns for TLS (x86_64:
+    /// the FS base; aarch64: `TPIDR_EL0`; riscv64: `tp`).
+    fn thread_pointer(&self) -> usize;
+
+    /// Sets the calling thread's thread pointer (what `arch_prctl(ARCH_SET_FS)` and
+    /// `CLONE_SETTLS` do on Linux).
+    ///
+    /// # Safety
+    /// Nothing on the calling thread may use the old thread pointer afterwards.
+    unsafe fn set_thread_pointer(&self, tp: usize) -> Result<(), Errno>;
+
+    /// The calling thread's words for lintel's layers (its CLEARTID address, robust-list head,
+    /// and so on): [`LOCAL_WORDS`] words, all zero when a thread is spawned or adopted. They
+    /// must be reachable without the thread pointer the program owns (so before the C
+    /// library's TLS exists) and without entering the kernel.
+    fn locals(&self) -> &[AtomicUsize; LOCAL_WORDS];
 }

@@ -48,6 +48,8 @@ struct Record {
     waits: StdAtomicUsize,
     /// How many of those waits returned `TimedOut` (bookkeeping, as `waits`).
     timeouts: StdAtomicUsize,
+    /// `Threads::locals` (no model uses them; std atomics, invisible to loom).
+    locals: [StdAtomicUsize; lintel_kernel::LOCAL_WORDS],
 }
 
 impl Record {
@@ -58,6 +60,7 @@ impl Record {
             interrupted: AtomicBool::new(false),
             waits: StdAtomicUsize::new(0),
             timeouts: StdAtomicUsize::new(0),
+            locals: [const { StdAtomicUsize::new(0) }; lintel_kernel::LOCAL_WORDS],
         }
     }
 
@@ -223,6 +226,20 @@ unsafe impl Threads for LoomKernel {
 
     fn yield_now(&self) {
         loom::thread::yield_now();
+    }
+
+    /// Not modelled: there is no thread pointer in a model.
+    fn thread_pointer(&self) -> usize {
+        0
+    }
+
+    /// Not modelled: `ENOSYS`.
+    unsafe fn set_thread_pointer(&self, _tp: usize) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn locals(&self) -> &[StdAtomicUsize; lintel_kernel::LOCAL_WORDS] {
+        &self.record(self.current()).locals
     }
 }
 

@@ -25,6 +25,7 @@ pub struct Rec {
     tid: i32,
     /// The priority this port reports (tests set it with [`set_priority`]).
     prio: AtomicI32,
+    locals: [std::sync::atomic::AtomicUsize; LOCAL_WORDS],
 }
 
 /// Sets the priority the port reports for the calling thread (lower is more urgent).
@@ -49,6 +50,7 @@ thread_local! {
         cv: Condvar::new(),
         tid: NEXT_TID.fetch_add(1, Ordering::Relaxed),
         prio: AtomicI32::new(NORMAL_PRIORITY),
+        locals: [const { std::sync::atomic::AtomicUsize::new(0) }; LOCAL_WORDS],
     }));
 }
 
@@ -93,6 +95,15 @@ unsafe impl Threads for StdKernel {
     }
     fn yield_now(&self) {
         std::thread::yield_now()
+    }
+    fn thread_pointer(&self) -> usize {
+        0
+    }
+    unsafe fn set_thread_pointer(&self, _tp: usize) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+    fn locals(&self) -> &[std::sync::atomic::AtomicUsize; LOCAL_WORDS] {
+        &self.current().0.locals
     }
 }
 

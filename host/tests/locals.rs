@@ -1,0 +1,96 @@
+//! `Threads::thread_pointer`, `set_thread_pointer` and `locals` on the host port.
+
+use lintel_host::{HOST, spawn_raw};
+use lintel_kernel::{LOCAL_WORDS, Threads};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static SEEN: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
+
+fn raw_body(_: usize) {
+    // A fresh thread starts with zeroed locals; what it writes is its own.
+    let zero = HOST.locals().iter().all(|w| w.load(Ordering::Relaxed) == 0);
+    HOST.locals()[3].store(0xabc, Ordering::Relaxed);
+    SEEN[0].store(usize::from(zero), Ordering::Release);
+    SEEN[1].store(HOST.locals()[3].load(Ordering::Relaxed), Ordering::Release);
+}
+
+#[test]
+fn locals_are_per_thread_and_start_zeroed() {
+    assert_eq!(HOST.locals().len(), LOCAL_WORDS);
+    HOST.locals()[3].store(7, Ordering::Relaxed);
+    spawn_raw(raw_body, 0).unwrap().join();
+    assert_eq!(
+        SEEN[0].load(Ordering::Acquire),
+        1,
+        "a new thread's locals are zero"
+    );
+    assert_eq!(SEEN[1].load(Ordering::Acquire), 0xabc);
+    assert_eq!(
+        HOST.locals()[3].load(Ordering::Relaxed),
+        7,
+        "ours are untouched"
+    );
+    let other = std::thread::spawn(|| HOST.locals()[3].load(Ordering::Relaxed))
+        .join()
+        .unwrap();
+    assert_eq!(other, 0, "an adopted thread starts with zeroed locals");
+}
+
+#[test]
+fn thread_pointer_round_trips() {
+    // On a std thread the thread pointer is glibc's: read it, set the same value back.
+    let tp = HOST.thread_pointer();
+    assert_ne!(tp, 0);
+    // SAFETY: we set the value it already has.
+    unsafe { HOST.set_thread_pointer(tp) }.unwrap();
+    assert_eq!(HOST.thread_pointer(), tp);
+    // The record still knows its owner (no re-adoption): locals survive.
+    HOST.locals()[0].store(42, Ordering::Relaxed);
+    // SAFETY: as above.
+    unsafe { HOST.set_thread_pointer(tp) }.unwrap();
+    assert_eq!(HOST.locals()[0].load(Ordering::Relaxed), 42);
+}
+
+static TP_SEEN: [AtomicUsize; 2] = [const { AtomicUsize::new(0) }; 2];
+
+unsafe extern "C" fn tp_body(_: usize) {
+    // This thread never touches TLS, so any thread pointer will do.
+    TP_SEEN[0].store(HOST.thread_pointer(), Ordering::Release);
+    // SAFETY: nothing on this thread uses the thread pointer.
+    unsafe { HOST.set_thread_pointer(0x5678_0000) }.unwrap();
+    TP_SEEN[1].store(HOST.thread_pointer(), Ordering::Release);
+}
+
+#[test]
+fn spawn_sets_the_thread_pointer_and_set_thread_pointer_changes_it() {
+    const LEN: usize = 256 * 1024;
+    // SAFETY: a fresh anonymous mapping for the thread's stack.
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            LEN,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(stack, libc::MAP_FAILED);
+    let spec = lintel_kernel::SpawnSpec {
+        entry: tp_body,
+        arg: 0,
+        stack_top: stack as usize + LEN,
+        thread_pointer: Some(0x1234_5000),
+    };
+    // SAFETY: the stack stays mapped until the thread is dead (checked below).
+    let t = unsafe { HOST.spawn(&spec) }.unwrap();
+    let start = std::time::Instant::now();
+    while !HOST.is_dead(t) {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    assert_eq!(TP_SEEN[0].load(Ordering::Acquire), 0x1234_5000);
+    assert_eq!(TP_SEEN[1].load(Ordering::Acquire), 0x5678_0000);
+    // SAFETY: the thread is dead and off its stack.
+    unsafe { libc::munmap(stack, LEN) };
+}
