@@ -199,8 +199,21 @@ unsafe impl Threads for Host {
         })
     }
 
-    unsafe fn exit_current(&self) -> ! {
-        syscall::exit_thread()
+    unsafe fn exit_current(&self, clear_tid: usize) -> ! {
+        if clear_tid == 0 {
+            syscall::exit_thread()
+        }
+        let t = tcb::current();
+        // The last step runs on this record's host signal stack, which stays reserved until
+        // the record is reclaimed (after the thread is dead). Block every signal first so no
+        // host handler lands on that stack while we stand on it.
+        let all = !0u64;
+        // SAFETY: blocks signals on the calling thread only.
+        unsafe { syscall::sigprocmask(g::SIG_BLOCK, &all, core::ptr::null_mut()) };
+        let top = t.altstack + t.altstack_size;
+        // SAFETY: `top` is the end of this thread's own signal stack, unused now that every
+        // signal is blocked; `exit_clearing` never returns.
+        unsafe { arch::lintel_host_run_on_stack(top, clear_tid, exit_clearing) }
     }
 
     fn is_dead(&self, thread: Thread) -> bool {
@@ -238,6 +251,19 @@ unsafe impl Threads for Host {
     fn locals(&self) -> &[core::sync::atomic::AtomicUsize; lintel_kernel::LOCAL_WORDS] {
         &tcb::current().locals
     }
+}
+
+/// The last step of `exit_current(clear_tid)`, on the record's own stack: Linux's
+/// `CLONE_CHILD_CLEARTID` at thread death (`mm_release`: a put_user of 0, errors ignored, then
+/// a shared futex wake of one).
+extern "C" fn exit_clearing(clear_tid: usize) -> ! {
+    use lintel_kernel::UserMemory;
+    // SAFETY: the thread registered this word for exactly this store (set_tid_address or
+    // CLONE_CHILD_CLEARTID); a fault is ignored, as Linux ignores it.
+    let _ = unsafe { crate::HOST.write(clear_tid, &0u32.to_ne_bytes()) };
+    // SAFETY: a shared futex wake on a user address; the kernel validates it.
+    unsafe { syscall::futex(clear_tid as *const u32, g::FUTEX_WAKE, 1, 0, 0, 0) };
+    syscall::exit_thread()
 }
 
 /// A raw thread made by [`spawn_raw`], with the stack this crate mapped for it.

@@ -94,3 +94,66 @@ fn spawn_sets_the_thread_pointer_and_set_thread_pointer_changes_it() {
     // SAFETY: the thread is dead and off its stack.
     unsafe { libc::munmap(stack, LEN) };
 }
+
+static CLEAR_WORD: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+unsafe extern "C" fn exit_clearing_body(_: usize) {
+    // SAFETY: nothing on this stack is referenced elsewhere; the joiner waits on CLEAR_WORD.
+    unsafe { HOST.exit_current(CLEAR_WORD.as_ptr() as usize) }
+}
+
+/// `exit_current(clear_tid)` is Linux's CLONE_CHILD_CLEARTID: the word becomes 0 and a shared
+/// waiter wakes only once the thread is off its stack, so the joiner may unmap the stack at once
+/// (if the thread touched it afterwards, the process would die of SIGSEGV).
+#[test]
+fn exit_current_clears_and_wakes_after_leaving_the_stack() {
+    const LEN: usize = 64 * 1024;
+    for _ in 0..50 {
+        CLEAR_WORD.store(1, Ordering::SeqCst);
+        // SAFETY: a fresh anonymous mapping for the thread's stack.
+        let stack = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                LEN,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(stack, libc::MAP_FAILED);
+        let spec = lintel_kernel::SpawnSpec {
+            entry: exit_clearing_body,
+            arg: 0,
+            stack_top: stack as usize + LEN,
+            thread_pointer: None,
+        };
+        // SAFETY: the stack stays mapped until CLEAR_WORD says the thread left it.
+        unsafe { HOST.spawn(&spec) }.unwrap();
+        // Join as musl does: a *shared* futex wait while the word is non-zero.
+        let start = std::time::Instant::now();
+        while CLEAR_WORD.load(Ordering::SeqCst) != 0 {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "never cleared"
+            );
+            let ts = libc::timespec {
+                tv_sec: 1,
+                tv_nsec: 0,
+            };
+            // SAFETY: a shared futex wait on our word with a valid timeout.
+            let r = unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    CLEAR_WORD.as_ptr(),
+                    libc::FUTEX_WAIT,
+                    1,
+                    &ts,
+                )
+            };
+            let _ = r; // woken, EAGAIN (already 0) or timed out: the loop re-checks
+        }
+        // SAFETY: the thread is off its stack (that is what the 0 means).
+        assert_eq!(unsafe { libc::munmap(stack, LEN) }, 0);
+    }
+}

@@ -71,9 +71,18 @@ pub unsafe trait Threads {
 
     /// Ends the calling thread. Nothing after the call runs on it.
     ///
+    /// If `clear_tid` is non-zero, the port then does what Linux does at the death of a thread
+    /// with `CLONE_CHILD_CLEARTID`: once the thread no longer touches its stack (the port runs
+    /// this last step on memory of its own, freed with the thread record), it stores 0 to the
+    /// `u32` at `clear_tid` and wakes one waiter of the *shared* futex there. A fault on
+    /// `clear_tid` is ignored, as Linux ignores it. musl's thread-list lock and its shared
+    /// `__unmapself` stack depend on exactly this order: the store releases memory the exiting
+    /// thread was still standing on.
+    ///
     /// # Safety
-    /// Nothing on the calling thread's stack may still be referenced by other threads.
-    unsafe fn exit_current(&self) -> !;
+    /// Nothing on the calling thread's stack may still be referenced by other threads, except
+    /// through the `clear_tid` protocol above.
+    unsafe fn exit_current(&self, clear_tid: usize) -> !;
 
     /// Whether `thread` has exited and its stack is free.
     fn is_dead(&self, thread: Self::Thread) -> bool;

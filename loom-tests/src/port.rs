@@ -216,7 +216,7 @@ unsafe impl Threads for LoomKernel {
         Err(Errno::ENOSYS)
     }
 
-    unsafe fn exit_current(&self) -> ! {
+    unsafe fn exit_current(&self, _clear_tid: usize) -> ! {
         panic!("LoomKernel: exit_current is not modelled")
     }
 

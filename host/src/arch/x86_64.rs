@@ -217,6 +217,24 @@ global_asm!(
 );
 
 global_asm!(
+    ".text",
+    // ! lintel_host_run_on_stack(stack_top, arg, f)
+    // Switches to another stack and calls f(arg), which never returns.
+    ".globl lintel_host_run_on_stack",
+    ".hidden lintel_host_run_on_stack",
+    ".type lintel_host_run_on_stack,@function",
+    "lintel_host_run_on_stack:",
+    "    mov %rdi, %rsp", // the new stack
+    "    and $-16, %rsp", // aligned for the call (the callee sees rsp = 16n - 8)
+    "    mov %rsi, %rdi", // arg 0 of f
+    "    xor %ebp, %ebp", // outermost frame
+    "    call *%rdx",     // f(arg)
+    "    ud2",            // f never returns
+    ".size lintel_host_run_on_stack, .-lintel_host_run_on_stack",
+    options(att_syntax),
+);
+
+global_asm!(
     ".pushsection .text.lintel_host_usermem,\"ax\",@progbits",
     ".p2align 4",
     //
@@ -326,6 +344,12 @@ unsafe extern "C" {
         tls: usize,
         ctid: usize,
     ) -> i32;
+    /// Switches to the stack ending at `stack_top` and calls `f(arg)`.
+    pub(crate) fn lintel_host_run_on_stack(
+        stack_top: usize,
+        arg: usize,
+        f: extern "C" fn(usize) -> !,
+    ) -> !;
     /// The `exit` syscall: ends the calling thread.
     pub(crate) fn lintel_host_exit_thread(code: usize) -> !;
     /// The signal restorer.
