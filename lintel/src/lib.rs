@@ -2,7 +2,8 @@
 //!
 //! A Linux x86_64 syscall arrives as a number and six arguments; [`Lintel::syscall`] returns
 //! what Linux would (a value, or `-errno`). The calls lintel emulates go to its layers (today:
-//! `futex`, to [`lintel_futex`]); everything else goes to the port's
+//! `futex` to [`lintel_futex`]; `gettid`, `set_tid_address` and a thread's `exit` to
+//! [`lintel_clone`]); everything else goes to the port's
 //! [`Passthrough`](lintel_kernel::Passthrough). How the call arrived (musl's lintel arch calling
 //! `__lintel_syscall`, or later a trapped `syscall` instruction) is not this crate's business:
 //! the front doors live elsewhere (`musl/liblintel` for musl).
@@ -45,7 +46,9 @@ pub mod table {
     /// The route of syscall `n`.
     pub fn route(n: usize) -> Route {
         match n as u32 {
-            nr::__NR_futex => Route::Emulated,
+            nr::__NR_futex | nr::__NR_gettid | nr::__NR_set_tid_address | nr::__NR_exit => {
+                Route::Emulated
+            }
             nr::__NR_vfork => Route::As(nr::__NR_fork as usize),
             // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
             // lintel arch reaches it through `__lintel_sigreturn` instead.
@@ -106,12 +109,36 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     unsafe fn dispatch(&self, n: usize, args: [usize; 6]) -> isize {
         match table::route(n) {
             // SAFETY: our caller's contract.
-            table::Route::Emulated => unsafe { self.futex(args) },
+            table::Route::Emulated => unsafe { self.emulated(n, args) },
             // SAFETY: as the original call (vfork takes no arguments).
             table::Route::As(other) => unsafe { self.passthrough(other, [0; 6]) },
             table::Route::Refused(e) => e.to_ret(),
             // SAFETY: our caller's contract.
             table::Route::Passthrough => unsafe { self.passthrough(n, args) },
+        }
+    }
+
+    /// The emulated calls.
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    unsafe fn emulated(&self, n: usize, args: [usize; 6]) -> isize {
+        match n as u32 {
+            // SAFETY: our caller's contract.
+            nr::__NR_futex => unsafe { self.futex(args) },
+            nr::__NR_gettid => lintel_clone::gettid(self.kernel) as isize,
+            nr::__NR_set_tid_address => {
+                lintel_clone::set_tid_address(self.kernel, args[0]) as isize
+            }
+            nr::__NR_exit => {
+                // The thread ends here: close the span first (nothing is delivered to a thread
+                // that is exiting), then leave through the clone layer's exit.
+                let _ = self.kernel.leave();
+                // SAFETY: the program asked this thread to end; musl references nothing on its
+                // stack except through the clear-tid protocol.
+                unsafe { lintel_clone::exit_thread(self.kernel, args[0] as i32) }
+            }
+            _ => Errno::ENOSYS.to_ret(),
         }
     }
 

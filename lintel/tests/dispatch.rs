@@ -209,3 +209,22 @@ fn interrupted_waits_restart_when_no_handler_runs() {
     );
     assert_eq!(lintel().futex_table().waiters(), 0);
 }
+
+#[test]
+fn thread_identity_is_emulated_and_matches_linux() {
+    fresh_table();
+    assert_eq!(
+        sys(libc::SYS_gettid, [0; 6]),
+        native(libc::SYS_gettid, [0; 6])
+    );
+    let word = AtomicU32::new(1);
+    assert_eq!(
+        sys(
+            libc::SYS_set_tid_address,
+            [word.as_ptr() as usize, 0, 0, 0, 0, 0]
+        ),
+        native(libc::SYS_gettid, [0; 6])
+    );
+    // Undo, so this test thread's exit leaves `word` alone.
+    sys(libc::SYS_set_tid_address, [0; 6]);
+}

@@ -15,9 +15,11 @@
 //! `mmap`): it never touches `%fs` (lintel's own per-thread record is found through GS) and is
 //! built without a stack protector (Rust has none by default).
 //!
-//! Interim state, on the way to the threads-on-musl issue: `futex` is emulated; clone, signals
-//! and everything else are passed through to the host kernel (clone through the host's own
-//! `clone`, with musl's `__clone` contract). docs/abi.md lists every call's route.
+//! Interim state, on the way to the threads-on-musl issue: `futex`, thread creation
+//! (`__clone` with `CLONE_THREAD`), `gettid`, `set_tid_address` and thread exit are emulated;
+//! signals and everything else are passed through to the host kernel, and so is a `__clone`
+//! that makes a process (`posix_spawn`'s `CLONE_VM | CLONE_VFORK`), through the host's own
+//! `clone` with musl's `__clone` contract. docs/abi.md lists every call's route.
 #![no_std]
 
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -163,8 +165,23 @@ pub unsafe extern "C" fn __lintel_clone(
     tls: usize,
     ctid: usize,
 ) -> i32 {
+    let flags = u64::from(flags as u32);
+    if lintel_clone::flags::is_thread(flags) {
+        let req = lintel_clone::CloneRequest {
+            flags,
+            stack,
+            ptid,
+            ctid,
+            tls,
+        };
+        // SAFETY: our caller's contract is clone's.
+        return match unsafe { lintel_clone::clone_thread(&HOST, f, arg, &req) } {
+            Ok(tid) => tid,
+            Err(e) => -e.raw(),
+        };
+    }
     // SAFETY: our caller's contract is clone's.
-    unsafe { clone_passthrough(f, stack, flags as u32 as usize, arg, ptid, tls, ctid) }
+    unsafe { clone_passthrough(f, stack, flags as usize, arg, ptid, tls, ctid) }
 }
 
 #[panic_handler]

@@ -1,0 +1,35 @@
+//! Thread identity and thread exit: `gettid`, `set_tid_address`, `exit`.
+
+use crate::local::CLEAR_TID;
+use core::sync::atomic::Ordering;
+use lintel_kernel::Kernel;
+
+/// `gettid()`.
+pub fn gettid<K: Kernel>(kernel: &K) -> i32 {
+    kernel.tid(kernel.current())
+}
+
+/// `set_tid_address(tidptr)`: from now on the calling thread's exit clears `*tidptr` and wakes
+/// it (as `CLONE_CHILD_CLEARTID` would); returns the caller's tid. Linux never fails it (the
+/// pointer is only used at exit, where a fault is ignored).
+pub fn set_tid_address<K: Kernel>(kernel: &K, tidptr: usize) -> i32 {
+    kernel.locals()[CLEAR_TID].store(tidptr, Ordering::Relaxed);
+    gettid(kernel)
+}
+
+/// `exit(code)` of one thread: ends the calling thread; if it has a clear-tid address
+/// (`CLONE_CHILD_CLEARTID` or `set_tid_address`), the port stores 0 there and wakes one shared
+/// waiter once the thread is off its stack ([`lintel_kernel::Threads::exit_current`]).
+///
+/// The exit status of a thread is not observable on Linux (only a whole process's is), so
+/// `code` is unused.
+///
+/// # Safety
+/// Nothing on the calling thread's stack may be referenced by other threads, except through the
+/// clear-tid protocol.
+pub unsafe fn exit_thread<K: Kernel>(kernel: &K, code: i32) -> ! {
+    let _ = code;
+    let clear = kernel.locals()[CLEAR_TID].load(Ordering::Relaxed);
+    // SAFETY: our caller's contract.
+    unsafe { kernel.exit_current(clear) }
+}
