@@ -184,6 +184,12 @@ pub unsafe extern "C" fn __lintel_clone(
     unsafe { clone_passthrough(f, stack, flags as usize, arg, ptid, tls, ctid) }
 }
 
+/// The prebuilt `core` of the stable toolchain is compiled with unwinding and refers to the
+/// personality routine from its unwind tables. lintel is built with `panic = "abort"` and never
+/// unwinds, so the routine is never called; this definition only satisfies the link.
+#[unsafe(no_mangle)]
+extern "C" fn rust_eh_personality() {}
+
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     // A bug in lintel: end the process as abort() would, without touching anything else.
