@@ -3,6 +3,10 @@
 //! - `demo`: lintel's main job, run on the Linux host port.
 //! - `test`: everything CI runs: the workspace's tests, then the loom models.
 //! - `bench`: the criterion benchmarks, then `docs/benchmarks.md` regenerated from their results.
+//! - `sysroot`: musl 1.2.3 built as the lintel64 arch, `liblintel.a`, and `lintel-cc`, installed
+//!   in `target/lintel-sysroot/` (see `musl/README.md`).
+//! - `ctest`: the C tests in `tests-c/`, built with Debian's `musl-gcc` and with `lintel-cc`,
+//!   outputs compared.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -57,6 +61,7 @@ fn test() -> Result<(), String> {
 }
 
 mod bench;
+mod sysroot;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,7 +69,12 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("test") => test(),
         Some("bench") => bench::bench(&args[1..]),
-        _ => Err("usage: cargo xtask demo | test | bench [criterion filter]".into()),
+        Some("sysroot") => sysroot::sysroot().map(|_| ()),
+        Some("ctest") => sysroot::ctest(&args[1..]),
+        _ => Err(
+            "usage: cargo xtask demo | test | bench [criterion filter] | sysroot | ctest [filter]"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

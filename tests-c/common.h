@@ -1,0 +1,71 @@
+/* Shared helpers for lintel's C tests (tests-c/). Each test prints deterministic lines on
+ * stdout, exits 0 on success, and is run by `cargo xtask ctest` twice: built with Debian's
+ * musl-gcc (the oracle) and with lintel-cc; stdout and exit status must match. */
+#ifndef LINTEL_CTEST_COMMON_H
+#define LINTEL_CTEST_COMMON_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Stops the test with a message on stderr and stdout if `cond` is false. */
+#define CHECK(cond)                                                                        \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
+			exit(1);                                                           \
+		}                                                                          \
+	} while (0)
+
+/* A pthread call that must return `want` (0 or an errno value). */
+#define EXPECT(call, want)                                                                 \
+	do {                                                                               \
+		int r_ = (call);                                                           \
+		if (r_ != (want)) {                                                        \
+			printf("FAIL %s:%d: %s = %d (%s), want %d\n", __FILE__, __LINE__,  \
+			       #call, r_, strerror(r_), (want));                           \
+			fprintf(stderr, "FAIL %s:%d: %s = %d, want %d\n", __FILE__,        \
+				__LINE__, #call, r_, (want));                              \
+			exit(1);                                                           \
+		}                                                                          \
+	} while (0)
+
+/* An absolute CLOCK_REALTIME deadline `ms` milliseconds from now. */
+static inline struct timespec deadline_ms(long ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static inline long elapsed_ms(struct timespec since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since.tv_sec) * 1000 + (now.tv_nsec - since.tv_nsec) / 1000000;
+}
+
+static inline struct timespec mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+static inline void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+#endif
