@@ -29,6 +29,8 @@ pub fn set_tid_address<K: Kernel>(kernel: &K, tidptr: usize) -> i32 {
 /// clear-tid protocol.
 pub unsafe fn exit_thread<K: Kernel>(kernel: &K, code: i32) -> ! {
     let _ = code;
+    // Linux's order (`mm_release`): the robust list first, then the clear-tid store.
+    crate::robust::exit_robust_list(kernel);
     let clear = kernel.locals()[CLEAR_TID].load(Ordering::Relaxed);
     // SAFETY: our caller's contract.
     unsafe { kernel.exit_current(clear) }

@@ -18,13 +18,15 @@
 //! Per-thread state lives in the port's [`Threads::locals`] words (see [`local`]), reachable
 //! before the C library's TLS exists.
 //!
-//! Not yet here (docs/abi.md): robust lists walked at thread death, `exit_group` stopping the
-//! other threads, fork and `posix_spawn`'s `CLONE_VM | CLONE_VFORK` (the dispatcher passes those
+//! | `robust.rs` | `set_robust_list`, `get_robust_list`, the robust-list walk at thread death |
+//!
+//! Not yet here (docs/abi.md): `exit_group` walking the other threads' robust lists, fork and `posix_spawn`'s `CLONE_VM | CLONE_VFORK` (the dispatcher passes those
 //! through for now).
 #![no_std]
 
 pub mod exit;
 pub mod flags;
+pub mod robust;
 pub mod thread;
 
 pub use exit::{exit_thread, gettid, set_tid_address};
@@ -38,4 +40,8 @@ use lintel_kernel::Threads;
 pub mod local {
     /// The `CLONE_CHILD_CLEARTID` / `set_tid_address` address: cleared and woken at exit.
     pub const CLEAR_TID: usize = 0;
+    /// The `set_robust_list` head.
+    pub const ROBUST_HEAD: usize = 1;
+    /// Non-zero once `set_robust_list` was called.
+    pub const ROBUST_SET: usize = 2;
 }

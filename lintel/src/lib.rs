@@ -46,9 +46,12 @@ pub mod table {
     /// The route of syscall `n`.
     pub fn route(n: usize) -> Route {
         match n as u32 {
-            nr::__NR_futex | nr::__NR_gettid | nr::__NR_set_tid_address | nr::__NR_exit => {
-                Route::Emulated
-            }
+            nr::__NR_futex
+            | nr::__NR_gettid
+            | nr::__NR_set_tid_address
+            | nr::__NR_exit
+            | nr::__NR_set_robust_list
+            | nr::__NR_get_robust_list => Route::Emulated,
             nr::__NR_vfork => Route::As(nr::__NR_fork as usize),
             // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
             // lintel arch reaches it through `__lintel_sigreturn` instead.
@@ -129,6 +132,37 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             nr::__NR_gettid => lintel_clone::gettid(self.kernel) as isize,
             nr::__NR_set_tid_address => {
                 lintel_clone::set_tid_address(self.kernel, args[0]) as isize
+            }
+            nr::__NR_set_robust_list => {
+                match lintel_clone::robust::set_robust_list(self.kernel, args[0], args[1]) {
+                    Ok(()) => {
+                        // Also tell the port (the host kernel, on the host port): then a thread
+                        // killed outside lintel's control (a host SIGKILL) still releases its
+                        // pshared robust mutexes. lintel's own walk at exit runs first and
+                        // leaves nothing owned for the port's.
+                        // SAFETY: the same arguments, which Linux's ABI defines.
+                        let _ = unsafe { self.kernel.passthrough(n, args) };
+                        0
+                    }
+                    Err(e) => e.to_ret(),
+                }
+            }
+            nr::__NR_get_robust_list => {
+                let me = lintel_clone::gettid(self.kernel);
+                if args[0] as i32 == 0 || args[0] as i32 == me {
+                    // SAFETY: the program's output pointers.
+                    match unsafe {
+                        lintel_clone::robust::get_robust_list(self.kernel, args[1], args[2])
+                    } {
+                        Ok(()) => 0,
+                        Err(e) => e.to_ret(),
+                    }
+                } else {
+                    // Another thread's list: the port knows it (every list is also registered
+                    // there, see set_robust_list).
+                    // SAFETY: our caller's contract.
+                    unsafe { self.passthrough(n, args) }
+                }
             }
             nr::__NR_exit => {
                 // The thread ends here: close the span first (nothing is delivered to a thread

@@ -103,6 +103,15 @@ fn routes() {
         Route::As(libc::SYS_fork as usize)
     );
     assert_eq!(route(libc::SYS_getpid as usize), Route::Passthrough);
+    for n in [
+        libc::SYS_gettid,
+        libc::SYS_set_tid_address,
+        libc::SYS_exit,
+        libc::SYS_set_robust_list,
+        libc::SYS_get_robust_list,
+    ] {
+        assert_eq!(route(n as usize), Route::Emulated, "syscall {n}");
+    }
     assert_eq!(sys(libc::SYS_rt_sigreturn, [0; 6]), Errno::ENOSYS.to_ret());
 }
 
@@ -227,4 +236,47 @@ fn thread_identity_is_emulated_and_matches_linux() {
     );
     // Undo, so this test thread's exit leaves `word` alone.
     sys(libc::SYS_set_tid_address, [0; 6]);
+}
+
+#[test]
+fn robust_list_calls_match_linux() {
+    fresh_table();
+    let head = [0usize; 3];
+    let h = head.as_ptr() as usize;
+    // A bad length is EINVAL on both.
+    assert_eq!(
+        sys(libc::SYS_set_robust_list, [h, 23, 0, 0, 0, 0]),
+        native(libc::SYS_set_robust_list, [h, 23, 0, 0, 0, 0])
+    );
+    assert_eq!(sys(libc::SYS_set_robust_list, [h, 24, 0, 0, 0, 0]), 0);
+    let (mut got, mut len) = (0usize, 0usize);
+    let out = [
+        0,
+        &mut got as *mut usize as usize,
+        &mut len as *mut usize as usize,
+        0,
+        0,
+        0,
+    ];
+    assert_eq!(sys(libc::SYS_get_robust_list, out), 0);
+    assert_eq!((got, len), (h, 24));
+    // The host kernel knows the list too.
+    let (mut got2, mut len2) = (0usize, 0usize);
+    let out2 = [
+        0,
+        &mut got2 as *mut usize as usize,
+        &mut len2 as *mut usize as usize,
+        0,
+        0,
+        0,
+    ];
+    assert_eq!(native(libc::SYS_get_robust_list, out2), 0);
+    assert_eq!((got2, len2), (h, 24));
+    // EFAULT on both for a bad output pointer.
+    let bad = [0, 8, &mut len as *mut usize as usize, 0, 0, 0];
+    assert_eq!(
+        sys(libc::SYS_get_robust_list, bad),
+        native(libc::SYS_get_robust_list, bad)
+    );
+    sys(libc::SYS_set_robust_list, [0, 24, 0, 0, 0, 0]);
 }
