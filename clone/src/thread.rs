@@ -54,8 +54,9 @@ struct ChildStart<K: Kernel> {
 /// `SYS_exit` does with `f`'s return value. Returns the new thread's tid.
 ///
 /// `EINVAL` for flags Linux rejects or lintel does not create as threads
-/// ([`check_thread_flags`]); `EINVAL` for a stack top of 0; the port's error (e.g. `EAGAIN`)
-/// if it cannot create a thread.
+/// ([`check_thread_flags`]); `EINVAL` for a stack top of 0; `EPERM` for a `CLONE_SETTLS` thread
+/// pointer outside user space, as Linux; the port's error (e.g. `EAGAIN`) if it cannot create a
+/// thread.
 ///
 /// # Safety
 /// As Linux's `clone` with these flags: `req.stack` is the top of memory the new thread may use
@@ -70,6 +71,10 @@ pub unsafe fn clone_thread<K: Kernel>(
     let flags = check_thread_flags(req.flags)?;
     if req.stack == 0 {
         return Err(Errno::EINVAL);
+    }
+    if flags.has(l::CLONE_SETTLS) {
+        // Linux refuses a thread pointer outside user space with EPERM (do_arch_prctl_64).
+        lintel_tls::check_thread_pointer(kernel, req.tls)?;
     }
     let start = (req.stack - size_of::<ChildStart<K>>()) & !15;
     let record = ChildStart {

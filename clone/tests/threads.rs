@@ -176,3 +176,21 @@ fn a_zero_stack_is_einval() {
     let r = unsafe { clone_thread(&HOST, child, 0, &req) };
     assert_eq!(r, Err(Errno::EINVAL));
 }
+
+/// A CLONE_SETTLS thread pointer outside user space is EPERM, as Linux answers (probed on 6.18:
+/// any value at or above TASK_SIZE_MAX), and no thread is created.
+#[test]
+fn settls_outside_user_space_is_eperm() {
+    for tls in [0x7fff_ffff_f000usize, 0xffff_8000_0000_0000] {
+        let req = CloneRequest {
+            flags: MUSL_FLAGS,
+            stack: 0x1000_0000,
+            ptid: 0,
+            ctid: 0,
+            tls,
+        };
+        // SAFETY: refused before the stack is touched.
+        let r = unsafe { clone_thread(&HOST, child, 0, &req) };
+        assert_eq!(r, Err(Errno::EPERM), "tls {tls:#x}");
+    }
+}

@@ -7,8 +7,9 @@
 //! returns `Interrupted` at once: lintel takes the interrupt (`Notify::take_interrupt`) before
 //! issuing host calls of its own on that thread.
 //!
-//! Refused: `arch_prctl(ARCH_SET_GS)` returns `-EPERM` (GS is this port's per-thread slot; a
-//! program that moved it would break `Threads::current`).
+//! Refused: `arch_prctl(ARCH_SET_GS)` returns `-EPERM` and `ARCH_GET_GS` reports 0 (GS is this
+//! port's per-thread slot: a program that moved it would break `Threads::current`, and its
+//! value is the record's address). Linux reads the option as an `int`, so the checks do too.
 
 use lintel_kernel::{Passed, Passthrough};
 
@@ -22,8 +23,20 @@ use crate::window;
 // restartable call that had no effect.
 unsafe impl Passthrough for Host {
     unsafe fn passthrough(&self, nr: usize, args: [usize; 6]) -> Passed {
-        if nr == nr::ARCH_PRCTL && args[0] == arch_prctl::ARCH_SET_GS {
-            return Passed::Done(-(linux_raw_sys::errno::EPERM as isize));
+        if nr == nr::ARCH_PRCTL {
+            match args[0] as u32 as usize {
+                arch_prctl::ARCH_SET_GS => {
+                    return Passed::Done(-(linux_raw_sys::errno::EPERM as isize));
+                }
+                arch_prctl::ARCH_GET_GS => {
+                    // SAFETY: the program's output pointer, as Linux's put_user would use it.
+                    let r = unsafe {
+                        lintel_kernel::UserMemory::write(self, args[1], &0usize.to_ne_bytes())
+                    };
+                    return Passed::Done(r.map_or_else(|e| e.to_ret(), |()| 0));
+                }
+                _ => {}
+            }
         }
         // SAFETY: the caller vouches for the arguments (the trait's contract).
         match unsafe { window::run(nr, args) } {

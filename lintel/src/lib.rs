@@ -2,8 +2,9 @@
 //!
 //! A Linux x86_64 syscall arrives as a number and six arguments; [`Lintel::syscall`] returns
 //! what Linux would (a value, or `-errno`). The calls lintel emulates go to its layers (today:
-//! `futex` to [`lintel_futex`]; `gettid`, `set_tid_address` and a thread's `exit` to
-//! [`lintel_clone`]); everything else goes to the port's
+//! `futex` to [`lintel_futex`]; `gettid`, `set_tid_address`, the robust-list calls and a
+//! thread's `exit` to [`lintel_clone`]; `arch_prctl` to [`lintel_tls`]); everything else goes to
+//! the port's
 //! [`Passthrough`](lintel_kernel::Passthrough). How the call arrived (musl's lintel arch calling
 //! `__lintel_syscall`, or later a trapped `syscall` instruction) is not this crate's business:
 //! the front doors live elsewhere (`musl/liblintel` for musl).
@@ -51,7 +52,8 @@ pub mod table {
             | nr::__NR_set_tid_address
             | nr::__NR_exit
             | nr::__NR_set_robust_list
-            | nr::__NR_get_robust_list => Route::Emulated,
+            | nr::__NR_get_robust_list
+            | nr::__NR_arch_prctl => Route::Emulated,
             nr::__NR_vfork => Route::As(nr::__NR_fork as usize),
             // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
             // lintel arch reaches it through `__lintel_sigreturn` instead.
@@ -130,6 +132,15 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // SAFETY: our caller's contract.
             nr::__NR_futex => unsafe { self.futex(args) },
             nr::__NR_gettid => lintel_clone::gettid(self.kernel) as isize,
+            nr::__NR_arch_prctl => {
+                // SAFETY: the program's arguments (ARCH_GET_FS writes through `args[1]`).
+                match unsafe { lintel_tls::arch_prctl(self.kernel, args[0], args[1]) } {
+                    Ok(lintel_tls::ArchPrctl::Done(v)) => v as isize,
+                    // SAFETY: our caller's contract.
+                    Ok(lintel_tls::ArchPrctl::PassThrough) => unsafe { self.passthrough(n, args) },
+                    Err(e) => e.to_ret(),
+                }
+            }
             nr::__NR_set_tid_address => {
                 lintel_clone::set_tid_address(self.kernel, args[0]) as isize
             }

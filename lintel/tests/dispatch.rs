@@ -280,3 +280,46 @@ fn robust_list_calls_match_linux() {
     );
     sys(libc::SYS_set_robust_list, [0, 24, 0, 0, 0, 0]);
 }
+
+#[test]
+fn arch_prctl_is_emulated_and_matches_linux() {
+    fresh_table();
+    assert_eq!(
+        lintel::table::route(libc::SYS_arch_prctl as usize),
+        lintel::table::Route::Emulated
+    );
+    let (mut a, mut b) = (0usize, 1usize);
+    let get_fs = 0x1003;
+    assert_eq!(
+        sys(
+            libc::SYS_arch_prctl,
+            [get_fs, &mut a as *mut usize as usize, 0, 0, 0, 0]
+        ),
+        0
+    );
+    assert_eq!(
+        native(
+            libc::SYS_arch_prctl,
+            [get_fs, &mut b as *mut usize as usize, 0, 0, 0, 0]
+        ),
+        0
+    );
+    assert_eq!(a, b);
+    // GS is lintel's: setting it is refused.
+    assert_eq!(
+        sys(libc::SYS_arch_prctl, [0x1001, 0x1000, 0, 0, 0, 0]),
+        -(libc::EPERM as isize)
+    );
+    assert_eq!(
+        sys(libc::SYS_arch_prctl, [0x1_0000_1001, 0x1000, 0, 0, 0, 0]),
+        -(libc::EPERM as isize)
+    );
+    // Bad output pointer and unknown code: Linux's answers.
+    for args in [[get_fs, 8, 0, 0, 0, 0], [0x9999, 0, 0, 0, 0, 0]] {
+        assert_eq!(
+            sys(libc::SYS_arch_prctl, args),
+            native(libc::SYS_arch_prctl, args),
+            "{args:x?}"
+        );
+    }
+}
