@@ -23,6 +23,9 @@ pub enum Restart {
     /// `-ERESTART_RESTARTBLOCK` (a timed wait): restart through [`WaitRestart`] (same absolute
     /// deadline) if no handler ran; `EINTR` after a handler.
     Block(WaitRestart),
+    /// `-ERESTARTNOINTR` (`FUTEX_LOCK_PI`): always restart the call unchanged, handler or not
+    /// (its timeout is absolute, so nothing needs adjusting).
+    NoIntr,
 }
 
 /// Linux's `restart_block.futex`: everything needed to resume a timed wait with its original
@@ -49,6 +52,7 @@ impl FutexError {
             FutexError::Errno(e) => *e,
             FutexError::Restart(Restart::Syscall) => Errno::ERESTARTSYS,
             FutexError::Restart(Restart::Block(_)) => Errno::ERESTART_RESTARTBLOCK,
+            FutexError::Restart(Restart::NoIntr) => Errno::ERESTARTNOINTR,
         }
     }
 }

@@ -43,6 +43,7 @@ extern crate std;
 mod error;
 mod lock;
 mod op;
+mod pi;
 mod requeue;
 mod sync;
 mod syscall;

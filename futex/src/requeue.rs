@@ -58,12 +58,19 @@ impl<K: Kernel> FutexTable<'_, K> {
             }
             let (nr_wake, nr_requeue) = (i64::from(nr_wake), i64::from(nr_requeue));
             let mut count: i64 = 0;
+            let mut pi = false;
             l1.drain(&mut list, Some((l2.as_ref(), key2)), |node| {
                 if count - nr_wake >= nr_requeue {
                     return Visit::Stop;
                 }
                 if node.key() != key1 {
                     return Visit::Skip;
+                }
+                if node.pi {
+                    // Linux: a PI waiter cannot be requeued by a plain requeue (EINVAL); what
+                    // was woken or moved before it stays so.
+                    pi = true;
+                    return Visit::Stop;
                 }
                 count += 1;
                 if count <= nr_wake {
@@ -72,7 +79,11 @@ impl<K: Kernel> FutexTable<'_, K> {
                     Visit::Move
                 }
             });
-            Ok(count as u32)
+            if pi {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(count as u32)
+            }
         })();
         list.wake_all();
         b2.waiters_dec();

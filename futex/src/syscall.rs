@@ -33,10 +33,10 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// request for an interrupted wait.
     ///
     /// Supported: `FUTEX_WAIT`, `WAKE`, `REQUEUE`, `CMP_REQUEUE`, `WAKE_OP`, `WAIT_BITSET`,
-    /// `WAKE_BITSET`, each private or shared; `FUTEX_CLOCK_REALTIME` with `WAIT_BITSET`. The PI
-    /// commands (`LOCK_PI`, `LOCK_PI2`, `UNLOCK_PI`, `TRYLOCK_PI`, `WAIT_REQUEUE_PI`,
-    /// `CMP_REQUEUE_PI`) return `ENOSYS` for now (docs/abi.md); `FUTEX_FD` and unknown commands
-    /// return `ENOSYS` as on Linux.
+    /// `WAKE_BITSET`, each private or shared; `FUTEX_CLOCK_REALTIME` with `WAIT_BITSET` and
+    /// `LOCK_PI2`; `LOCK_PI`, `LOCK_PI2`, `TRYLOCK_PI`, `UNLOCK_PI` on private futexes (shared:
+    /// `ENOSYS` for now). The requeue-PI commands return `ENOSYS` for now (docs/abi.md);
+    /// `FUTEX_FD` and unknown commands return `ENOSYS` as on Linux.
     ///
     /// # Safety
     /// As the syscall: `FUTEX_WAKE_OP` writes `*uaddr2`, so the caller vouches that the program
@@ -118,7 +118,13 @@ impl<K: Kernel> FutexTable<'_, K> {
                 // SAFETY: our caller's contract.
                 count(unsafe { self.wake_op(uaddr, uaddr2, val as i32, val2, val3, scope) })
             }
-            // Priority-inheritance commands: not emulated yet (docs/abi.md).
+            linux::FUTEX_LOCK_PI | linux::FUTEX_LOCK_PI2 => {
+                self.lock_pi(uaddr, deadline, false, scope).map(|()| 0)
+            }
+            linux::FUTEX_TRYLOCK_PI => self.lock_pi(uaddr, None, true, scope).map(|()| 0),
+            linux::FUTEX_UNLOCK_PI => self.unlock_pi(uaddr, scope).map(|()| 0).map_err(Into::into),
+            // Requeue-PI: not emulated yet (docs/abi.md); FUTEX_FD and unknown commands: ENOSYS
+            // as on Linux.
             _ => Err(Errno::ENOSYS.into()),
         }
     }

@@ -70,6 +70,11 @@ pub(crate) struct Waiter<T> {
     pub(crate) bitset: u32,
     /// Linux plist priority: lower first, FIFO among equals.
     prio: i32,
+    /// A `FUTEX_LOCK_PI` waiter: woken only by `FUTEX_UNLOCK_PI`'s handoff (plain wakes and
+    /// requeues refuse to touch it with `EINVAL`, as Linux's do).
+    pub(crate) pi: bool,
+    /// The waiting thread's tid (what a PI handoff writes into the futex word).
+    pub(crate) tid: i32,
     /// Who to notify.
     pub(crate) thread: T,
     /// The bucket the node is queued in, or null once a waker has dequeued it. See
@@ -85,12 +90,23 @@ unsafe impl<T: Sync> Sync for Waiter<T> {}
 
 impl<T: Copy> Waiter<T> {
     pub(crate) fn new(key: Key, bitset: u32, prio: i32, thread: T) -> Self {
+        Self::with_kind(key, bitset, prio, thread, false, 0)
+    }
+
+    /// A `FUTEX_LOCK_PI` waiter for thread `tid`.
+    pub(crate) fn new_pi(key: Key, prio: i32, thread: T, tid: i32) -> Self {
+        Self::with_kind(key, u32::MAX, prio, thread, true, tid)
+    }
+
+    fn with_kind(key: Key, bitset: u32, prio: i32, thread: T, pi: bool, tid: i32) -> Self {
         Waiter {
             prev: UnsafeCell::new(ptr::null()),
             next: UnsafeCell::new(ptr::null()),
             key: UnsafeCell::new(key),
             bitset,
             prio,
+            pi,
+            tid,
             thread,
             bucket: AtomicPtr::new(ptr::null_mut()),
         }
@@ -278,6 +294,23 @@ impl<'a, T: Copy> Locked<'a, T> {
         unsafe { self.unlink(node) };
         node.bucket.store(ptr::null_mut(), Ordering::Relaxed);
         self.bucket.waiters_dec();
+    }
+
+    /// Looks at every queued node in order, changing nothing.
+    pub(crate) fn visit(&self, mut f: impl FnMut(&Waiter<T>)) {
+        let mut cur = self.bucket.queue.with(|q| {
+            // SAFETY: we hold the lock.
+            unsafe { (*q).head }
+        });
+        while !cur.is_null() {
+            // SAFETY: `cur` is queued here and we hold the lock, so it is alive.
+            let node = unsafe { &*cur };
+            f(node);
+            cur = node.next.with(|n| {
+                // SAFETY: we hold the lock.
+                unsafe { *n }
+            });
+        }
     }
 
     /// Visits the queue in order; `f` says what to do with each node.

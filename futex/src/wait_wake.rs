@@ -109,7 +109,7 @@ impl<K: Kernel> FutexTable<'_, K> {
 
     /// Takes `node` off whatever queue it is on, on its own thread's behalf. Returns `false`
     /// if a waker dequeued it first (the wait then counts as woken). `[LIFETIME]`
-    fn unqueue(&self, node: &Waiter<K::Thread>) -> bool {
+    pub(crate) fn unqueue(&self, node: &Waiter<K::Thread>) -> bool {
         loop {
             let b = node.bucket.load(crate::sync::Ordering::Acquire);
             if b.is_null() {
@@ -173,7 +173,7 @@ impl<K: Kernel> FutexTable<'_, K> {
             wake_matching(&locked, &mut list, key, nr_wake, bitset)
         };
         list.wake_all();
-        Ok(woken)
+        woken
     }
 
     /// `futex(uaddr, FUTEX_WAKE_OP[_PRIVATE], nr_wake, nr_wake2, uaddr2, encoded_op)`:
@@ -220,43 +220,50 @@ impl<K: Kernel> FutexTable<'_, K> {
             // SAFETY: the caller handed us `uaddr2` to modify.
             let old = unsafe { op.apply_user(k, uaddr2) }?;
             let cond = op.compare(old)?;
-            let mut woken = wake_matching(&l1, &mut list, key1, nr_wake, u32::MAX);
-            if cond {
-                woken += wake_matching(
-                    l2.as_ref().unwrap_or(&l1),
-                    &mut list,
-                    key2,
-                    nr_wake2,
-                    u32::MAX,
-                );
-            }
-            woken
+            // A PI waiter on either word ends the walk with EINVAL (Linux: `goto out_unlock`),
+            // after which the nodes already taken are still woken.
+            wake_matching(&l1, &mut list, key1, nr_wake, u32::MAX).and_then(|woken| {
+                if !cond {
+                    return Ok(woken);
+                }
+                let l2 = l2.as_ref().unwrap_or(&l1);
+                Ok(woken + wake_matching(l2, &mut list, key2, nr_wake2, u32::MAX)?)
+            })
         };
         list.wake_all();
-        Ok(woken)
+        woken
     }
 }
 
 /// Dequeues up to `max(nr_wake, 1)` nodes waiting on `key` with a bitset that intersects
 /// `bitset` onto `list`; returns how many. Linux: `if (++ret >= nr_wake) break;`.
+///
+/// A `FUTEX_LOCK_PI` waiter on `key` stops the walk with `EINVAL`, as in Linux's `futex_wake`
+/// (`this->pi_state`); the nodes already taken are still woken by the caller.
 pub(crate) fn wake_matching<T: Copy>(
     locked: &Locked<'_, T>,
     list: &mut WakeList<'_, T>,
     key: usize,
     nr_wake: i32,
     bitset: u32,
-) -> u32 {
+) -> Result<u32, Errno> {
     let limit = nr_wake.max(1) as u32;
     let mut woken = 0u32;
+    let mut pi = false;
     locked.drain(list, None, |node| {
         if woken == limit {
             Visit::Stop
-        } else if node.key() == key && node.bitset & bitset != 0 {
+        } else if node.key() != key {
+            Visit::Skip
+        } else if node.pi {
+            pi = true;
+            Visit::Stop
+        } else if node.bitset & bitset != 0 {
             woken += 1;
             Visit::Wake
         } else {
             Visit::Skip
         }
     });
-    woken
+    if pi { Err(Errno::EINVAL) } else { Ok(woken) }
 }

@@ -616,6 +616,9 @@ struct Trace {
 }
 
 fn run_scenario(b: Backend, sc: &Scenario, scope: u32) -> Trace {
+    // Build the table here, not in a waiter: a waiter blocked in the table's one-time
+    // initialisation would look "blocked in futex" too.
+    let _ = lintel_table();
     let arena = Arc::new(Arena::new());
     let results: Arc<Mutex<Vec<Option<Outcome>>>> =
         Arc::new(Mutex::new(vec![None; sc.waiters.len()]));
@@ -884,4 +887,273 @@ fn blocked_waiter_scenarios_match_native() {
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     assert_eq!(lintel_table().waiters(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Priority-inheritance locks: values and errno, then a contended handoff.
+
+/// The futex word before a PI case, relative to the calling thread.
+#[derive(Copy, Clone, Debug)]
+enum PiWord {
+    Value(u32),
+    /// The calling thread's tid, or'ed with these bits.
+    Mine(u32),
+    /// A thread that exists (the process's main thread), or'ed with these bits.
+    Other(u32),
+    /// A tid no thread has.
+    Nobody,
+}
+
+fn gettid() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { libc::gettid() as u32 }
+}
+
+fn getpid() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { libc::getpid() as u32 }
+}
+
+#[test]
+fn pi_ops_match_native() {
+    use Addr::*;
+    use Arg4::*;
+    const W: u32 = 0x8000_0000;
+    const D: u32 = 0x4000_0000;
+    let lock = linux::FUTEX_LOCK_PI | PRIV;
+    let lock2 = linux::FUTEX_LOCK_PI2 | PRIV;
+    let trylock = linux::FUTEX_TRYLOCK_PI | PRIV;
+    let unlock = linux::FUTEX_UNLOCK_PI | PRIV;
+    let cases: Vec<(&str, PiWord, Call)> = vec![
+        ("lock free", PiWord::Value(0), c(W0, lock, 0, Zero, Null, 0)),
+        (
+            "lock free, owner died",
+            PiWord::Value(D),
+            c(W0, lock, 0, Zero, Null, 0),
+        ),
+        ("lock own", PiWord::Mine(0), c(W0, lock, 0, Zero, Null, 0)),
+        (
+            "lock own with waiters",
+            PiWord::Mine(W),
+            c(W0, lock, 0, Zero, Null, 0),
+        ),
+        (
+            "lock owned by nobody",
+            PiWord::Nobody,
+            c(W0, lock, 0, Zero, Null, 0),
+        ),
+        (
+            "lock owned, 2ms timeout",
+            PiWord::Other(0),
+            c(W0, lock, 0, AbsFromNow(2), Null, 0),
+        ),
+        (
+            "lock owned, past timeout",
+            PiWord::Other(0),
+            c(W0, lock, 0, AbsFromNow(-5), Null, 0),
+        ),
+        (
+            "lock realtime flag",
+            PiWord::Value(0),
+            c(W0, lock | RT, 0, Zero, Null, 0),
+        ),
+        (
+            "lock2 realtime, owned, 2ms",
+            PiWord::Other(0),
+            c(W0, lock2 | RT, 0, AbsFromNow(2), Null, 0),
+        ),
+        (
+            "lock2 monotonic, owned, 2ms",
+            PiWord::Other(0),
+            c(W0, lock2, 0, AbsFromNow(2), Null, 0),
+        ),
+        (
+            "lock bad timespec",
+            PiWord::Value(0),
+            c(W0, lock, 0, Ts(0, -1), Null, 0),
+        ),
+        (
+            "lock misaligned",
+            PiWord::Value(0),
+            c(Misaligned, lock, 0, Zero, Null, 0),
+        ),
+        (
+            "lock unmapped",
+            PiWord::Value(0),
+            c(Unmapped, lock, 0, Zero, Null, 0),
+        ),
+        (
+            "lock read-only",
+            PiWord::Value(0),
+            c(ReadOnly, lock, 0, Zero, Null, 0),
+        ),
+        (
+            "trylock free",
+            PiWord::Value(0),
+            c(W0, trylock, 0, Zero, Null, 0),
+        ),
+        (
+            "trylock own",
+            PiWord::Mine(0),
+            c(W0, trylock, 0, Zero, Null, 0),
+        ),
+        (
+            "trylock owned",
+            PiWord::Other(0),
+            c(W0, trylock, 0, Zero, Null, 0),
+        ),
+        (
+            "trylock owned by nobody",
+            PiWord::Nobody,
+            c(W0, trylock, 0, Zero, Null, 0),
+        ),
+        (
+            "trylock owned with waiters",
+            PiWord::Other(W),
+            c(W0, trylock, 0, Zero, Null, 0),
+        ),
+        (
+            "unlock own",
+            PiWord::Mine(0),
+            c(W0, unlock, 0, Zero, Null, 0),
+        ),
+        (
+            "unlock own with waiters bit",
+            PiWord::Mine(W),
+            c(W0, unlock, 0, Zero, Null, 0),
+        ),
+        (
+            "unlock own, owner died",
+            PiWord::Mine(D),
+            c(W0, unlock, 0, Zero, Null, 0),
+        ),
+        (
+            "unlock other's",
+            PiWord::Other(0),
+            c(W0, unlock, 0, Zero, Null, 0),
+        ),
+        (
+            "unlock free",
+            PiWord::Value(0),
+            c(W0, unlock, 0, Zero, Null, 0),
+        ),
+        (
+            "unlock unmapped",
+            PiWord::Value(0),
+            c(Unmapped, unlock, 0, Zero, Null, 0),
+        ),
+        (
+            "unlock misaligned",
+            PiWord::Value(0),
+            c(Misaligned, unlock, 0, Zero, Null, 0),
+        ),
+    ];
+    let mut mismatches = Vec::new();
+    for (name, word, call) in &cases {
+        let mut results = Vec::new();
+        for b in [Backend::Native, Backend::Lintel] {
+            let arena = Arena::new();
+            let v = match *word {
+                PiWord::Value(v) => v,
+                PiWord::Mine(bits) => gettid() | bits,
+                PiWord::Other(bits) => getpid() | bits,
+                PiWord::Nobody => 0x3fff_fff0,
+            };
+            arena.word(0).store(v, Ordering::SeqCst);
+            let r = call.run(b, &arena);
+            // Report the word relative to the caller's tid so both runs compare.
+            let w = arena.word(0).load(Ordering::SeqCst);
+            let rel = if w & 0x3fff_ffff == gettid() {
+                (w & !0x3fff_ffff) | 1
+            } else {
+                w
+            };
+            results.push((r, rel));
+            if std::env::var_os("LINTEL_SHOW").is_some() {
+                eprintln!("{name} {b:?}: {r:?} {rel:#x}");
+            }
+        }
+        if results[0] != results[1] {
+            mismatches.push(format!(
+                "{name}: native {:?} lintel {:?}",
+                results[0], results[1]
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} PI cases differ:\n{}",
+        mismatches.len(),
+        cases.len(),
+        mismatches.join("\n")
+    );
+}
+
+/// A contended PI lock: the owner unlocks while another thread waits; the lock is handed off
+/// (the word becomes WAITERS | the waiter's tid, never free), and the waiter's own unlock then
+/// frees it. Both backends must show the same sequence.
+#[test]
+fn pi_handoff_matches_native() {
+    fn scenario(b: Backend) -> Vec<String> {
+        let _ = lintel_table();
+        let arena = Arc::new(Arena::new());
+        let lock = c(
+            Addr::W0,
+            linux::FUTEX_LOCK_PI | PRIV,
+            0,
+            Arg4::Zero,
+            Addr::Null,
+            0,
+        );
+        let unlock = c(
+            Addr::W0,
+            linux::FUTEX_UNLOCK_PI | PRIV,
+            0,
+            Arg4::Zero,
+            Addr::Null,
+            0,
+        );
+        let mut log = Vec::new();
+        assert_eq!(lock.run(b, &arena), Ok(0));
+        log.push(format!(
+            "owner took it: {}",
+            arena.word(0).load(Ordering::SeqCst) == gettid()
+        ));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let a2 = arena.clone();
+        let waiter = thread::spawn(move || {
+            tx.send(gettid()).unwrap();
+            let r = lock.run(b, &a2);
+            let word = a2.word(0).load(Ordering::SeqCst);
+            let r2 = unlock.run(b, &a2);
+            (r, word, r2, a2.word(0).load(Ordering::SeqCst))
+        });
+        let wtid = rx.recv().unwrap() as i32;
+        let start = Instant::now();
+        while !blocked_in_futex(wtid) {
+            assert!(start.elapsed() < Duration::from_secs(10));
+            thread::sleep(Duration::from_millis(1));
+        }
+        log.push(format!(
+            "waiters bit set: {:#x}",
+            arena.word(0).load(Ordering::SeqCst) & 0xc000_0000
+        ));
+        log.push(format!("unlock: {:?}", unlock.run(b, &arena)));
+        let (r, word, r2, after) = waiter.join().unwrap();
+        log.push(format!(
+            "waiter lock: {r:?}; word = WAITERS|waiter: {}",
+            word == 0x8000_0000 | wtid as u32
+        ));
+        log.push(format!("waiter unlock: {r2:?}; word after: {after:#x}"));
+        log
+    }
+    let native = scenario(Backend::Native);
+    let lintel = scenario(Backend::Lintel);
+    assert_eq!(native, lintel);
+    assert!(
+        native
+            .iter()
+            .any(|l| l.contains("word = WAITERS|waiter: true")),
+        "{native:?}"
+    );
 }

@@ -234,6 +234,12 @@ unsafe impl Threads for Host {
         syscall::sched_yield();
     }
 
+    fn tid_alive(&self, tid: i32) -> bool {
+        tid > 0
+            && syscall::tgkill(init::PID.load(Ordering::Relaxed), tid, 0)
+                != -(linux_raw_sys::errno::ESRCH as isize)
+    }
+
     fn thread_pointer(&self) -> usize {
         tcb::fs_base()
     }

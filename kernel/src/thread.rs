@@ -54,6 +54,10 @@ pub unsafe trait Threads {
     /// futex with this one (pshared robust and PI mutexes compare tids across processes).
     fn tid(&self, thread: Self::Thread) -> i32;
 
+    /// Whether a thread with Linux thread id `tid` exists in this process (PI futexes name
+    /// their owner by tid: Linux answers `ESRCH` for an owner that does not exist).
+    fn tid_alive(&self, tid: i32) -> bool;
+
     /// The thread's priority as Linux's futex plist orders waiters: lower is more urgent,
     /// [`NORMAL_PRIORITY`] for every thread that is not real-time.
     fn priority(&self, thread: Self::Thread) -> i32 {

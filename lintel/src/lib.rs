@@ -233,6 +233,17 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                             )
                         },
                         Restart::Block(w) => self.futex.restart_wait(&w).map(|()| 0),
+                        // SAFETY: the same call again (LOCK_PI's timeout is absolute).
+                        Restart::NoIntr => unsafe {
+                            self.futex.futex(
+                                a[0],
+                                a[1] as u32,
+                                a[2] as u32,
+                                a[3],
+                                a[4],
+                                a[5] as u32,
+                            )
+                        },
                     };
                 }
             }

@@ -228,6 +228,10 @@ unsafe impl Threads for LoomKernel {
         loom::thread::yield_now();
     }
 
+    fn tid_alive(&self, tid: i32) -> bool {
+        tid > 0 && (tid as usize) <= self.records.len()
+    }
+
     /// Not modelled: there is no thread pointer in a model.
     fn thread_pointer(&self) -> usize {
         0

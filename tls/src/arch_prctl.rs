@@ -289,6 +289,9 @@ mod tests {
             false
         }
         fn yield_now(&self) {}
+        fn tid_alive(&self, tid: i32) -> bool {
+            tid == 1
+        }
         fn thread_pointer(&self) -> usize {
             self.tp.get()
         }

@@ -96,6 +96,9 @@ unsafe impl Threads for StdKernel {
     fn yield_now(&self) {
         std::thread::yield_now()
     }
+    fn tid_alive(&self, tid: i32) -> bool {
+        tid > 0 && tid < NEXT_TID.load(Ordering::Relaxed)
+    }
     fn thread_pointer(&self) -> usize {
         0
     }
