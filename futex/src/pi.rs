@@ -28,7 +28,7 @@
 use crate::table::{Locked, Visit, Waiter, WakeList};
 use crate::{FutexError, FutexTable, Restart, Scope};
 use lintel_kernel::abi::linux as l;
-use lintel_kernel::{Deadline, Errno, Kernel, Wakeup};
+use lintel_kernel::{Deadline, Errno, Kernel, SharedWaitError, Wakeup};
 
 /// Whether a PI waiter is queued on `key` in `locked`'s bucket (and whether a plain one is,
 /// which makes the futex inconsistent: Linux answers `EINVAL`).
@@ -53,8 +53,8 @@ impl<K: Kernel> FutexTable<'_, K> {
     ///
     /// `EDEADLK` if the caller owns it, `ESRCH` for an owner tid nobody has, `EAGAIN` for a
     /// failed trylock, `ETIMEDOUT`, `EINVAL` (misaligned, or plain waiters on the word),
-    /// `EFAULT`; an interruption is [`Restart::NoIntr`]. Shared PI futexes are not emulated
-    /// yet: `ENOSYS`.
+    /// `EFAULT`; an interruption is [`Restart::NoIntr`]. A shared PI futex is the port's
+    /// ([`lintel_kernel::SharedFutex::shared_lock_pi`]).
     ///
     /// # References
     /// futex(2); Linux `kernel/futex/pi.c` (`futex_lock_pi`, `futex_lock_pi_atomic`).
@@ -66,10 +66,14 @@ impl<K: Kernel> FutexTable<'_, K> {
         scope: Scope,
     ) -> Result<(), FutexError> {
         let key = self.key(uaddr)?;
-        if scope == Scope::Shared {
-            return Err(Errno::ENOSYS.into());
-        }
         let k = self.kernel;
+        if scope == Scope::Shared {
+            return match k.shared_lock_pi(uaddr, deadline, trylock) {
+                Ok(()) => Ok(()),
+                Err(SharedWaitError::Errno(e)) => Err(e.into()),
+                Err(SharedWaitError::Interrupted) => Err(FutexError::Restart(Restart::NoIntr)),
+            };
+        }
         let me = k.current();
         let tid = k.tid(me);
         let bucket = self.bucket(key);
@@ -184,7 +188,7 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// `EPERM` if the word's tid is not the caller's (checked before alignment, as Linux reads
     /// the word first), `EFAULT`, `EINVAL` (misaligned; plain waiters on the word; a word user
     /// space corrupted during a handoff), `EAGAIN` if the word changed while it was being
-    /// released with nobody waiting. Shared PI futexes are not emulated yet: `ENOSYS`.
+    /// released with nobody waiting. A shared PI futex is the port's.
     ///
     /// # References
     /// futex(2); Linux `kernel/futex/pi.c` (`futex_unlock_pi`, `wake_futex_pi`).
@@ -201,7 +205,7 @@ impl<K: Kernel> FutexTable<'_, K> {
             }
             let key = self.key(uaddr)?;
             if scope == Scope::Shared {
-                return Err(Errno::ENOSYS);
+                return k.shared_unlock_pi(uaddr);
             }
             let bucket = self.bucket(key);
             let notify = |t| k.signal(t);

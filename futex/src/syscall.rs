@@ -34,8 +34,8 @@ impl<K: Kernel> FutexTable<'_, K> {
     ///
     /// Supported: `FUTEX_WAIT`, `WAKE`, `REQUEUE`, `CMP_REQUEUE`, `WAKE_OP`, `WAIT_BITSET`,
     /// `WAKE_BITSET`, each private or shared; `FUTEX_CLOCK_REALTIME` with `WAIT_BITSET` and
-    /// `LOCK_PI2`; `LOCK_PI`, `LOCK_PI2`, `TRYLOCK_PI`, `UNLOCK_PI` on private futexes (shared:
-    /// `ENOSYS` for now). The requeue-PI commands return `ENOSYS` for now (docs/abi.md);
+    /// `LOCK_PI2`; `LOCK_PI`, `LOCK_PI2`, `TRYLOCK_PI`, `UNLOCK_PI` (private in lintel's
+    /// table, shared through the port). The requeue-PI commands return `ENOSYS` for now (docs/abi.md);
     /// `FUTEX_FD` and unknown commands return `ENOSYS` as on Linux.
     ///
     /// # Safety

@@ -920,171 +920,175 @@ fn pi_ops_match_native() {
     use Arg4::*;
     const W: u32 = 0x8000_0000;
     const D: u32 = 0x4000_0000;
-    let lock = linux::FUTEX_LOCK_PI | PRIV;
-    let lock2 = linux::FUTEX_LOCK_PI2 | PRIV;
-    let trylock = linux::FUTEX_TRYLOCK_PI | PRIV;
-    let unlock = linux::FUTEX_UNLOCK_PI | PRIV;
-    let cases: Vec<(&str, PiWord, Call)> = vec![
-        ("lock free", PiWord::Value(0), c(W0, lock, 0, Zero, Null, 0)),
-        (
-            "lock free, owner died",
-            PiWord::Value(D),
-            c(W0, lock, 0, Zero, Null, 0),
-        ),
-        ("lock own", PiWord::Mine(0), c(W0, lock, 0, Zero, Null, 0)),
-        (
-            "lock own with waiters",
-            PiWord::Mine(W),
-            c(W0, lock, 0, Zero, Null, 0),
-        ),
-        (
-            "lock owned by nobody",
-            PiWord::Nobody,
-            c(W0, lock, 0, Zero, Null, 0),
-        ),
-        (
-            "lock owned, 2ms timeout",
-            PiWord::Other(0),
-            c(W0, lock, 0, AbsFromNow(2), Null, 0),
-        ),
-        (
-            "lock owned, past timeout",
-            PiWord::Other(0),
-            c(W0, lock, 0, AbsFromNow(-5), Null, 0),
-        ),
-        (
-            "lock realtime flag",
-            PiWord::Value(0),
-            c(W0, lock | RT, 0, Zero, Null, 0),
-        ),
-        (
-            "lock2 realtime, owned, 2ms",
-            PiWord::Other(0),
-            c(W0, lock2 | RT, 0, AbsFromNow(2), Null, 0),
-        ),
-        (
-            "lock2 monotonic, owned, 2ms",
-            PiWord::Other(0),
-            c(W0, lock2, 0, AbsFromNow(2), Null, 0),
-        ),
-        (
-            "lock bad timespec",
-            PiWord::Value(0),
-            c(W0, lock, 0, Ts(0, -1), Null, 0),
-        ),
-        (
-            "lock misaligned",
-            PiWord::Value(0),
-            c(Misaligned, lock, 0, Zero, Null, 0),
-        ),
-        (
-            "lock unmapped",
-            PiWord::Value(0),
-            c(Unmapped, lock, 0, Zero, Null, 0),
-        ),
-        (
-            "lock read-only",
-            PiWord::Value(0),
-            c(ReadOnly, lock, 0, Zero, Null, 0),
-        ),
-        (
-            "trylock free",
-            PiWord::Value(0),
-            c(W0, trylock, 0, Zero, Null, 0),
-        ),
-        (
-            "trylock own",
-            PiWord::Mine(0),
-            c(W0, trylock, 0, Zero, Null, 0),
-        ),
-        (
-            "trylock owned",
-            PiWord::Other(0),
-            c(W0, trylock, 0, Zero, Null, 0),
-        ),
-        (
-            "trylock owned by nobody",
-            PiWord::Nobody,
-            c(W0, trylock, 0, Zero, Null, 0),
-        ),
-        (
-            "trylock owned with waiters",
-            PiWord::Other(W),
-            c(W0, trylock, 0, Zero, Null, 0),
-        ),
-        (
-            "unlock own",
-            PiWord::Mine(0),
-            c(W0, unlock, 0, Zero, Null, 0),
-        ),
-        (
-            "unlock own with waiters bit",
-            PiWord::Mine(W),
-            c(W0, unlock, 0, Zero, Null, 0),
-        ),
-        (
-            "unlock own, owner died",
-            PiWord::Mine(D),
-            c(W0, unlock, 0, Zero, Null, 0),
-        ),
-        (
-            "unlock other's",
-            PiWord::Other(0),
-            c(W0, unlock, 0, Zero, Null, 0),
-        ),
-        (
-            "unlock free",
-            PiWord::Value(0),
-            c(W0, unlock, 0, Zero, Null, 0),
-        ),
-        (
-            "unlock unmapped",
-            PiWord::Value(0),
-            c(Unmapped, unlock, 0, Zero, Null, 0),
-        ),
-        (
-            "unlock misaligned",
-            PiWord::Value(0),
-            c(Misaligned, unlock, 0, Zero, Null, 0),
-        ),
-    ];
     let mut mismatches = Vec::new();
-    for (name, word, call) in &cases {
-        let mut results = Vec::new();
-        for b in [Backend::Native, Backend::Lintel] {
-            let arena = Arena::new();
-            let v = match *word {
-                PiWord::Value(v) => v,
-                PiWord::Mine(bits) => gettid() | bits,
-                PiWord::Other(bits) => getpid() | bits,
-                PiWord::Nobody => 0x3fff_fff0,
-            };
-            arena.word(0).store(v, Ordering::SeqCst);
-            let r = call.run(b, &arena);
-            // Report the word relative to the caller's tid so both runs compare.
-            let w = arena.word(0).load(Ordering::SeqCst);
-            let rel = if w & 0x3fff_ffff == gettid() {
-                (w & !0x3fff_ffff) | 1
-            } else {
-                w
-            };
-            results.push((r, rel));
-            if std::env::var_os("LINTEL_SHOW").is_some() {
-                eprintln!("{name} {b:?}: {r:?} {rel:#x}");
+    let mut total = 0;
+    for scope in [PRIV, 0] {
+        let lock = linux::FUTEX_LOCK_PI | scope;
+        let lock2 = linux::FUTEX_LOCK_PI2 | scope;
+        let trylock = linux::FUTEX_TRYLOCK_PI | scope;
+        let unlock = linux::FUTEX_UNLOCK_PI | scope;
+        let cases: Vec<(&str, PiWord, Call)> = vec![
+            ("lock free", PiWord::Value(0), c(W0, lock, 0, Zero, Null, 0)),
+            (
+                "lock free, owner died",
+                PiWord::Value(D),
+                c(W0, lock, 0, Zero, Null, 0),
+            ),
+            ("lock own", PiWord::Mine(0), c(W0, lock, 0, Zero, Null, 0)),
+            (
+                "lock own with waiters",
+                PiWord::Mine(W),
+                c(W0, lock, 0, Zero, Null, 0),
+            ),
+            (
+                "lock owned by nobody",
+                PiWord::Nobody,
+                c(W0, lock, 0, Zero, Null, 0),
+            ),
+            (
+                "lock owned, 2ms timeout",
+                PiWord::Other(0),
+                c(W0, lock, 0, AbsFromNow(2), Null, 0),
+            ),
+            (
+                "lock owned, past timeout",
+                PiWord::Other(0),
+                c(W0, lock, 0, AbsFromNow(-5), Null, 0),
+            ),
+            (
+                "lock realtime flag",
+                PiWord::Value(0),
+                c(W0, lock | RT, 0, Zero, Null, 0),
+            ),
+            (
+                "lock2 realtime, owned, 2ms",
+                PiWord::Other(0),
+                c(W0, lock2 | RT, 0, AbsFromNow(2), Null, 0),
+            ),
+            (
+                "lock2 monotonic, owned, 2ms",
+                PiWord::Other(0),
+                c(W0, lock2, 0, AbsFromNow(2), Null, 0),
+            ),
+            (
+                "lock bad timespec",
+                PiWord::Value(0),
+                c(W0, lock, 0, Ts(0, -1), Null, 0),
+            ),
+            (
+                "lock misaligned",
+                PiWord::Value(0),
+                c(Misaligned, lock, 0, Zero, Null, 0),
+            ),
+            (
+                "lock unmapped",
+                PiWord::Value(0),
+                c(Unmapped, lock, 0, Zero, Null, 0),
+            ),
+            (
+                "lock read-only",
+                PiWord::Value(0),
+                c(ReadOnly, lock, 0, Zero, Null, 0),
+            ),
+            (
+                "trylock free",
+                PiWord::Value(0),
+                c(W0, trylock, 0, Zero, Null, 0),
+            ),
+            (
+                "trylock own",
+                PiWord::Mine(0),
+                c(W0, trylock, 0, Zero, Null, 0),
+            ),
+            (
+                "trylock owned",
+                PiWord::Other(0),
+                c(W0, trylock, 0, Zero, Null, 0),
+            ),
+            (
+                "trylock owned by nobody",
+                PiWord::Nobody,
+                c(W0, trylock, 0, Zero, Null, 0),
+            ),
+            (
+                "trylock owned with waiters",
+                PiWord::Other(W),
+                c(W0, trylock, 0, Zero, Null, 0),
+            ),
+            (
+                "unlock own",
+                PiWord::Mine(0),
+                c(W0, unlock, 0, Zero, Null, 0),
+            ),
+            (
+                "unlock own with waiters bit",
+                PiWord::Mine(W),
+                c(W0, unlock, 0, Zero, Null, 0),
+            ),
+            (
+                "unlock own, owner died",
+                PiWord::Mine(D),
+                c(W0, unlock, 0, Zero, Null, 0),
+            ),
+            (
+                "unlock other's",
+                PiWord::Other(0),
+                c(W0, unlock, 0, Zero, Null, 0),
+            ),
+            (
+                "unlock free",
+                PiWord::Value(0),
+                c(W0, unlock, 0, Zero, Null, 0),
+            ),
+            (
+                "unlock unmapped",
+                PiWord::Value(0),
+                c(Unmapped, unlock, 0, Zero, Null, 0),
+            ),
+            (
+                "unlock misaligned",
+                PiWord::Value(0),
+                c(Misaligned, unlock, 0, Zero, Null, 0),
+            ),
+        ];
+        total += cases.len();
+        for (name, word, call) in &cases {
+            let mut results = Vec::new();
+            for b in [Backend::Native, Backend::Lintel] {
+                let arena = Arena::new();
+                let v = match *word {
+                    PiWord::Value(v) => v,
+                    PiWord::Mine(bits) => gettid() | bits,
+                    PiWord::Other(bits) => getpid() | bits,
+                    PiWord::Nobody => 0x3fff_fff0,
+                };
+                arena.word(0).store(v, Ordering::SeqCst);
+                let r = call.run(b, &arena);
+                // Report the word relative to the caller's tid so both runs compare.
+                let w = arena.word(0).load(Ordering::SeqCst);
+                let rel = if w & 0x3fff_ffff == gettid() {
+                    (w & !0x3fff_ffff) | 1
+                } else {
+                    w
+                };
+                results.push((r, rel));
+                if std::env::var_os("LINTEL_SHOW").is_some() {
+                    eprintln!("{name} {b:?}: {r:?} {rel:#x}");
+                }
             }
-        }
-        if results[0] != results[1] {
-            mismatches.push(format!(
-                "{name}: native {:?} lintel {:?}",
-                results[0], results[1]
-            ));
+            if results[0] != results[1] {
+                mismatches.push(format!(
+                    "scope {scope:#x} {name}: native {:?} lintel {:?}",
+                    results[0], results[1]
+                ));
+            }
         }
     }
     assert!(
         mismatches.is_empty(),
         "{} of {} PI cases differ:\n{}",
         mismatches.len(),
-        cases.len(),
+        total,
         mismatches.join("\n")
     );
 }

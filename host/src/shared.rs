@@ -66,6 +66,43 @@ unsafe impl SharedFutex for Host {
         }
     }
 
+    fn shared_lock_pi(
+        &self,
+        addr: usize,
+        deadline: Option<Deadline>,
+        trylock: bool,
+    ) -> Result<(), SharedWaitError> {
+        if trylock {
+            // SAFETY: the program asked to take the lock at `addr`; the kernel checks it.
+            let r = unsafe { syscall::futex(addr as *const u32, g::FUTEX_TRYLOCK_PI, 0, 0, 0, 0) };
+            return if r == 0 { Ok(()) } else { Err(SharedWaitError::Errno(errno(r))) };
+        }
+        let (ts, clock_flag) = match &deadline {
+            Some(d) => {
+                let (ts, f) = futex_deadline(d);
+                (Some(ts), f)
+            }
+            None => (None, 0),
+        };
+        let ts_ptr = ts.as_ref().map_or(0, |ts| ts as *const Timespec as usize);
+        let args = [addr, (g::FUTEX_LOCK_PI2 | clock_flag) as usize, 0, ts_ptr, 0, 0];
+        // SAFETY: LOCK_PI2 writes only the futex word the program named, as Linux does; the
+        // timespec outlives the call. The kernel restarts an interrupted LOCK_PI itself
+        // (ERESTARTNOINTR), rewinding onto the window's syscall instruction, where an
+        // interrupt abandons it before it took effect.
+        match unsafe { window::run(nr::FUTEX, args) } {
+            None => Err(SharedWaitError::Interrupted),
+            Some(0) => Ok(()),
+            Some(r) => Err(SharedWaitError::Errno(errno(r))),
+        }
+    }
+
+    fn shared_unlock_pi(&self, addr: usize) -> Result<(), Errno> {
+        // SAFETY: the program asked to release the lock at `addr`; the kernel checks it.
+        let r = unsafe { syscall::futex(addr as *const u32, g::FUTEX_UNLOCK_PI, 0, 0, 0, 0) };
+        if r == 0 { Ok(()) } else { Err(errno(r)) }
+    }
+
     fn shared_wake(&self, addr: usize, nr_wake: i32, bitset: u32) -> Result<u32, Errno> {
         // SAFETY: a wake touches no user memory beyond looking the word's key up.
         count(unsafe {

@@ -58,6 +58,21 @@ pub unsafe trait SharedFutex {
         expected: Option<u32>,
     ) -> Result<u32, Errno>;
 
+    /// `FUTEX_LOCK_PI2` (with `trylock`: `FUTEX_TRYLOCK_PI`) on a shared word: takes the
+    /// priority-inheritance lock for the calling thread, sleeping until the absolute
+    /// `deadline`. Linux's word protocol and errors; an interruption before the lock was taken
+    /// is [`SharedWaitError::Interrupted`] (lintel restarts it: `LOCK_PI` never returns
+    /// `EINTR`).
+    fn shared_lock_pi(
+        &self,
+        addr: usize,
+        deadline: Option<Deadline>,
+        trylock: bool,
+    ) -> Result<(), SharedWaitError>;
+
+    /// `FUTEX_UNLOCK_PI` on a shared word.
+    fn shared_unlock_pi(&self, addr: usize) -> Result<(), Errno>;
+
     /// `FUTEX_WAKE_OP` with Linux's encoded operation; returns the total woken.
     fn shared_wake_op(
         &self,

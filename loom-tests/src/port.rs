@@ -371,6 +371,19 @@ unsafe impl SharedFutex for LoomKernel {
         Err(SharedWaitError::Errno(Errno::ENOSYS))
     }
 
+    fn shared_lock_pi(
+        &self,
+        _addr: usize,
+        _deadline: Option<Deadline>,
+        _trylock: bool,
+    ) -> Result<(), SharedWaitError> {
+        Err(SharedWaitError::Errno(Errno::ENOSYS))
+    }
+
+    fn shared_unlock_pi(&self, _addr: usize) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+
     fn shared_wake(&self, _addr: usize, _nr_wake: i32, _bitset: u32) -> Result<u32, Errno> {
         Err(Errno::ENOSYS)
     }

@@ -261,6 +261,17 @@ unsafe impl SharedFutex for StdKernel {
             }
         }
     }
+    fn shared_lock_pi(
+        &self,
+        _addr: usize,
+        _deadline: Option<Deadline>,
+        _trylock: bool,
+    ) -> Result<(), SharedWaitError> {
+        Err(SharedWaitError::Errno(Errno::ENOSYS))
+    }
+    fn shared_unlock_pi(&self, _addr: usize) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
     fn shared_wake(&self, addr: usize, nr_wake: i32, bitset: u32) -> Result<u32, Errno> {
         ret(sys_futex(
             addr,
