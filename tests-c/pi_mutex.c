@@ -1,7 +1,7 @@
 /* Priority-inheritance mutexes (FUTEX_LOCK_PI/UNLOCK_PI): lock, trylock, contention between
  * 4 threads, timedlock timing out, errorcheck semantics. */
 #include <pthread.h>
-#include "../common.h"
+#include "common.h"
 
 static pthread_mutex_t m;
 static long count;

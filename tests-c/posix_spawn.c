@@ -4,7 +4,7 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "../common.h"
+#include "common.h"
 
 extern char **environ;
 

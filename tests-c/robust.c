@@ -2,7 +2,7 @@
  * locker gets EOWNERDEAD, makes it consistent; unlocking an inconsistent one makes it
  * ENOTRECOVERABLE. A waiter blocked on it when the owner dies is woken. */
 #include <pthread.h>
-#include "../common.h"
+#include "common.h"
 
 static pthread_mutex_t m;
 
