@@ -1,7 +1,8 @@
 //! `cargo xtask <command>`: lintel's developer commands.
 //!
 //! - `demo`: lintel's main job, run on the Linux host port.
-//! - `test`: everything CI runs: the workspace's tests, then the loom models.
+//! - `test`: everything CI runs: the workspace's tests, the loom models, then the C tests
+//!   (`ctest`).
 //! - `bench`: the criterion benchmarks, then `docs/benchmarks.md` regenerated from their results.
 //! - `sysroot`: musl 1.2.3 built as the lintel64 arch, `liblintel.a`, and `lintel-cc`, installed
 //!   in `target/lintel-sysroot/` (see `musl/README.md`).
@@ -57,7 +58,10 @@ fn test() -> Result<(), String> {
     run(c)?;
     let mut c = Command::new("bash");
     c.current_dir(root()).arg("loom-tests/run.sh");
-    run(c)
+    run(c)?;
+    // The C tests: musl built for lintel (the sysroot is built or reused first), each program
+    // run under lintel-cc and musl-gcc, outputs compared.
+    sysroot::ctest(&[])
 }
 
 mod bench;
