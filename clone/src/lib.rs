@@ -38,10 +38,12 @@ use lintel_kernel::Threads;
 
 /// Which of the port's per-thread words ([`Threads::locals`]) this crate uses.
 pub mod local {
+    use lintel_kernel::thread::slots::CLONE;
     /// The `CLONE_CHILD_CLEARTID` / `set_tid_address` address: cleared and woken at exit.
-    pub const CLEAR_TID: usize = 0;
+    pub const CLEAR_TID: usize = CLONE.start;
     /// The `set_robust_list` head.
-    pub const ROBUST_HEAD: usize = 1;
+    pub const ROBUST_HEAD: usize = CLONE.start + 1;
     /// Non-zero once `set_robust_list` was called.
-    pub const ROBUST_SET: usize = 2;
+    pub const ROBUST_SET: usize = CLONE.start + 2;
+    const _: () = assert!(ROBUST_SET < CLONE.end);
 }

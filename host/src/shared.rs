@@ -75,7 +75,11 @@ unsafe impl SharedFutex for Host {
         if trylock {
             // SAFETY: the program asked to take the lock at `addr`; the kernel checks it.
             let r = unsafe { syscall::futex(addr as *const u32, g::FUTEX_TRYLOCK_PI, 0, 0, 0, 0) };
-            return if r == 0 { Ok(()) } else { Err(SharedWaitError::Errno(errno(r))) };
+            return if r == 0 {
+                Ok(())
+            } else {
+                Err(SharedWaitError::Errno(errno(r)))
+            };
         }
         let (ts, clock_flag) = match &deadline {
             Some(d) => {
@@ -85,7 +89,14 @@ unsafe impl SharedFutex for Host {
             None => (None, 0),
         };
         let ts_ptr = ts.as_ref().map_or(0, |ts| ts as *const Timespec as usize);
-        let args = [addr, (g::FUTEX_LOCK_PI2 | clock_flag) as usize, 0, ts_ptr, 0, 0];
+        let args = [
+            addr,
+            (g::FUTEX_LOCK_PI2 | clock_flag) as usize,
+            0,
+            ts_ptr,
+            0,
+            0,
+        ];
         // SAFETY: LOCK_PI2 writes only the futex word the program named, as Linux does; the
         // timespec outlives the call. The kernel restarts an interrupted LOCK_PI itself
         // (ERESTARTNOINTR), rewinding onto the window's syscall instruction, where an

@@ -6,6 +6,16 @@ use core::sync::atomic::AtomicUsize;
 /// How many machine words each thread record keeps for lintel's layers ([`Threads::locals`]).
 pub const LOCAL_WORDS: usize = 16;
 
+/// Which layer owns which of the [`LOCAL_WORDS`] words (one table, so no two layers collide).
+pub mod slots {
+    /// Words 0..8: the clone layer (clear-tid address, robust list).
+    pub const CLONE: core::ops::Range<usize> = 0..8;
+    /// Words 8..12: the dispatcher's per-thread statistics.
+    pub const STATS: core::ops::Range<usize> = 8..12;
+    /// Words 12..16: free (the signal layer's).
+    pub const SIGNALS: core::ops::Range<usize> = 12..16;
+}
+
 /// The priority every non-real-time thread has in Linux's futex plist (`MAX_RT_PRIO`).
 ///
 /// Lower numbers are more urgent; real-time threads have `0..=99`. Waiters of equal priority

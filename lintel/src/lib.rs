@@ -22,6 +22,8 @@
 //! again. The interrupted flag is cleared first, so the restarted call can block.
 #![no_std]
 
+pub mod stats;
+
 use lintel_futex::{Bucket, FutexError, FutexTable, Restart};
 use lintel_kernel::{Errno, Kernel, Passed};
 use linux_raw_sys::general as nr;
@@ -53,7 +55,8 @@ pub mod table {
             | nr::__NR_exit
             | nr::__NR_set_robust_list
             | nr::__NR_get_robust_list
-            | nr::__NR_arch_prctl => Route::Emulated,
+            | nr::__NR_arch_prctl
+            | nr::__NR_exit_group => Route::Emulated,
             nr::__NR_vfork => Route::As(nr::__NR_fork as usize),
             // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
             // lintel arch reaches it through `__lintel_sigreturn` instead.
@@ -175,7 +178,24 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     unsafe { self.passthrough(n, args) }
                 }
             }
+            nr::__NR_exit_group => {
+                stats::flush(self.kernel);
+                if stats::ENABLED.load(core::sync::atomic::Ordering::Relaxed) {
+                    let mut buf = [0u8; 160];
+                    let len = stats::report(&mut buf);
+                    // SAFETY: a write of our own buffer to stderr.
+                    let _ = unsafe {
+                        self.passthrough(
+                            nr::__NR_write as usize,
+                            [2, buf.as_ptr() as usize, len, 0, 0, 0],
+                        )
+                    };
+                }
+                // SAFETY: our caller's contract (the process ends).
+                unsafe { self.passthrough(n, args) }
+            }
             nr::__NR_exit => {
+                stats::flush(self.kernel);
                 // The thread ends here: close the span first (nothing is delivered to a thread
                 // that is exiting), then leave through the clone layer's exit.
                 let _ = self.kernel.leave();
@@ -208,6 +228,20 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// # Safety
     /// As [`Lintel::syscall`].
     unsafe fn futex(&self, a: [usize; 6]) -> isize {
+        let cmd = a[1] as u32 & nr::FUTEX_CMD_MASK as u32;
+        let event = match cmd {
+            nr::FUTEX_WAIT | nr::FUTEX_WAIT_BITSET | nr::FUTEX_LOCK_PI | nr::FUTEX_LOCK_PI2 => {
+                Some(stats::Event::FutexWait)
+            }
+            nr::FUTEX_WAKE | nr::FUTEX_WAKE_BITSET | nr::FUTEX_WAKE_OP | nr::FUTEX_UNLOCK_PI => {
+                Some(stats::Event::FutexWake)
+            }
+            nr::FUTEX_REQUEUE | nr::FUTEX_CMP_REQUEUE => Some(stats::Event::FutexRequeue),
+            _ => None,
+        };
+        if let Some(e) = event {
+            stats::count(self.kernel, e);
+        }
         // SAFETY: the arguments are the program's, as futex(2) defines them.
         let mut r = unsafe {
             self.futex

@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: lintel's developer commands.
 //!
-//! - `demo`: lintel's main job, run on the Linux host port.
+//! - `demo`: lintel's main job: a C work-queue program built with lintel-cc (musl on lintel)
+//!   and with musl-gcc (musl on Linux), both run, outputs compared, lintel's counters shown.
 //! - `test`: everything CI runs: the workspace's tests, the loom models, then the C tests
 //!   (`ctest`).
 //! - `bench`: the criterion benchmarks, then `docs/benchmarks.md` regenerated from their results.
@@ -38,20 +39,6 @@ fn run(mut cmd: Command) -> Result<(), String> {
     }
 }
 
-fn demo() -> Result<(), String> {
-    let mut c = cargo();
-    c.args([
-        "run",
-        "--quiet",
-        "--release",
-        "-p",
-        "lintel-futex",
-        "--example",
-        "demo",
-    ]);
-    run(c)
-}
-
 fn test() -> Result<(), String> {
     let mut c = cargo();
     c.args(["test", "--workspace"]);
@@ -65,12 +52,13 @@ fn test() -> Result<(), String> {
 }
 
 mod bench;
+mod demo;
 mod sysroot;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("demo") => demo(),
+        Some("demo") => demo::demo(),
         Some("test") => test(),
         Some("bench") => bench::bench(&args[1..]),
         Some("sysroot") => sysroot::sysroot().map(|_| ()),

@@ -53,7 +53,7 @@ pub(crate) struct Sysroot {
     pub(crate) lintel_cc: PathBuf,
 }
 
-fn target() -> PathBuf {
+pub(crate) fn target() -> PathBuf {
     root().join("target")
 }
 
@@ -882,7 +882,7 @@ fn symbol_addr(exe: &Path, name: &str) -> Option<u64> {
 
 /// In a linked program every `syscall` must lie in the host port's syscall section,
 /// `[__lintel_host_syscalls_start, __lintel_host_syscalls_end)`.
-fn check_linked(exe: &Path) -> Result<usize, String> {
+pub(crate) fn check_linked(exe: &Path) -> Result<usize, String> {
     let start = symbol_addr(exe, "__lintel_host_syscalls_start");
     let end = symbol_addr(exe, "__lintel_host_syscalls_end");
     let sites = syscall_sites(exe)?;
@@ -939,14 +939,14 @@ const TIMEOUT_SECS: u64 = 30;
 const PENDING_TIMEOUT_SECS: u64 = 10;
 
 #[derive(Debug)]
-struct Outcome {
-    status: String,
-    stdout: String,
-    stderr: String,
-    took: Duration,
+pub(crate) struct Outcome {
+    pub(crate) status: String,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) took: Duration,
 }
 
-fn compile(cc: &Path, src: &Path, out: &Path) -> Result<(), String> {
+pub(crate) fn compile(cc: &Path, src: &Path, out: &Path) -> Result<(), String> {
     if let Some(parent) = out.parent() {
         fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
@@ -977,8 +977,18 @@ fn compile(cc: &Path, src: &Path, out: &Path) -> Result<(), String> {
 /// Runs `exe` in its own session (`setsid --wait`) under `timeout`: signals it sends stay
 /// within that session, and a hung program is killed.
 fn execute(exe: &Path, timeout_secs: u64) -> Result<Outcome, String> {
+    execute_with(exe, timeout_secs, &[])
+}
+
+/// [`execute`] with extra environment variables.
+pub(crate) fn execute_with(
+    exe: &Path,
+    timeout_secs: u64,
+    env: &[(&str, &str)],
+) -> Result<Outcome, String> {
     let t = Instant::now();
     let o = Command::new("setsid")
+        .envs(env.iter().copied())
         .arg("--wait")
         .arg("timeout")
         .args(["-k", "5"])

@@ -42,11 +42,39 @@ static USED: AtomicUsize = AtomicUsize::new(0);
 fn lintel() -> Lintel<'static, Host> {
     let mut n = USED.load(Ordering::Relaxed);
     if n == 0 {
+        lintel::stats::ENABLED.store(stats_requested(), Ordering::Relaxed);
         n = buckets_for_cpus(cpu_count()).min(MAX_BUCKETS);
         // Every thread computes the same value; the first store wins, the rest agree.
         USED.store(n, Ordering::Relaxed);
     }
     Lintel::new(&HOST, &BUCKETS[..n])
+}
+
+unsafe extern "C" {
+    /// musl's environment (liblintel is linked into musl programs only).
+    static __environ: *const *const u8;
+}
+
+/// Whether `LINTEL_STATS` is set to something other than `0` in the environment. Read once, at
+/// the first call; before musl has set `__environ` (the very first syscalls of `_start`) it is
+/// null and the answer is no.
+fn stats_requested() -> bool {
+    // SAFETY: musl's `__environ` is a null-terminated array of NUL-terminated strings (or null
+    // before libc start-up has set it).
+    unsafe {
+        let mut p = __environ;
+        if p.is_null() {
+            return false;
+        }
+        while !(*p).is_null() {
+            let s = core::ffi::CStr::from_ptr((*p).cast()).to_bytes();
+            if let Some(v) = s.strip_prefix(b"LINTEL_STATS=") {
+                return !v.is_empty() && v != b"0";
+            }
+            p = p.add(1);
+        }
+    }
+    false
 }
 
 /// CPUs this process may run on (`sched_getaffinity`), at least 1.
@@ -176,7 +204,10 @@ pub unsafe extern "C" fn __lintel_clone(
         };
         // SAFETY: our caller's contract is clone's.
         return match unsafe { lintel_clone::clone_thread(&HOST, f, arg, &req) } {
-            Ok(tid) => tid,
+            Ok(tid) => {
+                lintel::stats::count_global(lintel::stats::Event::ThreadCreated);
+                tid
+            }
             Err(e) => -e.raw(),
         };
     }
