@@ -26,9 +26,10 @@
 //!    `EINTR`: an interrupted LOCK_PI is restarted (`ERESTARTNOINTR`).
 
 use crate::table::{Locked, Visit, Waiter, WakeList};
+use crate::wait_wake::Slept;
 use crate::{FutexError, FutexTable, Restart, Scope};
 use lintel_kernel::abi::linux as l;
-use lintel_kernel::{Deadline, Errno, Kernel, SharedWaitError, Wakeup};
+use lintel_kernel::{Deadline, Errno, Kernel, SharedWaitError};
 
 /// Whether a PI waiter is queued on `key` in `locked`'s bucket (and whether a plain one is,
 /// which makes the futex inconsistent: Linux answers `EINVAL`).
@@ -109,26 +110,11 @@ impl<K: Kernel> FutexTable<'_, K> {
             }
             break;
         }
-        // [PI] 3 and 5.
-        loop {
-            match k.wait(deadline) {
-                Wakeup::Notified if node.is_woken() => return Ok(()),
-                Wakeup::Notified => continue,
-                Wakeup::TimedOut => {
-                    return if self.unqueue(&node) {
-                        Err(Errno::ETIMEDOUT.into())
-                    } else {
-                        Ok(())
-                    };
-                }
-                Wakeup::Interrupted => {
-                    return if self.unqueue(&node) {
-                        Err(FutexError::Restart(Restart::NoIntr))
-                    } else {
-                        Ok(())
-                    };
-                }
-            }
+        // [PI] 3 and 5: dequeued by the handoff means owning the lock.
+        match self.sleep(&node, deadline) {
+            Slept::Woken => Ok(()),
+            Slept::TimedOut => Err(Errno::ETIMEDOUT.into()),
+            Slept::Interrupted => Err(FutexError::Restart(Restart::NoIntr)),
         }
     }
 

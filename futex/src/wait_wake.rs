@@ -78,26 +78,31 @@ impl<K: Kernel> FutexTable<'_, K> {
             locked.enqueue(&node);
         }
 
+        match self.sleep(&node, deadline) {
+            Slept::Woken => Ok(()),
+            Slept::TimedOut => Err(Errno::ETIMEDOUT.into()),
+            Slept::Interrupted => Err(interrupted()),
+        }
+    }
+
+    /// Sleeps on the calling thread's notification until `node` (queued by the caller) is
+    /// dequeued by a waker, the deadline passes or the thread is interrupted; in the last two
+    /// cases the node is taken off its queue first. A waker that got there first wins
+    /// (`[LIFETIME]`): the result is then `Woken`, whatever else happened.
+    pub(crate) fn sleep(&self, node: &Waiter<K::Thread>, deadline: Option<Deadline>) -> Slept {
         loop {
-            match k.wait(deadline) {
+            let gave_up = match self.kernel.wait(deadline) {
+                Wakeup::Notified if node.is_woken() => return Slept::Woken,
                 // A token without a dequeue is stale or spurious: sleep again.
-                Wakeup::Notified if node.is_woken() => return Ok(()),
                 Wakeup::Notified => continue,
-                Wakeup::TimedOut => {
-                    return if self.unqueue(&node) {
-                        Err(Errno::ETIMEDOUT.into())
-                    } else {
-                        Ok(())
-                    };
-                }
-                Wakeup::Interrupted => {
-                    return if self.unqueue(&node) {
-                        Err(interrupted())
-                    } else {
-                        Ok(())
-                    };
-                }
-            }
+                Wakeup::TimedOut => Slept::TimedOut,
+                Wakeup::Interrupted => Slept::Interrupted,
+            };
+            return if self.unqueue(node) {
+                gave_up
+            } else {
+                Slept::Woken
+            };
         }
     }
 
@@ -233,6 +238,17 @@ impl<K: Kernel> FutexTable<'_, K> {
         list.wake_all();
         woken
     }
+}
+
+/// How [`FutexTable::sleep`] ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Slept {
+    /// A waker dequeued the node.
+    Woken,
+    /// The deadline passed; the node is off the queue.
+    TimedOut,
+    /// The thread was interrupted; the node is off the queue.
+    Interrupted,
 }
 
 /// Dequeues up to `max(nr_wake, 1)` nodes waiting on `key` with a bitset that intersects

@@ -21,6 +21,17 @@ fn errno(r: isize) -> Errno {
     Errno::from_raw(-r as i32).unwrap_or(Errno::EINVAL)
 }
 
+/// The timespec and clock flag of an absolute futex deadline (none: no timeout).
+fn timeout_arg(deadline: Option<&Deadline>) -> (Option<Timespec>, u32) {
+    match deadline {
+        Some(d) => {
+            let (ts, f) = futex_deadline(d);
+            (Some(ts), f)
+        }
+        None => (None, 0),
+    }
+}
+
 fn count(r: isize) -> Result<u32, Errno> {
     if r < 0 { Err(errno(r)) } else { Ok(r as u32) }
 }
@@ -37,13 +48,7 @@ unsafe impl SharedFutex for Host {
         bitset: u32,
         deadline: Option<Deadline>,
     ) -> Result<(), SharedWaitError> {
-        let (ts, clock_flag) = match &deadline {
-            Some(d) => {
-                let (ts, f) = futex_deadline(d);
-                (Some(ts), f)
-            }
-            None => (None, 0),
-        };
+        let (ts, clock_flag) = timeout_arg(deadline.as_ref());
         let ts_ptr = ts.as_ref().map_or(0, |ts| ts as *const Timespec as usize);
         let op = (g::FUTEX_WAIT_BITSET | clock_flag) as usize;
         loop {
@@ -81,13 +86,7 @@ unsafe impl SharedFutex for Host {
                 Err(SharedWaitError::Errno(errno(r)))
             };
         }
-        let (ts, clock_flag) = match &deadline {
-            Some(d) => {
-                let (ts, f) = futex_deadline(d);
-                (Some(ts), f)
-            }
-            None => (None, 0),
-        };
+        let (ts, clock_flag) = timeout_arg(deadline.as_ref());
         let ts_ptr = ts.as_ref().map_or(0, |ts| ts as *const Timespec as usize);
         let args = [
             addr,

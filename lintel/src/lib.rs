@@ -242,11 +242,13 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if let Some(e) = event {
             stats::count(self.kernel, e);
         }
-        // SAFETY: the arguments are the program's, as futex(2) defines them.
-        let mut r = unsafe {
+        // SAFETY: the arguments are the program's, as futex(2) defines them; a restart makes
+        // the same call again.
+        let call = || unsafe {
             self.futex
                 .futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32)
         };
+        let mut r = call();
         loop {
             match r {
                 Ok(v) => return v as isize,
@@ -255,29 +257,11 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     // No handler can have run (there are no emulated handlers yet): restart.
                     self.kernel.take_interrupt();
                     r = match restart {
-                        // SAFETY: the same call again.
-                        Restart::Syscall => unsafe {
-                            self.futex.futex(
-                                a[0],
-                                a[1] as u32,
-                                a[2] as u32,
-                                a[3],
-                                a[4],
-                                a[5] as u32,
-                            )
-                        },
+                        // ERESTARTSYS: the same call; ERESTARTNOINTR (LOCK_PI, whose timeout is
+                        // absolute): the same call, handler or not.
+                        Restart::Syscall | Restart::NoIntr => call(),
+                        // The restart block keeps the original absolute deadline.
                         Restart::Block(w) => self.futex.restart_wait(&w).map(|()| 0),
-                        // SAFETY: the same call again (LOCK_PI's timeout is absolute).
-                        Restart::NoIntr => unsafe {
-                            self.futex.futex(
-                                a[0],
-                                a[1] as u32,
-                                a[2] as u32,
-                                a[3],
-                                a[4],
-                                a[5] as u32,
-                            )
-                        },
                     };
                 }
             }
