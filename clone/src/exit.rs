@@ -17,6 +17,15 @@ pub fn set_tid_address<K: Kernel>(kernel: &K, tidptr: usize) -> i32 {
     gettid(kernel)
 }
 
+/// In the child of a `fork`: the child has neither a clear-tid address nor a robust list
+/// (Linux's `copy_process` gives the child none), so the words that held the parent thread's are
+/// cleared.
+pub fn after_fork<K: Kernel>(kernel: &K) {
+    for w in &kernel.locals()[lintel_kernel::thread::slots::CLONE] {
+        w.store(0, Ordering::Relaxed);
+    }
+}
+
 /// `exit(code)` of one thread: ends the calling thread; if it has a clear-tid address
 /// (`CLONE_CHILD_CLEARTID` or `set_tid_address`), the port stores 0 there and wakes one shared
 /// waiter once the thread is off its stack ([`lintel_kernel::Threads::exit_current`]).

@@ -57,6 +57,41 @@ pub use table::{Bucket, buckets_for_cpus};
 use lintel_kernel::{Errno, Kernel};
 use table::Key;
 
+/// Every bucket of a table, locked across a `fork` ([`FutexTable::prepare_fork`]).
+pub struct ForkGuard<'a, K: Kernel> {
+    buckets: &'a [Bucket<K::Thread>],
+    _kernel: core::marker::PhantomData<&'a K>,
+}
+
+impl<K: Kernel> core::fmt::Debug for ForkGuard<'_, K> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ForkGuard")
+            .field("buckets", &self.buckets.len())
+            .finish()
+    }
+}
+
+impl<K: Kernel> ForkGuard<'_, K> {
+    /// In the child of the fork: every waiter queued in the table belonged to a thread of the
+    /// parent, which does not exist here, so the table is emptied, then unlocked.
+    pub fn in_child(self) {
+        for b in self.buckets {
+            // SAFETY: we hold every bucket's lock (prepare_fork); the queued nodes live on the
+            // stacks of the parent's other threads, which the child does not have.
+            unsafe { b.forget_waiters() };
+        }
+        // Dropping unlocks.
+    }
+}
+
+impl<K: Kernel> Drop for ForkGuard<'_, K> {
+    fn drop(&mut self) {
+        for b in self.buckets.iter().rev() {
+            b.raw_unlock();
+        }
+    }
+}
+
 /// Whether a futex is private to this process (`FUTEX_PRIVATE_FLAG`) or may be shared with
 /// others.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -111,6 +146,20 @@ impl<'a, K: Kernel> FutexTable<'a, K> {
     /// Zero when the table is idle.
     pub fn waiters(&self) -> usize {
         self.buckets.iter().map(Bucket::waiter_count).sum()
+    }
+
+    /// Locks every bucket, in `[LOCKORDER]`, for a `fork`: no bucket can then be half-changed
+    /// in the child (a thread of the parent holding a bucket lock at the fork would leave it
+    /// locked forever in the child, where that thread does not exist). Call
+    /// [`ForkGuard::in_child`] in the child; dropping the guard (in the parent) unlocks.
+    pub fn prepare_fork(&self) -> ForkGuard<'a, K> {
+        for b in self.buckets {
+            b.raw_lock(self.kernel);
+        }
+        ForkGuard {
+            buckets: self.buckets,
+            _kernel: core::marker::PhantomData,
+        }
     }
 
     #[inline]

@@ -206,6 +206,34 @@ impl<T> Default for Bucket<T> {
     }
 }
 
+impl<T> Bucket<T> {
+    /// Empties the bucket as if new, taking the lock's place: for the child of a fork, where
+    /// every queued waiter belongs to a thread that does not exist. The caller holds the lock
+    /// (locked before the fork) and it stays held.
+    ///
+    /// # Safety
+    /// The caller holds this bucket's lock, and no thread can reach the nodes still linked in
+    /// it (the child of a fork: their threads exist only in the parent).
+    pub(crate) unsafe fn forget_waiters(&self) {
+        self.queue.with_mut(|q| {
+            // SAFETY: we hold the lock (caller); the nodes are the parent's, never touched here.
+            unsafe {
+                (*q).head = ptr::null();
+                (*q).tail = ptr::null();
+            }
+        });
+        self.waiters.store(0, Ordering::Relaxed);
+    }
+
+    pub(crate) fn raw_lock<K: Threads + ?Sized>(&self, kernel: &K) {
+        self.lock.lock(kernel);
+    }
+
+    pub(crate) fn raw_unlock(&self) {
+        self.lock.unlock();
+    }
+}
+
 /// A locked bucket. Unlocks on drop.
 pub(crate) struct Locked<'a, T> {
     pub(crate) bucket: &'a Bucket<T>,

@@ -234,6 +234,10 @@ unsafe impl Threads for Host {
         syscall::sched_yield();
     }
 
+    fn after_fork(&self) {
+        after_fork_in_child();
+    }
+
     fn tid_alive(&self, tid: i32) -> bool {
         tid > 0
             && syscall::tgkill(init::PID.load(Ordering::Relaxed), tid, 0)

@@ -104,6 +104,11 @@ pub unsafe trait Threads {
     /// Gives up the CPU to another ready thread, if any.
     fn yield_now(&self);
 
+    /// Called by lintel in the child of a `fork`, on its only thread, before anything else runs
+    /// there: the port refreshes what it caches about the process and the calling thread (pid,
+    /// tid) and forgets the parent's other threads, which do not exist in the child.
+    fn after_fork(&self);
+
     /// The calling thread's thread pointer: the register the C library owns for TLS (x86_64:
     /// the FS base; aarch64: `TPIDR_EL0`; riscv64: `tp`).
     fn thread_pointer(&self) -> usize;

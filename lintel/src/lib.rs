@@ -56,7 +56,8 @@ pub mod table {
             | nr::__NR_set_robust_list
             | nr::__NR_get_robust_list
             | nr::__NR_arch_prctl
-            | nr::__NR_exit_group => Route::Emulated,
+            | nr::__NR_exit_group
+            | nr::__NR_fork => Route::Emulated,
             nr::__NR_vfork => Route::As(nr::__NR_fork as usize),
             // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
             // lintel arch reaches it through `__lintel_sigreturn` instead.
@@ -119,7 +120,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // SAFETY: our caller's contract.
             table::Route::Emulated => unsafe { self.emulated(n, args) },
             // SAFETY: as the original call (vfork takes no arguments).
-            table::Route::As(other) => unsafe { self.passthrough(other, [0; 6]) },
+            table::Route::As(other) => unsafe { self.dispatch(other, [0; 6]) },
             table::Route::Refused(e) => e.to_ret(),
             // SAFETY: our caller's contract.
             table::Route::Passthrough => unsafe { self.passthrough(n, args) },
@@ -178,6 +179,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     unsafe { self.passthrough(n, args) }
                 }
             }
+            // SAFETY: fork takes no arguments.
+            nr::__NR_fork => unsafe { self.fork() },
             nr::__NR_exit_group => {
                 stats::flush(self.kernel);
                 if stats::ENABLED.load(core::sync::atomic::Ordering::Relaxed) {
@@ -205,6 +208,26 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             }
             _ => Errno::ENOSYS.to_ret(),
         }
+    }
+
+    /// `fork()`: every futex bucket is locked across the host fork, so that no bucket is left
+    /// half-changed (or locked by a thread that does not exist) in the child; the child then
+    /// empties the table (its waiters were the parent's other threads), lets the port forget
+    /// those threads, and drops the parent thread's clear-tid address and robust list, as
+    /// Linux's child has neither.
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    unsafe fn fork(&self) -> isize {
+        let guard = self.futex.prepare_fork();
+        // SAFETY: fork takes no arguments.
+        let r = unsafe { self.passthrough(nr::__NR_fork as usize, [0; 6]) };
+        if r == 0 {
+            self.kernel.after_fork();
+            guard.in_child();
+            lintel_clone::after_fork(self.kernel);
+        }
+        r
     }
 
     /// A passed-through call, made again if the port abandoned it before it committed.

@@ -349,3 +349,54 @@ fn statistics_count_futex_calls_per_thread() {
             .starts_with("lintel: threads created")
     );
 }
+
+/// After `fork`, the child's futex table holds none of the parent's waiters: a wake in the
+/// child finds nobody (as on Linux, where the parent's waiters are not in the child), and the
+/// table is usable. The parent is unaffected.
+#[test]
+fn fork_gives_the_child_an_empty_usable_table() {
+    let table = fresh_table();
+    static W: AtomicU32 = AtomicU32::new(0);
+    let a = W.as_ptr() as usize;
+    let waiter = thread::spawn(move || {
+        use_table(table);
+        sys(libc::SYS_futex, [a, WAIT, 0, 0, 0, 0])
+    });
+    let start = Instant::now();
+    while lintel().futex_table().waiters() != 1 {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        thread::sleep(Duration::from_millis(1));
+    }
+    let pid = sys(libc::SYS_fork, [0; 6]);
+    if pid == 0 {
+        // The child: only raw syscalls and lintel from here on.
+        let queued = lintel().futex_table().waiters();
+        let woken = sys(libc::SYS_futex, [a, WAKE, 1, 0, 0, 0]);
+        let ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 1_000_000,
+        };
+        let timed = sys(
+            libc::SYS_futex,
+            [a, WAIT, 0, &ts as *const _ as usize, 0, 0],
+        );
+        let ok = queued == 0 && woken == 0 && timed == -(libc::ETIMEDOUT as isize);
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    assert!(pid > 0, "fork: {pid}");
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    assert_eq!(
+        unsafe { libc::waitpid(pid as i32, &mut status, 0) },
+        pid as i32
+    );
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "child status {status:#x}"
+    );
+    // The parent still has its waiter; wake it.
+    assert_eq!(lintel().futex_table().waiters(), 1);
+    assert_eq!(sys(libc::SYS_futex, [a, WAKE, 1, 0, 0, 0]), 1);
+    assert_eq!(waiter.join().unwrap(), 0);
+}

@@ -289,6 +289,7 @@ mod tests {
             false
         }
         fn yield_now(&self) {}
+        fn after_fork(&self) {}
         fn tid_alive(&self, tid: i32) -> bool {
             tid == 1
         }

@@ -96,6 +96,7 @@ unsafe impl Threads for StdKernel {
     fn yield_now(&self) {
         std::thread::yield_now()
     }
+    fn after_fork(&self) {}
     fn tid_alive(&self, tid: i32) -> bool {
         tid > 0 && tid < NEXT_TID.load(Ordering::Relaxed)
     }
