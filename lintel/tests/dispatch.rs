@@ -387,10 +387,8 @@ fn fork_gives_the_child_an_empty_usable_table() {
     assert!(pid > 0, "fork: {pid}");
     let mut status = 0;
     // SAFETY: waits for our own child.
-    assert_eq!(
-        unsafe { libc::waitpid(pid as i32, &mut status, 0) },
-        pid as i32
-    );
+    let reaped = unsafe { libc::waitpid(pid as i32, &mut status, 0) };
+    assert_eq!(reaped, pid as i32);
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "child status {status:#x}"
