@@ -228,6 +228,9 @@ unsafe impl Threads for LoomKernel {
         loom::thread::yield_now();
     }
 
+    /// Not modelled: there is no fork in a model.
+    fn after_fork(&self) {}
+
     fn tid_alive(&self, tid: i32) -> bool {
         tid > 0 && (tid as usize) <= self.records.len()
     }
