@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the loom models of the futex engine (loom-tests/tests/*.rs) against the real code.
+# Runs the loom models of the futex engine and thread exit (loom-tests/tests/*.rs) against the
+# real code.
 #
 #   bash loom-tests/run.sh                          # CI budget: LOOM_MAX_PREEMPTIONS=2
 #   LOOM_MAX_PREEMPTIONS=1 bash loom-tests/run.sh   # quick run (seconds)
@@ -7,10 +8,11 @@
 #   bash loom-tests/run.sh stale_token              # a test-name filter
 #
 # Cost (2-core machine, measured): the build into target/loom takes ~30 s cold and ~12 s after
-# a change to lintel-futex or the models; the models themselves then run in 0.1 s at =1,
-# 0.25 s at =2, 0.6 s at =3, 2 s at =4 and 7 s at =5 (the models are small on purpose). LOOM_MAX_BRANCHES,
-# LOOM_LOG=1, LOOM_LOCATION=1 and LOOM_CHECKPOINT_FILE are passed through to loom. Below 2,
-# the models' coverage checks (Coverage::assert_all) are skipped.
+# a change to lintel-futex, lintel-clone or the models; the models themselves then run in
+# 0.1 s at =1, 0.35 s at =2, 1.7 s at =3, 9 s at =4 and 44 s at =5 (the models are small on
+# purpose; wait_wake, requeue and pi dominate above 3). LOOM_MAX_BRANCHES, LOOM_LOG=1,
+# LOOM_LOCATION=1 and LOOM_CHECKPOINT_FILE are passed through to loom. Below 2, the models'
+# coverage checks (Coverage::assert_all) are skipped.
 #
 # --cfg lintel_loom switches lintel-futex's sync facade to loom; the separate target dir keeps
 # the normal build's artifacts valid.

@@ -1,6 +1,6 @@
 //! [`Model`]: a port, a bucket array and a way to start threads, built once per loom execution.
 
-use crate::port::{LoomKernel, Tid};
+use crate::port::{LoomKernel, ThreadExit, Tid};
 use lintel_futex::{Bucket, FutexTable};
 use std::sync::Arc;
 
@@ -28,9 +28,15 @@ impl Model {
     /// A model with `buckets` buckets (a power of two) and user words holding `words`; the
     /// calling thread is its main thread.
     pub fn new(buckets: usize, words: &[u32]) -> Arc<Model> {
+        Self::with_bytes(buckets, words, &[])
+    }
+
+    /// As [`Model::new`], with plain user memory holding `bytes` (see
+    /// [`LoomKernel::with_bytes`]).
+    pub fn with_bytes(buckets: usize, words: &[u32], bytes: &[u8]) -> Arc<Model> {
         assert!(buckets.is_power_of_two());
         Arc::new(Model {
-            kernel: LoomKernel::new(words),
+            kernel: LoomKernel::with_bytes(words, bytes),
             buckets: (0..buckets).map(|_| Bucket::new()).collect(),
         })
     }
@@ -66,13 +72,25 @@ impl Model {
         }
     }
 
-    /// Spawns a thread running `f` on this model.
+    /// Spawns a thread running `f` on this model. Threads get `Tid(1)`, `Tid(2)`, ... in spawn
+    /// order (Linux tid `index + 1`).
+    ///
+    /// `f` may end the thread through `Threads::exit_current` (say, by
+    /// `lintel_clone::exit_thread`): the port unwinds with [`ThreadExit`], caught here, and the
+    /// thread ends as if `f` had returned (see [`Spawned::join_exited`]). Any other panic goes
+    /// on to loom unchanged.
     pub fn spawn<R: 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&Model) -> R + 'static,
     ) -> Spawned<R> {
         let m = Arc::clone(self);
-        let (tid, handle) = self.kernel.spawn_thread(move || f(&m));
+        let (tid, handle) = self.kernel.spawn_thread(move || {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&m))) {
+                Ok(r) => Some(r),
+                Err(payload) if payload.is::<ThreadExit>() => None,
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        });
         Spawned { tid, handle }
     }
 }
@@ -82,13 +100,29 @@ impl Model {
 pub struct Spawned<R> {
     /// Its port handle (for `Notify::interrupt`, say).
     pub tid: Tid,
-    handle: loom::thread::JoinHandle<R>,
+    /// `None` if the thread ended through `exit_current`.
+    handle: loom::thread::JoinHandle<Option<R>>,
 }
 
 impl<R> Spawned<R> {
     /// Waits for the thread and returns its result.
+    ///
+    /// # Panics
+    /// If the thread ended through `exit_current` instead of returning.
     pub fn join(self) -> R {
-        self.handle.join().expect("model thread panicked")
+        self.handle
+            .join()
+            .expect("model thread panicked")
+            .expect("model thread exited (exit_current) instead of returning")
+    }
+
+    /// Waits for a thread that must have ended through `exit_current`.
+    ///
+    /// # Panics
+    /// If it returned instead.
+    pub fn join_exited(self) {
+        let r = self.handle.join().expect("model thread panicked");
+        assert!(r.is_none(), "model thread returned instead of exiting");
     }
 }
 

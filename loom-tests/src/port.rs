@@ -7,18 +7,38 @@ use lintel_kernel::{
     Clock, ClockId, Deadline, Errno, Interrupt, Notify, Passed, Passthrough, SharedFutex,
     SharedWaitError, SpawnSpec, Threads, UserMemory, Wakeup,
 };
+use loom::sync::Mutex;
 use loom::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::cell::Cell;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize};
+use std::sync::atomic::{
+    AtomicBool as StdAtomicBool, AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
+};
 
 /// The user address of word 0 of the simulated address space; word `i` is at
 /// `USER_BASE + 4 * i`. Fixed, so that every loom execution hashes the same words to the same
 /// buckets (loom needs each execution to be deterministic given its schedule).
 pub const USER_BASE: usize = 0x1_0000;
 
+/// The user address of byte 0 of the simulated *plain* memory (see [`LoomKernel::with_bytes`]):
+/// non-atomic bytes that `UserMemory::read` copies from, as a robust-list head or a thread's
+/// stack. Far enough above [`USER_BASE`] that the two regions never meet.
+pub const BYTES_BASE: usize = 0x2_0000;
+
 /// One past the highest user address (Linux x86_64's `TASK_SIZE_MAX`).
 const USER_END: usize = 0x7fff_ffff_f000;
+
+/// The panic payload with which [`LoomKernel`]'s `Threads::exit_current` ends a loom thread.
+///
+/// A loom thread cannot end in the middle of a function, and `exit_current` never returns, so
+/// the port unwinds: `exit_current` does its last steps (the clear-tid store and wake), then
+/// calls [`std::panic::resume_unwind`] with this payload, and [`crate::Model::spawn`]'s
+/// wrapper catches it with [`std::panic::catch_unwind`] and ends the loom thread normally.
+/// `resume_unwind` does not run the panic hook (no message per execution), and the unwind runs
+/// no loom operation as long as the exiting thread's frames own no loom object (see the crate
+/// doc), so loom's scheduler never switches threads while `std::thread::panicking()` is true.
+#[derive(Debug)]
+pub struct ThreadExit;
 
 loom::thread_local! {
     /// The calling loom thread's record index: 0 for the model's main thread, set by
@@ -48,6 +68,14 @@ struct Record {
     waits: StdAtomicUsize,
     /// How many of those waits returned `TimedOut` (bookkeeping, as `waits`).
     timeouts: StdAtomicUsize,
+    /// How many times the thread has called `UserMemory::read` (bookkeeping, as `waits`; a PI
+    /// unlock reads the word once per attempt), see [`LoomKernel::reads`].
+    reads: StdAtomicUsize,
+    /// Set by `Threads::exit_current` after its last step: the thread is dead (`is_dead`,
+    /// `tid_alive`). Kernel state rather than a protocol the models explore: loom runs one
+    /// thread at a time, so this std atomic is read in schedule order, like a kernel's own
+    /// thread table.
+    exited: StdAtomicBool,
     /// `Threads::locals` (no model uses them; std atomics, invisible to loom).
     locals: [StdAtomicUsize; lintel_kernel::LOCAL_WORDS],
 }
@@ -60,6 +88,8 @@ impl Record {
             interrupted: AtomicBool::new(false),
             waits: StdAtomicUsize::new(0),
             timeouts: StdAtomicUsize::new(0),
+            reads: StdAtomicUsize::new(0),
+            exited: StdAtomicBool::new(false),
             locals: [const { StdAtomicUsize::new(0) }; lintel_kernel::LOCAL_WORDS],
         }
     }
@@ -84,6 +114,24 @@ impl Record {
     }
 }
 
+/// The plain user memory: a loom cell, shared by the model's threads the way user memory is.
+#[derive(Debug)]
+struct Plain(loom::cell::UnsafeCell<Vec<u8>>);
+
+// SAFETY: the cell is only accessed through `with`/`with_mut` in `LoomKernel::read_bytes` and
+// `write_bytes`, which hold no reference beyond the closure; loom runs one thread at a time and
+// reports (panics on) any two accesses, one a write, that happens-before does not order, so a
+// model that shares it racily fails instead of racing.
+unsafe impl Sync for Plain {}
+
+/// A thread queued on a shared futex of the port ([`SharedFutex::shared_wait`]).
+#[derive(Debug)]
+struct SharedWaiter {
+    addr: usize,
+    bitset: u32,
+    thread: Tid,
+}
+
 /// lintel's porting interface on loom: build one inside each `loom::model` execution (through
 /// [`crate::Model`]).
 ///
@@ -97,16 +145,30 @@ pub struct LoomKernel {
     records: Vec<Record>,
     /// The next free record.
     next: StdAtomicUsize,
-    /// The simulated user memory.
+    /// The simulated user memory: atomic words at [`USER_BASE`].
     words: Vec<AtomicU32>,
+    /// The simulated plain user memory at [`BYTES_BASE`]: one loom cell, so loom checks that
+    /// every pair of accesses to it with a write is ordered by happens-before.
+    bytes: Plain,
+    /// `bytes`' length, known without touching the cell (bounds checks are not accesses).
+    bytes_len: usize,
+    /// The port's shared futexes: one queue of waiters, in arrival order, under one loom mutex
+    /// (the real port's kernel keeps shared futex queues; this is the smallest sound one).
+    shared: Mutex<Vec<SharedWaiter>>,
     /// Virtual time, in ns; a timeout advances it to its deadline.
     clock: StdAtomicU64,
 }
 
 impl LoomKernel {
-    /// A kernel with `words.len()` user words holding `words`, and the calling thread (the
-    /// model's main thread) registered as `Tid(0)`.
+    /// A kernel with `words.len()` user words holding `words`, no plain memory, and the calling
+    /// thread (the model's main thread) registered as `Tid(0)`.
     pub fn new(words: &[u32]) -> Self {
+        Self::with_bytes(words, &[])
+    }
+
+    /// As [`LoomKernel::new`], with `bytes.len()` bytes of plain user memory at [`BYTES_BASE`]
+    /// holding `bytes`.
+    pub fn with_bytes(words: &[u32], bytes: &[u8]) -> Self {
         let records: Vec<Record> = (0..loom::MAX_THREADS).map(|_| Record::new()).collect();
         records[0]
             .thread
@@ -117,6 +179,9 @@ impl LoomKernel {
             records,
             next: StdAtomicUsize::new(1),
             words: words.iter().map(|&v| AtomicU32::new(v)).collect(),
+            bytes: Plain(loom::cell::UnsafeCell::new(bytes.to_vec())),
+            bytes_len: bytes.len(),
+            shared: Mutex::new(Vec::new()),
             clock: StdAtomicU64::new(0),
         }
     }
@@ -160,6 +225,34 @@ impl LoomKernel {
         self.words.len()
     }
 
+    /// The user address of byte `off` of the plain memory.
+    pub fn bytes_addr(&self, off: usize) -> usize {
+        assert!(off <= self.bytes_len, "no byte {off}");
+        BYTES_BASE + off
+    }
+
+    /// The model's own (user-level, non-atomic) read of plain bytes `off..off + buf.len()`.
+    /// loom records it as a read of the whole plain memory.
+    pub fn read_bytes(&self, off: usize, buf: &mut [u8]) {
+        self.bytes.0.with(|p| {
+            // SAFETY: loom runs one thread at a time and the reference does not outlive the
+            // closure; loom reports (panics on) any write to the cell not ordered with this read
+            // by happens-before, so the model never relies on a racy access.
+            let bytes = unsafe { &*p };
+            buf.copy_from_slice(&bytes[off..off + buf.len()]);
+        });
+    }
+
+    /// The model's own (user-level, non-atomic) write of `data` to plain bytes
+    /// `off..off + data.len()`. loom records it as a write of the whole plain memory.
+    pub fn write_bytes(&self, off: usize, data: &[u8]) {
+        self.bytes.0.with_mut(|p| {
+            // SAFETY: as in `read_bytes`, for any access not ordered with this write.
+            let bytes = unsafe { &mut *p };
+            bytes[off..off + data.len()].copy_from_slice(data);
+        });
+    }
+
     /// A deadline `ns` after the current virtual time.
     pub fn deadline_after(&self, ns: u64) -> Deadline {
         Deadline::after(ClockId::Monotonic, self.now(ClockId::Monotonic), ns)
@@ -183,8 +276,21 @@ impl LoomKernel {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many times thread `t` has called `UserMemory::read` (a PI unlock reads the word
+    /// once per attempt, so a model can tell that an unlock started again).
+    pub fn reads(&self, t: Tid) -> usize {
+        self.record(t)
+            .reads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn record(&self, t: Tid) -> &Record {
         &self.records[t.0]
+    }
+
+    /// Whether `Shared` waiter `t` is still queued (callers hold the queue's lock).
+    fn shared_position(queue: &[SharedWaiter], t: Tid) -> Option<usize> {
+        queue.iter().position(|w| w.thread == t)
     }
 
     /// The word at user address `addr`, or `EFAULT` (unmapped, or not a whole aligned word).
@@ -197,9 +303,18 @@ impl LoomKernel {
     }
 }
 
+/// The offset of `[addr, addr + len)` in a region of `size` bytes at `base`, if it lies wholly
+/// inside.
+fn region(base: usize, size: usize, addr: usize, len: usize) -> Option<usize> {
+    let off = addr.checked_sub(base)?;
+    (off.checked_add(len)? <= size).then_some(off)
+}
+
 // SAFETY: `current` reads a loom thread-local set before the thread runs any model code and
 // distinct per thread (records are never reused within an execution); records live as long as
-// the kernel, so every handle stays memory-safe; `is_dead` never claims a thread is dead.
+// the kernel, so every handle stays memory-safe; `is_dead` is true only after `exit_current`
+// took its last step (the loom thread then only unwinds to `Model::spawn`'s wrapper and ends,
+// touching no model memory).
 unsafe impl Threads for LoomKernel {
     type Thread = Tid;
 
@@ -216,12 +331,30 @@ unsafe impl Threads for LoomKernel {
         Err(Errno::ENOSYS)
     }
 
-    unsafe fn exit_current(&self, _clear_tid: usize) -> ! {
-        panic!("LoomKernel: exit_current is not modelled")
+    /// Linux's `mm_release` for `CLONE_CHILD_CLEARTID`: stores 0 to the word at `clear_tid`
+    /// (`Release`: the store hands the thread's memory to whoever sees the 0) and wakes one
+    /// waiter of the shared futex there; a `clear_tid` that is not one of the model's words is
+    /// ignored, as Linux ignores a fault. Then the thread is marked dead and the loom thread
+    /// ends by unwinding with [`ThreadExit`] to [`crate::Model::spawn`]'s wrapper (only threads
+    /// started there may exit). The model's "stack" is its plain memory, which the port never
+    /// touches here.
+    unsafe fn exit_current(&self, clear_tid: usize) -> ! {
+        if clear_tid != 0 {
+            if let Ok(word) = self.user_word(clear_tid) {
+                word.store(0, Ordering::Release);
+                let _ = self.shared_wake(clear_tid, 1, u32::MAX);
+            }
+        }
+        self.record(self.current())
+            .exited
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        std::panic::resume_unwind(Box::new(ThreadExit))
     }
 
-    fn is_dead(&self, _thread: Tid) -> bool {
-        false
+    fn is_dead(&self, thread: Tid) -> bool {
+        self.record(thread)
+            .exited
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn yield_now(&self) {
@@ -232,7 +365,7 @@ unsafe impl Threads for LoomKernel {
     fn after_fork(&self) {}
 
     fn tid_alive(&self, tid: i32) -> bool {
-        tid > 0 && (tid as usize) <= self.records.len()
+        tid > 0 && (tid as usize) <= self.records.len() && !self.is_dead(Tid(tid as usize - 1))
     }
 
     /// Not modelled: there is no thread pointer in a model.
@@ -328,10 +461,10 @@ unsafe impl Clock for LoomKernel {
     }
 }
 
-// SAFETY: every access is to a loom atomic the kernel owns, or `EFAULT` without an access;
-// `load_u32` is `Acquire` (the weakest the contract allows, so the models do not get ordering
-// for free from the port) and `cmpxchg_u32` is `SeqCst`; addresses at or above `USER_END`
-// are never mapped.
+// SAFETY: every access is to a loom atomic or the loom cell the kernel owns, or `EFAULT`
+// without an access; `load_u32` is `Acquire` (the weakest the contract allows, so the models do
+// not get ordering for free from the port) and `cmpxchg_u32` is `SeqCst`; addresses at or above
+// `USER_END` are never mapped.
 unsafe impl UserMemory for LoomKernel {
     fn user_end(&self) -> usize {
         USER_END
@@ -350,9 +483,35 @@ unsafe impl UserMemory for LoomKernel {
         )
     }
 
-    /// Not modelled (the models use the typed futex API, which copies nothing in): `EFAULT`.
-    fn read(&self, _addr: usize, _buf: &mut [u8]) -> Result<(), Errno> {
-        Err(Errno::EFAULT)
+    /// A plain copy (as the real port's fault-tolerant `memcpy`) from a range that lies wholly
+    /// in the words or wholly in the plain bytes, else `EFAULT`. Words are read with one
+    /// `Relaxed` load each (the weakest ordering: a copy promises none; `unlock_pi` reads its
+    /// word this way, as Linux's `get_user`); plain bytes with one loom-tracked read of the
+    /// cell (the robust-list walk reads its head and entries this way).
+    fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        let me = self.record(self.current());
+        me.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let len = buf.len();
+        if len == 0 {
+            return Ok(());
+        }
+        if let Some(off) = region(USER_BASE, 4 * self.words.len(), addr, len) {
+            for i in off / 4..=(off + len - 1) / 4 {
+                let word = self.words[i].load(Ordering::Relaxed).to_ne_bytes();
+                for (j, byte) in word.iter().enumerate() {
+                    let at = (4 * i + j).wrapping_sub(off);
+                    if at < len {
+                        buf[at] = *byte;
+                    }
+                }
+            }
+            Ok(())
+        } else if let Some(off) = region(BYTES_BASE, self.bytes_len, addr, len) {
+            self.read_bytes(off, buf);
+            Ok(())
+        } else {
+            Err(Errno::EFAULT)
+        }
     }
 
     /// Not modelled: `EFAULT`.
@@ -361,17 +520,62 @@ unsafe impl UserMemory for LoomKernel {
     }
 }
 
-// SAFETY: no shared futex exists in a model; every operation fails with `ENOSYS` and has no
-// effect.
+// SAFETY: `shared_wait` compares the word and queues the waiter under the queue's loom mutex,
+// and `shared_wake` dequeues under the same mutex after the waker's store (the callers' order),
+// so a waiter blocks only if it read `expected` after every wake that happened before its
+// enqueue (a wake whose critical section came first also made its store visible to the
+// waiter's load, through the mutex). A wake dequeues in arrival order and signals after
+// unlocking; a waiter returns `Ok` exactly when a wake dequeued it (a token that finds it still
+// queued is stale and it sleeps again), and a timeout or interruption dequeues it and returns
+// `ETIMEDOUT` or `Interrupted` without consuming a wake ([`Notify::wait`] returns promptly on
+// an interrupt). `EFAULT` for a word the model does not have. Requeue, wake-op and PI are not
+// modelled (`ENOSYS`, no effect).
 unsafe impl SharedFutex for LoomKernel {
     fn shared_wait(
         &self,
-        _addr: usize,
-        _expected: u32,
-        _bitset: u32,
-        _deadline: Option<Deadline>,
+        addr: usize,
+        expected: u32,
+        bitset: u32,
+        deadline: Option<Deadline>,
     ) -> Result<(), SharedWaitError> {
-        Err(SharedWaitError::Errno(Errno::ENOSYS))
+        let word = self.user_word(addr).map_err(SharedWaitError::Errno)?;
+        let me = self.current();
+        {
+            let mut queue = self
+                .shared
+                .lock()
+                .expect("no model thread panics holding it");
+            if word.load(Ordering::Acquire) != expected {
+                return Err(SharedWaitError::Errno(Errno::EAGAIN));
+            }
+            queue.push(SharedWaiter {
+                addr,
+                bitset,
+                thread: me,
+            });
+        }
+        loop {
+            let why = self.wait(deadline);
+            let mut queue = self
+                .shared
+                .lock()
+                .expect("no model thread panics holding it");
+            let Some(i) = Self::shared_position(&queue, me) else {
+                // A wake dequeued us: woken, whatever else happened ([LIFETIME]).
+                return Ok(());
+            };
+            match why {
+                Wakeup::Notified => continue, // a stale token: sleep again
+                Wakeup::TimedOut => {
+                    queue.remove(i);
+                    return Err(SharedWaitError::Errno(Errno::ETIMEDOUT));
+                }
+                Wakeup::Interrupted => {
+                    queue.remove(i);
+                    return Err(SharedWaitError::Interrupted);
+                }
+            }
+        }
     }
 
     fn shared_lock_pi(
@@ -387,8 +591,24 @@ unsafe impl SharedFutex for LoomKernel {
         Err(Errno::ENOSYS)
     }
 
-    fn shared_wake(&self, _addr: usize, _nr_wake: i32, _bitset: u32) -> Result<u32, Errno> {
-        Err(Errno::ENOSYS)
+    fn shared_wake(&self, addr: usize, nr_wake: i32, bitset: u32) -> Result<u32, Errno> {
+        self.user_word(addr)?;
+        let max = nr_wake.max(1) as usize;
+        let mut woken = Vec::new();
+        self.shared
+            .lock()
+            .expect("no model thread panics holding it")
+            .retain(|w| {
+                let wake = woken.len() < max && w.addr == addr && w.bitset & bitset != 0;
+                if wake {
+                    woken.push(w.thread);
+                }
+                !wake
+            });
+        for &t in &woken {
+            self.signal(t);
+        }
+        Ok(woken.len() as u32)
     }
 
     fn shared_requeue(
