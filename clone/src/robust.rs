@@ -101,7 +101,8 @@ fn handle_death<K: Kernel>(
         if seen != uval {
             continue; // changed under us: re-read, as Linux retries
         }
-        // PI futexes are woken by their PI state (not emulated yet: no PI waiters exist).
+        // Linux hands a PI futex to its top waiter through the PI state (exit_pi_state_list);
+        // lintel does not yet, so PI waiters of a dead owner are not woken (docs/abi.md).
         if !pi && uval & l::FUTEX_WAITERS != 0 {
             let _ = kernel.shared_wake(uaddr, 1, l::FUTEX_BITSET_MATCH_ANY);
         }
