@@ -1,0 +1,149 @@
+//! Per-thread signal state: the blocked mask (`rt_sigprocmask`) and the words it lives in.
+//!
+//! Each thread's signal state is kept in the port's per-thread words
+//! ([`Threads::locals`](lintel_kernel::Threads::locals)), in the range
+//! [`slots::SIGNALS`] reserved for this layer:
+//!
+//! | word | content | written by | read by |
+//! | --- | --- | --- | --- |
+//! | 12 | blocked mask | the thread itself, under the process signal lock | anyone |
+//! | 13 | thread-directed pending set | any thread, under the lock | anyone (the owner lock-free, as its "anything to deliver?" check) |
+//! | 14 | saved mask (`sigsuspend`, `ppoll`: restored at delivery) | the thread | the thread |
+//! | 15 | reserved (delivery state: restore-mask flag, altstack record) | | |
+//!
+//! [`ThreadSignals`] is a view of one thread's words plus its tid. For the calling thread it
+//! comes from the port's `locals()`; another thread's view needs a port accessor that does not
+//! exist yet (see the crate docs).
+
+use crate::sigset::SigSet;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use lintel_kernel::thread::slots;
+use lintel_kernel::{Errno, LOCAL_WORDS};
+use linux_raw_sys::general as g;
+
+const BLOCKED: usize = slots::SIGNALS.start;
+const PENDING: usize = slots::SIGNALS.start + 1;
+const SAVED: usize = slots::SIGNALS.start + 2;
+static_assertions::const_assert!(SAVED < slots::SIGNALS.end);
+// A `SigSet` must fit one word.
+static_assertions::const_assert!(core::mem::size_of::<usize>() >= 8);
+
+/// One thread's signal words and its Linux tid.
+#[derive(Copy, Clone)]
+pub struct ThreadSignals<'a> {
+    words: &'a [AtomicUsize; LOCAL_WORDS],
+    tid: i32,
+}
+
+impl core::fmt::Debug for ThreadSignals<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ThreadSignals")
+            .field("tid", &self.tid)
+            .field("blocked", &self.blocked())
+            .field("pending", &self.pending())
+            .finish()
+    }
+}
+
+impl<'a> ThreadSignals<'a> {
+    /// The view of a thread whose port words are `words` and whose Linux tid is `tid` (> 0).
+    pub fn new(words: &'a [AtomicUsize; LOCAL_WORDS], tid: i32) -> Self {
+        ThreadSignals { words, tid }
+    }
+
+    /// The thread's Linux tid.
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// The blocked mask.
+    pub fn blocked(&self) -> SigSet {
+        SigSet::from_bits(self.words[BLOCKED].load(Ordering::Acquire) as u64)
+    }
+
+    /// The thread-directed pending set (bits only; the siginfo queue is process-wide).
+    pub fn pending(&self) -> SigSet {
+        SigSet::from_bits(self.words[PENDING].load(Ordering::Acquire) as u64)
+    }
+
+    /// The saved mask (`sigsuspend`, `ppoll`, …: restored after delivery).
+    pub fn saved_mask(&self) -> SigSet {
+        SigSet::from_bits(self.words[SAVED].load(Ordering::Relaxed) as u64)
+    }
+
+    /// Stores the blocked mask. Call with the process signal lock held; KILL and STOP are
+    /// removed (Linux's `__set_current_blocked`).
+    pub(crate) fn store_blocked(&self, set: SigSet) {
+        let set = set.minus(SigSet::UNBLOCKABLE);
+        self.words[BLOCKED].store(set.bits() as usize, Ordering::Release);
+    }
+
+    /// Stores the thread-directed pending set. Call with the process signal lock held.
+    pub(crate) fn store_pending(&self, set: SigSet) {
+        self.words[PENDING].store(set.bits() as usize, Ordering::Release);
+    }
+
+    /// Stores the saved mask.
+    pub fn set_saved_mask(&self, set: SigSet) {
+        self.words[SAVED].store(set.bits() as usize, Ordering::Relaxed);
+    }
+}
+
+/// `how` for `rt_sigprocmask`.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum How {
+    /// `SIG_BLOCK`: add the set.
+    Block,
+    /// `SIG_UNBLOCK`: remove the set.
+    Unblock,
+    /// `SIG_SETMASK`: replace with the set.
+    SetMask,
+}
+
+impl How {
+    /// Decodes `how`; `EINVAL` for anything else (Linux checks this only when `set` is
+    /// non-NULL, after reading it).
+    pub fn from_raw(how: i64) -> Result<How, Errno> {
+        match how {
+            x if x == g::SIG_BLOCK as i64 => Ok(How::Block),
+            x if x == g::SIG_UNBLOCK as i64 => Ok(How::Unblock),
+            x if x == g::SIG_SETMASK as i64 => Ok(How::SetMask),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// The mask that results from applying `set` to `old` (KILL and STOP never blocked).
+    pub const fn apply(self, old: SigSet, set: SigSet) -> SigSet {
+        let new = match self {
+            How::Block => old.union(set),
+            How::Unblock => old.minus(set),
+            How::SetMask => set,
+        };
+        new.minus(SigSet::UNBLOCKABLE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn how_applies() {
+        let a = SigSet::from_bits(0b1010);
+        assert_eq!(
+            How::Block.apply(a, SigSet::from_bits(0b0101)).bits(),
+            0b1111
+        );
+        assert_eq!(
+            How::Unblock.apply(a, SigSet::from_bits(0b0010)).bits(),
+            0b1000
+        );
+        assert_eq!(
+            How::SetMask.apply(a, SigSet::FULL),
+            SigSet::FULL.minus(SigSet::UNBLOCKABLE)
+        );
+        assert_eq!(How::from_raw(3), Err(Errno::EINVAL));
+        assert_eq!(How::from_raw(-1), Err(Errno::EINVAL));
+        assert_eq!(How::from_raw(2), Ok(How::SetMask));
+    }
+}

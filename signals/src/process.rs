@@ -1,0 +1,324 @@
+//! The process's signal state and the syscall-edge bookkeeping over it: `rt_sigaction`,
+//! `rt_sigprocmask`, `rt_sigpending`, generating a signal, dequeueing one.
+//!
+//! [`Signals`] holds the disposition table and the process-wide pending queue under one lock
+//! (see [`crate::lock`] for the ordering); each thread's blocked mask and thread-directed
+//! pending set are in its own port words ([`ThreadSignals`]). Operations that Linux applies to
+//! every thread of the process (flushing on `SIG_IGN`, `SIGCONT` vs stop signals, picking a
+//! thread for a process-directed signal) walk a [`ThreadList`] the caller supplies.
+
+use crate::action::{Actions, KSigaction};
+use crate::lock::SpinLock;
+use crate::mask::{How, ThreadSignals};
+use crate::pending::{PendingQueue, Queued, SHARED};
+use crate::siginfo::SigInfo;
+use crate::sigset::{SIGCONT, SigSet, Signal};
+use lintel_kernel::{Errno, UserMemory};
+
+/// Default size of the pending-entry pool (Linux bounds it by `RLIMIT_SIGPENDING`, per user).
+pub const DEFAULT_QUEUE: usize = 256;
+
+/// The size of the kernel's `sigset_t`: every `sigsetsize` argument must equal it.
+pub const SIGSET_SIZE: usize = 8;
+
+/// The threads of the process, as the signal layer walks them.
+pub trait ThreadList {
+    /// Calls `f` once for every live thread of the process.
+    fn for_each(&self, f: &mut dyn FnMut(ThreadSignals<'_>));
+}
+
+impl ThreadList for [ThreadSignals<'_>] {
+    fn for_each(&self, f: &mut dyn FnMut(ThreadSignals<'_>)) {
+        for t in self {
+            f(*t);
+        }
+    }
+}
+
+/// Where a generated signal goes.
+#[derive(Copy, Clone, Debug)]
+pub enum Target<'a> {
+    /// Thread-directed (`tkill`, `tgkill`, a fault, `SIGEV_THREAD_ID`): that thread's set.
+    Thread(ThreadSignals<'a>),
+    /// Process-directed (`kill`, `SIGEV_SIGNAL`, from outside): the shared set. The thread is
+    /// the one Linux's sender resolved the pid to (its blocked mask decides whether an ignored
+    /// signal is discarded) and the first candidate to take it.
+    Process(ThreadSignals<'a>),
+}
+
+/// The result of generating a signal.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum Sent {
+    /// Discarded: ignored and not blocked (Linux's `prepare_signal` returning false).
+    Ignored,
+    /// Made pending (or dropped as already pending); `wake` is the tid of a thread that does
+    /// not block it (Linux's `complete_signal` choice), which the caller must interrupt or
+    /// kick, or `None` if every thread blocks it or nothing new was queued.
+    Pending {
+        /// What the queue did.
+        queued: Queued,
+        /// The thread to notify.
+        wake: Option<i32>,
+    },
+}
+
+struct Inner<const N: usize> {
+    actions: Actions,
+    queue: PendingQueue<N>,
+}
+
+/// The signal state of one process: dispositions and pending queue, `N` queue entries.
+pub struct Signals<const N: usize = DEFAULT_QUEUE> {
+    inner: SpinLock<Inner<N>>,
+}
+
+impl<const N: usize> core::fmt::Debug for Signals<N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.inner
+            .with(|i| f.debug_struct("Signals").field("queue", &i.queue).finish())
+    }
+}
+
+impl<const N: usize> Default for Signals<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Flushes `mask` from the shared set and from every thread's pending set.
+fn flush_all<const N: usize>(
+    q: &mut PendingQueue<N>,
+    threads: &(impl ThreadList + ?Sized),
+    mask: SigSet,
+) {
+    q.with_shared(|q, s| q.flush(s, SHARED, mask));
+    threads.for_each(&mut |t| {
+        let mut set = t.pending();
+        if !set.intersect(mask).is_empty() {
+            q.flush(&mut set, t.tid(), mask);
+            t.store_pending(set);
+        }
+    });
+}
+
+impl<const N: usize> Signals<N> {
+    /// Every action `SIG_DFL`, nothing pending. `const`: a process keeps one in a `static`.
+    pub const fn new() -> Self {
+        Signals {
+            inner: SpinLock::new(Inner {
+                actions: Actions::new(),
+                queue: PendingQueue::new(),
+            }),
+        }
+    }
+
+    /// The current action of `sig`.
+    pub fn action(&self, sig: Signal) -> KSigaction {
+        self.inner.with(|i| i.actions.get(sig))
+    }
+
+    /// `do_sigaction`: see [`Actions::sigaction`]; flushes a newly ignored signal from every
+    /// pending set under the same lock. Returns the old action.
+    pub fn sigaction(
+        &self,
+        threads: &(impl ThreadList + ?Sized),
+        sig: i64,
+        act: Option<KSigaction>,
+    ) -> Result<KSigaction, Errno> {
+        self.inner.with(|i| {
+            let c = i.actions.sigaction(sig, act)?;
+            if !c.flush.is_empty() {
+                flush_all(&mut i.queue, threads, c.flush);
+            }
+            Ok(c.old)
+        })
+    }
+
+    /// The `rt_sigaction(sig, act, oact, sigsetsize)` syscall, with Linux's order of checks:
+    /// `sigsetsize` (`EINVAL`), reading `act` (`EFAULT`), [`sigaction`](Self::sigaction)
+    /// (`EINVAL`), writing `oact` (`EFAULT`, after the new action is installed). `sig` is an
+    /// `int`: the upper half of the register is ignored, as Linux does.
+    ///
+    /// # Safety
+    /// `oact` must be what the program passed: lintel writes 32 bytes there.
+    pub unsafe fn rt_sigaction<M: UserMemory + ?Sized>(
+        &self,
+        mem: &M,
+        threads: &(impl ThreadList + ?Sized),
+        sig: usize,
+        act: usize,
+        oact: usize,
+        sigsetsize: usize,
+    ) -> Result<(), Errno> {
+        if sigsetsize != SIGSET_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        let new = if act != 0 {
+            let mut b = [0u8; 32];
+            mem.read(act, &mut b)?;
+            Some(KSigaction::from_bytes(&b))
+        } else {
+            None
+        };
+        let old = self.sigaction(threads, sig as i32 as i64, new)?;
+        if oact != 0 {
+            // SAFETY: our caller's contract: the program's `oact`.
+            unsafe { mem.write(oact, &old.to_bytes())? };
+        }
+        Ok(())
+    }
+
+    /// Sets the calling thread's blocked mask (delivery, `sigreturn`, `sigsuspend`); KILL and
+    /// STOP are removed.
+    pub fn set_blocked(&self, me: ThreadSignals<'_>, set: SigSet) {
+        self.inner.with(|_| me.store_blocked(set));
+    }
+
+    /// `sigprocmask(how, set)` for the calling thread `me`: returns the old mask. With `set`
+    /// `None`, `how` is not checked (Linux).
+    pub fn sigprocmask(
+        &self,
+        me: ThreadSignals<'_>,
+        how: i64,
+        set: Option<SigSet>,
+    ) -> Result<SigSet, Errno> {
+        let old = me.blocked();
+        if let Some(set) = set {
+            let how = How::from_raw(how)?;
+            self.inner.with(|_| me.store_blocked(how.apply(old, set)));
+        }
+        Ok(old)
+    }
+
+    /// The `rt_sigprocmask(how, set, oset, sigsetsize)` syscall for the calling thread, with
+    /// Linux's order: `sigsetsize` (`EINVAL`), reading `set` (`EFAULT`), `how` (`EINVAL`, only
+    /// with a `set`), the new mask, then writing the *old* mask to `oset` (`EFAULT`, after the
+    /// mask changed). `how` is an `int`.
+    ///
+    /// # Safety
+    /// `oset` must be what the program passed: lintel writes 8 bytes there.
+    pub unsafe fn rt_sigprocmask<M: UserMemory + ?Sized>(
+        &self,
+        mem: &M,
+        me: ThreadSignals<'_>,
+        how: usize,
+        set: usize,
+        oset: usize,
+        sigsetsize: usize,
+    ) -> Result<(), Errno> {
+        if sigsetsize != SIGSET_SIZE {
+            return Err(Errno::EINVAL);
+        }
+        let new = if set != 0 {
+            let mut b = [0u8; 8];
+            mem.read(set, &mut b)?;
+            Some(SigSet::from_bits(u64::from_ne_bytes(b)))
+        } else {
+            None
+        };
+        let old = self.sigprocmask(me, how as i32 as i64, new)?;
+        if oset != 0 {
+            // SAFETY: our caller's contract: the program's `oset`.
+            unsafe { mem.write(oset, &old.bits().to_ne_bytes())? };
+        }
+        Ok(())
+    }
+
+    /// `rt_sigpending` for `me`: signals pending for it or the process, and blocked.
+    pub fn sigpending(&self, me: ThreadSignals<'_>) -> SigSet {
+        self.inner
+            .with(|i| me.pending().union(i.queue.shared()).intersect(me.blocked()))
+    }
+
+    /// Generates `sig` with `info` (Linux's `prepare_signal` + `__send_signal_locked` +
+    /// the thread choice of `complete_signal`):
+    /// 1. a stop signal flushes pending `SIGCONT` everywhere; `SIGCONT` flushes pending stop
+    ///    signals everywhere (even when the signal itself is then discarded);
+    /// 2. a signal that is ignored and not blocked by the target thread is discarded;
+    /// 3. it is queued in the target set ([`crate::pending`] rules; `EAGAIN` when a queued
+    ///    real-time signal finds the pool full);
+    /// 4. the thread to notify is the target (thread-directed) or the first thread, starting
+    ///    with the given one, that does not block it.
+    pub fn send(
+        &self,
+        threads: &(impl ThreadList + ?Sized),
+        sig: Signal,
+        info: &SigInfo,
+        target: Target<'_>,
+    ) -> Result<Sent, Errno> {
+        self.inner.with(|i| {
+            if SigSet::STOP.contains(sig) {
+                flush_all(&mut i.queue, threads, SIGCONT.set());
+            } else if sig == SIGCONT {
+                flush_all(&mut i.queue, threads, SigSet::STOP);
+            }
+            let t = match target {
+                Target::Thread(t) | Target::Process(t) => t,
+            };
+            if i.actions.ignores(sig) && !t.blocked().contains(sig) {
+                return Ok(Sent::Ignored);
+            }
+            let queued = match target {
+                Target::Thread(t) => {
+                    let mut set = t.pending();
+                    let r = i.queue.enqueue(&mut set, t.tid(), sig, info)?;
+                    t.store_pending(set);
+                    r
+                }
+                Target::Process(_) => i
+                    .queue
+                    .with_shared(|q, s| q.enqueue(s, SHARED, sig, info))?,
+            };
+            let wake = if queued == Queued::AlreadyPending {
+                None
+            } else if !t.blocked().contains(sig) {
+                Some(t.tid())
+            } else if let Target::Process(_) = target {
+                let mut found = None;
+                threads.for_each(&mut |o| {
+                    if found.is_none() && !o.blocked().contains(sig) {
+                        found = Some(o.tid());
+                    }
+                });
+                found
+            } else {
+                None
+            };
+            Ok(Sent::Pending { queued, wake })
+        })
+    }
+
+    /// Linux's `dequeue_signal(mask)` for the calling thread `me`: the next signal not in
+    /// `mask`, thread-directed before process-directed, each by `next_signal` order; its
+    /// siginfo (`si_signo` is the signal).
+    pub fn dequeue(&self, me: ThreadSignals<'_>, mask: SigSet) -> Option<SigInfo> {
+        self.inner.with(|i| {
+            let mut set = me.pending();
+            if let Some(sig) = SigSet::next_signal(set, mask) {
+                let info = i.queue.collect(&mut set, me.tid(), sig);
+                me.store_pending(set);
+                return Some(info);
+            }
+            i.queue.with_shared(|q, s| {
+                let sig = SigSet::next_signal(*s, mask)?;
+                Some(q.collect(s, SHARED, sig))
+            })
+        })
+    }
+
+    /// Whether `me` has a pending signal it does not block (thread or process set). The
+    /// thread-set half is lock-free; the shared half takes the lock only if the thread's own
+    /// set has nothing.
+    pub fn has_deliverable(&self, me: ThreadSignals<'_>) -> bool {
+        let blocked = me.blocked();
+        !me.pending().minus(blocked).is_empty()
+            || !self
+                .inner
+                .with(|i| i.queue.shared().minus(blocked).is_empty())
+    }
+
+    /// A thread exited: drop its queued entries (its pending bits die with its words).
+    pub fn thread_exited(&self, tid: i32) {
+        self.inner.with(|i| i.queue.forget_owner(tid));
+    }
+}
