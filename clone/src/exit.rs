@@ -30,17 +30,15 @@ pub fn after_fork<K: Kernel>(kernel: &K) {
 /// (`CLONE_CHILD_CLEARTID` or `set_tid_address`), the port stores 0 there and wakes one shared
 /// waiter once the thread is off its stack ([`lintel_kernel::Threads::exit_current`]).
 ///
-/// The exit status of a thread is not observable on Linux (only a whole process's is), so
-/// `code` is unused.
+/// `code` becomes the process's exit status if this was its last thread, as on Linux.
 ///
 /// # Safety
 /// Nothing on the calling thread's stack may be referenced by other threads, except through the
 /// clear-tid protocol.
 pub unsafe fn exit_thread<K: Kernel>(kernel: &K, code: i32) -> ! {
-    let _ = code;
     // Linux's order (`mm_release`): the robust list first, then the clear-tid store.
     crate::robust::exit_robust_list(kernel);
     let clear = kernel.locals()[CLEAR_TID].load(Ordering::Relaxed);
     // SAFETY: our caller's contract.
-    unsafe { kernel.exit_current(clear) }
+    unsafe { kernel.exit_current(code, clear) }
 }

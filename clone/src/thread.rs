@@ -63,7 +63,7 @@ struct ChildStart<K: Kernel> {
 /// as its stack, `f` is safe to call with `arg` there, and `req.ptid`/`req.ctid`/`req.tls` are
 /// what the flags say they are.
 pub unsafe fn clone_thread<K: Kernel>(
-    kernel: &K,
+    kernel: &'static K,
     f: unsafe extern "C" fn(usize) -> i32,
     arg: usize,
     req: &CloneRequest,
@@ -111,7 +111,7 @@ unsafe extern "C" fn child_entry<K: Kernel>(start: usize) {
     // SAFETY: the parent wrote the record here before spawning us; we copy it out at once,
     // since the memory is the user's stack from now on.
     let s = unsafe { (start as *const ChildStart<K>).read() };
-    // SAFETY: the parent's `&K` outlives every thread it creates (ports are process-wide).
+    // SAFETY: the parent's `&'static K` outlives every thread.
     let kernel = unsafe { &*s.kernel };
     let tid = kernel.tid(kernel.current());
     if s.flags.has(l::CLONE_CHILD_SETTID) {

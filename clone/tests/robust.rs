@@ -125,7 +125,7 @@ unsafe extern "C" fn native_body(arg: usize) {
     // SAFETY: registers our own list with the host kernel, which walks it when we die.
     unsafe { libc::syscall(libc::SYS_set_robust_list, s.head.as_ptr(), HEAD_SIZE) };
     // SAFETY: ends this raw thread; the host kernel clears its CLEARTID word.
-    unsafe { HOST.exit_current(0) }
+    unsafe { HOST.exit_current(0, 0) }
 }
 
 /// The dying thread on lintel: emulated set_robust_list, then lintel's exit.

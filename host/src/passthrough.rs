@@ -11,11 +11,18 @@
 //! port's per-thread slot: a program that moved it would break `Threads::current`, and its
 //! value is the record's address). Linux reads the option as an `int`, so the checks do too.
 
-use lintel_kernel::{Passed, Passthrough};
+use lintel_kernel::{Passed, Passthrough, UserMemory};
+use linux_raw_sys::general as g;
 
 use crate::Host;
 use crate::syscall::{arch_prctl, nr};
 use crate::window;
+
+/// SIGSEGV and SIGBUS as a mask: never blocked on the host, because lintel's fault-tolerant
+/// user-memory accesses are fixed up by their handler (the kernel kills a process whose fault
+/// signal is blocked). A program's `sigprocmask` that blocks them is passed on without them; the
+/// mask it reads back then lacks them (the emulated signal layer will keep the program's view).
+pub(crate) const FAULT_SIGNALS: u64 = (1 << (g::SIGSEGV - 1)) | (1 << (g::SIGBUS - 1));
 
 // SAFETY: the call is Linux's own syscall with the caller's arguments (apart from the refused
 // ARCH_SET_GS), so it has Linux x86_64 semantics; `Interrupted` comes only from the window's
@@ -38,8 +45,24 @@ unsafe impl Passthrough for Host {
                 _ => {}
             }
         }
-        // SAFETY: the caller vouches for the arguments (the trait's contract).
-        match unsafe { window::run(nr, args) } {
+        let mut args = args;
+        let mut filtered = 0u64;
+        if nr == g::__NR_rt_sigprocmask as usize
+            && args[1] != 0
+            && args[3] == 8
+            && matches!(args[0] as u32, g::SIG_BLOCK | g::SIG_SETMASK)
+        {
+            let mut raw = [0u8; 8];
+            if self.read(args[1], &mut raw).is_ok() {
+                filtered = u64::from_ne_bytes(raw) & !FAULT_SIGNALS;
+                args[1] = &filtered as *const u64 as usize;
+            }
+        }
+        // SAFETY: the caller vouches for the arguments (the trait's contract); a rewritten set
+        // points at `filtered`, which outlives the call.
+        let r = unsafe { window::run(nr, args) };
+        let _ = filtered;
+        match r {
             Some(r) => Passed::Done(r),
             None => Passed::Interrupted,
         }

@@ -288,9 +288,14 @@ pub(crate) fn read_file(path: &core::ffi::CStr, buf: &mut [u8]) -> Result<usize,
 
 /// `exit(0)` of the calling thread only.
 pub(crate) fn exit_thread() -> ! {
+    exit_thread_with(0)
+}
+
+/// `exit(status)`: ends the calling thread (the process too, with `status`, if it is the last).
+pub(crate) fn exit_thread_with(status: i32) -> ! {
     // SAFETY: ends the calling thread; its callers have made sure nothing on its stack is still
     // referenced.
-    unsafe { arch::lintel_host_exit_thread(0) }
+    unsafe { arch::lintel_host_exit_thread(status as u32 as usize) }
 }
 
 /// Writes `msg` to stderr and kills the process with SIGABRT. For states the port cannot

@@ -199,21 +199,29 @@ unsafe impl Threads for Host {
         })
     }
 
-    unsafe fn exit_current(&self, clear_tid: usize) -> ! {
+    unsafe fn exit_current(&self, status: i32, clear_tid: usize) -> ! {
         if clear_tid == 0 {
-            syscall::exit_thread()
+            syscall::exit_thread_with(status)
         }
         let t = tcb::current();
         // The last step runs on this record's host signal stack, which stays reserved until
         // the record is reclaimed (after the thread is dead). Block every signal first so no
-        // host handler lands on that stack while we stand on it.
-        let all = !0u64;
+        // host handler lands on that stack while we stand on it — except the fault signals:
+        // the clear-tid store is a fault-tolerant access, whose fixup *is* the SIGSEGV/SIGBUS
+        // handler (a blocked fault signal makes the kernel kill the process instead; Linux
+        // ignores a bad clear-tid address). A fault handler nests on the same stack below us.
+        let all = !crate::passthrough::FAULT_SIGNALS;
         // SAFETY: blocks signals on the calling thread only.
         unsafe { syscall::sigprocmask(g::SIG_BLOCK, &all, core::ptr::null_mut()) };
         let top = t.altstack + t.altstack_size;
+        // Handed over on this (old) stack, which stays valid until the clear-tid store; the
+        // last step copies it out first.
+        let last = LastStep { clear_tid, status };
         // SAFETY: `top` is the end of this thread's own signal stack, unused now that every
-        // signal is blocked; `exit_clearing` never returns.
-        unsafe { arch::lintel_host_run_on_stack(top, clear_tid, exit_clearing) }
+        // signal but the fault signals is blocked; `exit_clearing` never returns.
+        unsafe {
+            arch::lintel_host_run_on_stack(top, &last as *const LastStep as usize, exit_clearing)
+        }
     }
 
     fn is_dead(&self, thread: Thread) -> bool {
@@ -266,14 +274,22 @@ unsafe impl Threads for Host {
 /// The last step of `exit_current(clear_tid)`, on the record's own stack: Linux's
 /// `CLONE_CHILD_CLEARTID` at thread death (`mm_release`: a put_user of 0, errors ignored, then
 /// a shared futex wake of one).
-extern "C" fn exit_clearing(clear_tid: usize) -> ! {
+extern "C" fn exit_clearing(last: usize) -> ! {
     use lintel_kernel::UserMemory;
+    // SAFETY: `exit_current` passed a `LastStep` on the old stack, valid until the store below.
+    let LastStep { clear_tid, status } = unsafe { (last as *const LastStep).read() };
     // SAFETY: the thread registered this word for exactly this store (set_tid_address or
     // CLONE_CHILD_CLEARTID); a fault is ignored, as Linux ignores it.
     let _ = unsafe { crate::HOST.write(clear_tid, &0u32.to_ne_bytes()) };
     // SAFETY: a shared futex wake on a user address; the kernel validates it.
     unsafe { syscall::futex(clear_tid as *const u32, g::FUTEX_WAKE, 1, 0, 0, 0) };
-    syscall::exit_thread()
+    syscall::exit_thread_with(status)
+}
+
+/// What the last step of `exit_current` needs, handed from the old stack.
+struct LastStep {
+    clear_tid: usize,
+    status: i32,
 }
 
 /// A raw thread made by [`spawn_raw`], with the stack this crate mapped for it.

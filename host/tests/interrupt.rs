@@ -40,7 +40,7 @@ fn hook(regs: &mut dyn Registers) {
 extern "C" fn landing() -> ! {
     LANDED.store(1, Ordering::Release);
     // SAFETY: nothing on this thread's stacks is referenced elsewhere.
-    unsafe { HOST.exit_current(0) }
+    unsafe { HOST.exit_current(0, 0) }
 }
 
 fn setup(mode: u32) -> std::sync::MutexGuard<'static, ()> {

@@ -99,7 +99,7 @@ static CLEAR_WORD: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::
 
 unsafe extern "C" fn exit_clearing_body(_: usize) {
     // SAFETY: nothing on this stack is referenced elsewhere; the joiner waits on CLEAR_WORD.
-    unsafe { HOST.exit_current(CLEAR_WORD.as_ptr() as usize) }
+    unsafe { HOST.exit_current(0, CLEAR_WORD.as_ptr() as usize) }
 }
 
 /// `exit_current(clear_tid)` is Linux's CLONE_CHILD_CLEARTID: the word becomes 0 and a shared

@@ -253,7 +253,7 @@ static EXITED_EARLY: AtomicU32 = AtomicU32::new(0);
 fn exits_early(_: usize) {
     EXITED_EARLY.store(1, Ordering::Release);
     // SAFETY: nothing on this stack is referenced elsewhere.
-    unsafe { HOST.exit_current(0) };
+    unsafe { HOST.exit_current(0, 0) };
 }
 
 #[test]

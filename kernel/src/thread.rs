@@ -83,7 +83,8 @@ pub unsafe trait Threads {
     /// call with `spec.arg` on the new thread.
     unsafe fn spawn(&self, spec: &SpawnSpec) -> Result<Self::Thread, Errno>;
 
-    /// Ends the calling thread. Nothing after the call runs on it.
+    /// Ends the calling thread with `status` (the process's exit status if it was the last
+    /// thread, as Linux's `exit`). Nothing after the call runs on it.
     ///
     /// If `clear_tid` is non-zero, the port then does what Linux does at the death of a thread
     /// with `CLONE_CHILD_CLEARTID`: once the thread no longer touches its stack (the port runs
@@ -96,7 +97,7 @@ pub unsafe trait Threads {
     /// # Safety
     /// Nothing on the calling thread's stack may still be referenced by other threads, except
     /// through the `clear_tid` protocol above.
-    unsafe fn exit_current(&self, clear_tid: usize) -> !;
+    unsafe fn exit_current(&self, status: i32, clear_tid: usize) -> !;
 
     /// Whether `thread` has exited and its stack is free.
     fn is_dead(&self, thread: Self::Thread) -> bool;

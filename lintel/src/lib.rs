@@ -57,7 +57,9 @@ pub mod table {
             | nr::__NR_get_robust_list
             | nr::__NR_arch_prctl
             | nr::__NR_exit_group
-            | nr::__NR_fork => Route::Emulated,
+            | nr::__NR_fork
+            | nr::__NR_clone
+            | nr::__NR_clone3 => Route::Emulated,
             nr::__NR_vfork => Route::As(nr::__NR_fork as usize),
             // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
             // lintel arch reaches it through `__lintel_sigreturn` instead.
@@ -181,6 +183,19 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             }
             // SAFETY: fork takes no arguments.
             nr::__NR_fork => unsafe { self.fork() },
+            // A raw clone through a function call: only the fork-like form can work (the child of
+            // a clone with a new stack, or sharing memory, would return into lintel's frames on a
+            // stack that is not theirs). musl creates threads through `__lintel_clone` instead.
+            nr::__NR_clone => {
+                let fork_like = args[0] as u64 & !0xff == 0 && args[1] == 0;
+                if fork_like && args[0] as u32 & 0xff == nr::SIGCHLD {
+                    // SAFETY: clone(SIGCHLD, 0) is fork, which takes no arguments.
+                    unsafe { self.fork() }
+                } else {
+                    Errno::ENOSYS.to_ret()
+                }
+            }
+            nr::__NR_clone3 => Errno::ENOSYS.to_ret(),
             nr::__NR_exit_group => {
                 stats::flush(self.kernel);
                 if stats::ENABLED.load(core::sync::atomic::Ordering::Relaxed) {
@@ -199,6 +214,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             }
             nr::__NR_exit => {
                 stats::flush(self.kernel);
+                // The list was also registered with the port (see set_robust_list); lintel walks
+                // it now, so the port must not walk it again after the clear-tid store, when the
+                // joiner may already have reused that memory.
+                // SAFETY: set_robust_list(NULL, 24) only forgets the registration.
+                let _ = unsafe {
+                    self.kernel
+                        .passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0])
+                };
                 // The thread ends here: close the span first (nothing is delivered to a thread
                 // that is exiting), then leave through the clone layer's exit.
                 let _ = self.kernel.leave();

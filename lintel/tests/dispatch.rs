@@ -113,6 +113,18 @@ fn routes() {
         assert_eq!(route(n as usize), Route::Emulated, "syscall {n}");
     }
     assert_eq!(sys(libc::SYS_rt_sigreturn, [0; 6]), Errno::ENOSYS.to_ret());
+    // A raw clone that shares memory or has a stack cannot work through a function call.
+    let vm = (libc::CLONE_VM | libc::SIGCHLD) as usize;
+    assert_eq!(
+        sys(libc::SYS_clone, [vm, 0, 0, 0, 0, 0]),
+        Errno::ENOSYS.to_ret()
+    );
+    let stacked = libc::SIGCHLD as usize;
+    assert_eq!(
+        sys(libc::SYS_clone, [stacked, 0x1000, 0, 0, 0, 0]),
+        Errno::ENOSYS.to_ret()
+    );
+    assert_eq!(sys(libc::SYS_clone3, [0; 6]), Errno::ENOSYS.to_ret());
 }
 
 #[test]

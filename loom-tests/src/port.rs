@@ -338,7 +338,7 @@ unsafe impl Threads for LoomKernel {
     /// ends by unwinding with [`ThreadExit`] to [`crate::Model::spawn`]'s wrapper (only threads
     /// started there may exit). The model's "stack" is its plain memory, which the port never
     /// touches here.
-    unsafe fn exit_current(&self, clear_tid: usize) -> ! {
+    unsafe fn exit_current(&self, _status: i32, clear_tid: usize) -> ! {
         if clear_tid != 0 {
             if let Ok(word) = self.user_word(clear_tid) {
                 word.store(0, Ordering::Release);

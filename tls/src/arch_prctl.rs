@@ -282,7 +282,7 @@ mod tests {
         unsafe fn spawn(&self, _: &SpawnSpec) -> Result<u32, Errno> {
             Err(Errno::EAGAIN)
         }
-        unsafe fn exit_current(&self, _: usize) -> ! {
+        unsafe fn exit_current(&self, _: i32, _: usize) -> ! {
             unreachable!("the fake never exits")
         }
         fn is_dead(&self, _: u32) -> bool {

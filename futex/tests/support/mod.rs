@@ -87,7 +87,7 @@ unsafe impl Threads for StdKernel {
     unsafe fn spawn(&self, _spec: &SpawnSpec) -> Result<T, Errno> {
         Err(Errno::ENOSYS)
     }
-    unsafe fn exit_current(&self, _clear_tid: usize) -> ! {
+    unsafe fn exit_current(&self, _status: i32, _clear_tid: usize) -> ! {
         panic!("StdKernel cannot exit threads")
     }
     fn is_dead(&self, _t: T) -> bool {
