@@ -157,3 +157,50 @@ fn exit_current_clears_and_wakes_after_leaving_the_stack() {
         assert_eq!(unsafe { libc::munmap(stack, LEN) }, 0);
     }
 }
+
+static VFORK_CHILD_TID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+unsafe extern "C" fn vfork_child(_: usize) -> i32 {
+    // A new process sharing our memory: only atomics and lintel calls here.
+    VFORK_CHILD_TID.store(HOST.tid(HOST.current()), Ordering::SeqCst);
+    0
+}
+
+/// A `CLONE_VM` child that is not a thread (posix_spawn's) gets a thread record of its own: it
+/// must not run on (and change the flags of) its parent's.
+#[test]
+fn a_clone_vm_child_gets_its_own_record() {
+    const LEN: usize = 64 * 1024;
+    let me = HOST.tid(HOST.current());
+    // SAFETY: a fresh anonymous mapping for the child's stack.
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            LEN,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(stack, libc::MAP_FAILED);
+    let flags = (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as usize;
+    // SAFETY: the stack is ours; the child touches only atomics and lintel; CLONE_VFORK makes us
+    // wait until it has exited.
+    let pid = unsafe {
+        lintel_host::musl::clone_passthrough(vfork_child, stack as usize + LEN, flags, 0, 0, 0, 0)
+    };
+    assert!(pid > 0);
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    let reaped = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(reaped, pid);
+    assert_eq!(
+        VFORK_CHILD_TID.load(Ordering::SeqCst),
+        pid,
+        "the child saw its own tid"
+    );
+    assert_eq!(HOST.tid(HOST.current()), me, "our record is still ours");
+    // SAFETY: the child is gone.
+    unsafe { libc::munmap(stack, LEN) };
+}

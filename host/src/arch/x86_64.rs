@@ -196,7 +196,19 @@ global_asm!(
     "    test %eax, %eax",         // child?
     "    jnz 3f",                  // no: return to the caller
     "    xor %ebp, %ebp",          // child: outermost frame
-    "    pop %rdi",                // rdi = arg; rsp is now 16-aligned
+    // The child inherited its parent's GS base, i.e. the parent's thread record; it must not
+    // use it (it would set the parent's span and window flags). GS = 0 makes its first call
+    // into lintel adopt a record of its own.
+    "    cmpb $0, {fsgsbase}(%rip)", // can we write GS directly?
+    "    je 4f",                   // no: ask the kernel
+    "    xor %eax, %eax",          // rax = 0
+    "    wrgsbase %rax",           // GS base = 0
+    "    jmp 5f",                  // done
+    "4:  mov ${nr_arch_prctl}, %eax", // rax = __NR_arch_prctl
+    "    mov $0x1001, %edi",       // ARCH_SET_GS
+    "    xor %esi, %esi",          // to 0
+    "    syscall",                 // (clobbers rcx and r11; r9 = fn survives)
+    "5:  pop %rdi",                // rdi = arg; rsp is now 16-aligned
     "    call *%r9",               // fn(arg)
     "    mov %eax, %edi",          // its return value is the exit status
     "    mov ${nr_exit}, %eax",    // rax = __NR_exit (this thread only)
@@ -212,6 +224,8 @@ global_asm!(
     notify = const offset_of!(Tcb, notify),
     nr_clone = const nr::CLONE,
     nr_exit = const nr::EXIT,
+    nr_arch_prctl = const nr::ARCH_PRCTL,
+    fsgsbase = sym crate::init::FSGSBASE,
     child_start = sym crate::thread::child_start,
     options(att_syntax),
 );
