@@ -486,51 +486,7 @@ pub(crate) unsafe fn wrfsbase(v: usize) {
     unsafe { asm!("wrfsbase {}", in(reg) v, options(nomem, nostack, preserves_flags)) };
 }
 
-/// The kernel's `struct sigcontext` (64-bit), from `arch/x86/include/uapi/asm/sigcontext.h`.
-/// Its general registers are in glibc's `REG_*` order (`REG_RSP` = 15, `REG_RIP` = 16).
-#[repr(C)]
-#[derive(Debug)]
-pub struct Sigcontext {
-    /// General registers, in the kernel's order.
-    pub r8: u64,
-    pub r9: u64,
-    pub r10: u64,
-    pub r11: u64,
-    pub r12: u64,
-    pub r13: u64,
-    pub r14: u64,
-    pub r15: u64,
-    pub rdi: u64,
-    pub rsi: u64,
-    pub rbp: u64,
-    pub rbx: u64,
-    pub rdx: u64,
-    pub rax: u64,
-    pub rcx: u64,
-    /// The stack pointer.
-    pub rsp: u64,
-    /// The program counter.
-    pub rip: u64,
-    /// RFLAGS.
-    pub eflags: u64,
-    /// Segment selectors.
-    pub cs: u16,
-    pub gs: u16,
-    pub fs: u16,
-    pub ss: u16,
-    /// Page-fault error code (`REG_ERR`).
-    pub err: u64,
-    /// Trap number (`REG_TRAPNO`).
-    pub trapno: u64,
-    /// Old signal mask (unused on x86_64).
-    pub oldmask: u64,
-    /// Fault address (`REG_CR2`).
-    pub cr2: u64,
-    /// The XSAVE area, or null.
-    pub fpstate: u64,
-    /// Reserved.
-    pub reserved1: [u64; 8],
-}
+pub use lintel_kernel::abi::Sigcontext;
 
 /// The kernel's `struct ucontext` (`arch/x86/include/uapi/asm/ucontext.h`), as a host signal
 /// handler receives it in its third argument.
