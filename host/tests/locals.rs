@@ -4,6 +4,23 @@ use lintel_host::{HOST, spawn_raw};
 use lintel_kernel::{LOCAL_WORDS, Threads};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// A fresh anonymous read-write mapping of `len` bytes for a thread's stack.
+fn map_stack(len: usize) -> *mut libc::c_void {
+    // SAFETY: a fresh anonymous mapping; no existing memory is affected.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(p, libc::MAP_FAILED);
+    p
+}
+
 static SEEN: [AtomicUsize; 4] = [const { AtomicUsize::new(0) }; 4];
 
 fn raw_body(_: usize) {
@@ -64,18 +81,7 @@ unsafe extern "C" fn tp_body(_: usize) {
 #[test]
 fn spawn_sets_the_thread_pointer_and_set_thread_pointer_changes_it() {
     const LEN: usize = 256 * 1024;
-    // SAFETY: a fresh anonymous mapping for the thread's stack.
-    let stack = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            LEN,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    assert_ne!(stack, libc::MAP_FAILED);
+    let stack = map_stack(LEN);
     let spec = lintel_kernel::SpawnSpec {
         entry: tp_body,
         arg: 0,
@@ -110,18 +116,7 @@ fn exit_current_clears_and_wakes_after_leaving_the_stack() {
     const LEN: usize = 64 * 1024;
     for _ in 0..50 {
         CLEAR_WORD.store(1, Ordering::SeqCst);
-        // SAFETY: a fresh anonymous mapping for the thread's stack.
-        let stack = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                LEN,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(stack, libc::MAP_FAILED);
+        let stack = map_stack(LEN);
         let spec = lintel_kernel::SpawnSpec {
             entry: exit_clearing_body,
             arg: 0,
@@ -172,18 +167,7 @@ unsafe extern "C" fn vfork_child(_: usize) -> i32 {
 fn a_clone_vm_child_gets_its_own_record() {
     const LEN: usize = 64 * 1024;
     let me = HOST.tid(HOST.current());
-    // SAFETY: a fresh anonymous mapping for the child's stack.
-    let stack = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            LEN,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    assert_ne!(stack, libc::MAP_FAILED);
+    let stack = map_stack(LEN);
     let flags = (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as usize;
     // SAFETY: the stack is ours; the child touches only atomics and lintel; CLONE_VFORK makes us
     // wait until it has exited.
