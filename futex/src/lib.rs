@@ -110,6 +110,13 @@ pub struct FutexTable<'a, K: Kernel> {
     mask: usize,
 }
 
+impl<K: Kernel> Clone for FutexTable<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K: Kernel> Copy for FutexTable<'_, K> {}
+
 impl<K: Kernel> core::fmt::Debug for FutexTable<'_, K> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("FutexTable")

@@ -1,7 +1,8 @@
 //! Interrupting threads with one reserved host signal, and the spans inside lintel.
 //!
 //! The port reserves [`INTERRUPT_SIGNAL`] (`SIGRTMAX`), installed with
-//! `SA_SIGINFO | SA_ONSTACK | SA_RESTART` and an empty handler mask. Two senders use it:
+//! `SA_SIGINFO | SA_ONSTACK | SA_RESTART`, blocking every signal but SIGSEGV and SIGBUS while it
+//! runs. Two senders use it:
 //! - `Interrupt::kick(t)` sets `t.kick` and `tgkill`s the thread; the handler consumes `kick`
 //!   and, if the thread is inside an `enter`/`leave` span, only sets `t.inbox` (the next
 //!   `leave` reports it); otherwise it calls the installed [`InterruptHook`] with the
@@ -29,7 +30,7 @@ use linux_raw_sys::general as g;
 use crate::arch::{Ucontext, labels};
 use crate::notify::{INTERRUPTED, send_interrupt_signal};
 use crate::syscall::{self, KernelSigaction};
-use crate::tcb;
+use crate::tcb::{self, Tcb};
 use crate::{Host, Thread};
 
 pub use crate::notify::INTERRUPT_SIGNAL;
@@ -67,6 +68,22 @@ impl Registers for HostRegisters<'_> {
     fn set_sp(&mut self, sp: usize) {
         self.uc.uc_mcontext.rsp = sp as u64;
     }
+    fn machine(&mut self) -> Option<&mut lintel_kernel::abi::Sigcontext> {
+        Some(&mut self.uc.uc_mcontext)
+    }
+}
+
+/// Runs the installed hook on the calling thread `t` (outside a span) with the interrupted
+/// context `uc`; with no hook, posts to the inbox instead.
+pub(crate) fn run_hook(t: &Tcb, uc: &mut Ucontext) {
+    let hook = HOOK.load(Ordering::Acquire);
+    if t.span.load(Ordering::Relaxed) != 0 || hook == 0 {
+        t.inbox.store(1, Ordering::Relaxed);
+    } else {
+        // SAFETY: HOOK only ever holds an `InterruptHook` stored by `set_interrupt_hook`.
+        let hook: InterruptHook = unsafe { core::mem::transmute(hook) };
+        hook(&mut HostRegisters { uc });
+    }
 }
 
 /// The host handler of [`INTERRUPT_SIGNAL`].
@@ -85,14 +102,7 @@ unsafe extern "C" fn on_interrupt_signal(_sig: i32, _info: *mut c_void, ctx: *mu
         uc.uc_mcontext.rip = labels::window_abort() as u64;
     }
     if t.kick.swap(0, Ordering::SeqCst) != 0 {
-        let hook = HOOK.load(Ordering::Acquire);
-        if t.span.load(Ordering::Relaxed) != 0 || hook == 0 {
-            t.inbox.store(1, Ordering::Relaxed);
-        } else {
-            // SAFETY: HOOK only ever holds an `InterruptHook` stored by `set_interrupt_hook`.
-            let hook: InterruptHook = unsafe { core::mem::transmute(hook) };
-            hook(&mut HostRegisters { uc });
-        }
+        run_hook(t, uc);
     }
 }
 
@@ -102,7 +112,9 @@ pub(crate) fn install_handler() {
         handler: on_interrupt_signal as *const () as usize,
         flags: (g::SA_SIGINFO | g::SA_ONSTACK | g::SA_RESTART | g::SA_RESTORER) as u64,
         restorer: labels::restore_rt(),
-        mask: 0,
+        // Forwarded signals wait until this handler is done (the hook never runs twice at once
+        // on one thread); fault signals are never blocked (see `usermem`).
+        mask: crate::delivery::HANDLER_MASK,
     };
     // SAFETY: a valid handler and restorer; the signal is reserved for this port.
     let r = unsafe { syscall::sigaction(INTERRUPT_SIGNAL, &act, core::ptr::null_mut()) };

@@ -58,6 +58,7 @@ compile_error!("lintel-host supports x86_64 Linux only");
 
 mod arch;
 pub mod clock;
+pub mod delivery;
 mod init;
 pub mod interrupt;
 pub mod musl;

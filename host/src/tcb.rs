@@ -84,6 +84,9 @@ pub(crate) struct Tcb {
     pub(crate) spawn_mask: AtomicU64,
     /// lintel's per-thread words (`Threads::locals`); zeroed on every claim.
     pub(crate) locals: [AtomicUsize; lintel_kernel::LOCAL_WORDS],
+    /// Forwarded signals waiting for lintel (see [`crate::delivery`]): a ring written only by
+    /// the forwarding handler on this thread and read only by this thread.
+    pub(crate) arrivals: crate::delivery::Arrivals,
 }
 
 static_assertions::const_assert!(size_of::<Tcb>() <= 4096);
@@ -276,6 +279,7 @@ fn reset(t: &Tcb) {
     for w in &t.locals {
         w.store(0, Ordering::Relaxed);
     }
+    t.arrivals.reset();
     t.exited.store(1, Ordering::Release);
 }
 
@@ -310,6 +314,7 @@ fn map_new() -> Result<&'static Tcb, isize> {
         spawn_has_fs: AtomicU32::new(0),
         spawn_mask: AtomicU64::new(0),
         locals: [const { AtomicUsize::new(0) }; lintel_kernel::LOCAL_WORDS],
+        arrivals: crate::delivery::Arrivals::new(),
     };
     // SAFETY: `tp` is page-aligned (so 64-aligned), writable, private to us until published.
     unsafe { tp.write(tcb) };

@@ -269,6 +269,24 @@ unsafe impl Threads for Host {
     fn locals(&self) -> &[core::sync::atomic::AtomicUsize; lintel_kernel::LOCAL_WORDS] {
         &tcb::current().locals
     }
+
+    fn locals_of(
+        &self,
+        thread: Thread,
+    ) -> &[core::sync::atomic::AtomicUsize; lintel_kernel::LOCAL_WORDS] {
+        // Records are never unmapped: a stale handle reaches the next owner's words, or a free
+        // record's (the contract allows both).
+        &thread.tcb.locals
+    }
+
+    fn for_each_thread(&self, f: &mut dyn FnMut(Thread)) {
+        tcb::for_each(|t| {
+            let s = t.state.load(Ordering::Acquire);
+            if (s == RAW || s == ADOPTED) && t.tid.load(Ordering::Relaxed) > 0 {
+                f(Thread::new(t));
+            }
+        });
+    }
 }
 
 /// The last step of `exit_current(clear_tid)`, on the record's own stack: Linux's

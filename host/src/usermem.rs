@@ -11,6 +11,9 @@
 //!
 //! SIGSEGV and SIGBUS must not be blocked on a thread that uses these accessors: Linux forces
 //! a blocked synchronous fault signal to its default action.
+//!
+//! Once lintel manages SIGSEGV/SIGBUS ([`lintel_kernel::Delivery::route_signal`]), a fault
+//! that is not at an accessor is forwarded to lintel ([`crate::delivery`]) instead of chained.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -53,6 +56,13 @@ unsafe extern "C" fn on_fault_signal(sig: i32, info: *mut c_void, ctx: *mut c_vo
         uc.uc_mcontext.rip = labels::ufault_fixup() as u64;
         return;
     }
+    if crate::delivery::forwarded(sig as u32) {
+        // lintel manages this signal: the fault is the program's (or lintel's own, which
+        // `forward` turns into a native death).
+        // SAFETY: we are the host handler of `sig`, on the faulting thread.
+        unsafe { crate::delivery::forward(sig as u32, info, uc) };
+        return;
+    }
     let (handler, flags) = old_action(sig as u32);
     let handler = handler.load(Ordering::Acquire);
     let flags = flags.load(Ordering::Relaxed);
@@ -80,12 +90,6 @@ unsafe extern "C" fn on_fault_signal(sig: i32, info: *mut c_void, ctx: *mut c_vo
 /// Installs the SIGSEGV/SIGBUS handlers, remembering the previous ones (called once from init).
 pub(crate) fn install_handlers() {
     for sig in [g::SIGSEGV, g::SIGBUS] {
-        let act = KernelSigaction {
-            handler: on_fault_signal as *const () as usize,
-            flags: (g::SA_SIGINFO | g::SA_ONSTACK | g::SA_RESTORER) as u64,
-            restorer: labels::restore_rt(),
-            mask: 0,
-        };
         let mut old = KernelSigaction::default();
         // Record the old action before ours can run (a fault between the two would find
         // SIG_DFL recorded: still a correct crash).
@@ -94,11 +98,22 @@ pub(crate) fn install_handlers() {
         let (h, f) = old_action(sig);
         f.store(old.flags, Ordering::Relaxed);
         h.store(old.handler, Ordering::Release);
-        // SAFETY: a valid handler and restorer.
-        let r = unsafe { syscall::sigaction(sig, &act, core::ptr::null_mut()) };
-        if r != 0 {
-            syscall::fatal("lintel-host: cannot install the fault handlers\n");
-        }
+        install_handler(sig);
+    }
+}
+
+/// (Re-)installs this port's handler for `sig` (SIGSEGV or SIGBUS).
+pub(crate) fn install_handler(sig: u32) {
+    let act = KernelSigaction {
+        handler: on_fault_signal as *const () as usize,
+        flags: (g::SA_SIGINFO | g::SA_ONSTACK | g::SA_RESTORER) as u64,
+        restorer: labels::restore_rt(),
+        mask: crate::delivery::HANDLER_MASK,
+    };
+    // SAFETY: a valid handler and restorer.
+    let r = unsafe { syscall::sigaction(sig, &act, core::ptr::null_mut()) };
+    if r != 0 {
+        syscall::fatal("lintel-host: cannot install the fault handlers\n");
     }
 }
 

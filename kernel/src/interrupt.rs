@@ -22,6 +22,12 @@ pub trait Registers {
     fn sp(&self) -> usize;
     /// Sets the stack pointer the thread resumes with.
     fn set_sp(&mut self, sp: usize);
+    /// The whole machine context (x86_64: every general register, flags, segment selectors,
+    /// fault information and the FP-state pointer, in Linux's `sigcontext` layout), if the
+    /// port has it. Writes are honoured when the thread resumes; a zero `fpstate` resumes with
+    /// a fresh FP state. Signal delivery needs it; a port that returns `None` gets no
+    /// asynchronous delivery to running threads.
+    fn machine(&mut self) -> Option<&mut crate::abi::Sigcontext>;
 }
 
 /// The function a port calls on an interrupted thread, outside any lintel span.

@@ -14,6 +14,7 @@
 //! | [`SharedFutex`] | futexes in memory shared between processes | [`shared`] |
 //! | [`Interrupt`] | make a running thread enter lintel at its next safe point | [`interrupt`] |
 //! | [`Passthrough`] | every syscall lintel does not emulate | [`passthrough`] |
+//! | [`Delivery`] | signals from outside, resuming a saved context, native default actions | [`delivery`] |
 //!
 //! [`Kernel`] is all of them together; it is what the layers above take as a type parameter.
 //!
@@ -32,6 +33,7 @@
 #![no_std]
 
 pub mod abi;
+pub mod delivery;
 pub mod errno;
 pub mod interrupt;
 pub mod notify;
@@ -41,6 +43,7 @@ pub mod thread;
 pub mod time;
 pub mod usermem;
 
+pub use delivery::{Arrival, Delivery, SignalRoute};
 pub use errno::Errno;
 pub use interrupt::{Interrupt, Registers};
 pub use notify::{Notify, Wakeup};
@@ -54,11 +57,19 @@ pub use usermem::UserMemory;
 ///
 /// Implemented automatically for any type that implements all the porting traits.
 pub trait Kernel:
-    Threads + Notify + Clock + UserMemory + SharedFutex + Interrupt + Passthrough + Sync
+    Threads + Notify + Clock + UserMemory + SharedFutex + Interrupt + Passthrough + Delivery + Sync
 {
 }
 
 impl<T> Kernel for T where
-    T: Threads + Notify + Clock + UserMemory + SharedFutex + Interrupt + Passthrough + Sync
+    T: Threads
+        + Notify
+        + Clock
+        + UserMemory
+        + SharedFutex
+        + Interrupt
+        + Passthrough
+        + Delivery
+        + Sync
 {
 }

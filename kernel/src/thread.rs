@@ -4,7 +4,7 @@ use crate::Errno;
 use core::sync::atomic::AtomicUsize;
 
 /// How many machine words each thread record keeps for lintel's layers ([`Threads::locals`]).
-pub const LOCAL_WORDS: usize = 16;
+pub const LOCAL_WORDS: usize = 24;
 
 /// Which layer owns which of the [`LOCAL_WORDS`] words (one table, so no two layers collide).
 pub mod slots {
@@ -12,8 +12,10 @@ pub mod slots {
     pub const CLONE: core::ops::Range<usize> = 0..8;
     /// Words 8..12: the dispatcher's per-thread statistics.
     pub const STATS: core::ops::Range<usize> = 8..12;
-    /// Words 12..16: free (the signal layer's).
-    pub const SIGNALS: core::ops::Range<usize> = 12..16;
+    /// Words 12..20: the signal layer (mask, pending set, saved mask, state, altstack).
+    pub const SIGNALS: core::ops::Range<usize> = 12..20;
+    /// Words 20..24: free.
+    pub const FREE: core::ops::Range<usize> = 20..24;
 }
 
 /// The priority every non-real-time thread has in Linux's futex plist (`MAX_RT_PRIO`).
@@ -126,4 +128,16 @@ pub unsafe trait Threads {
     /// must be reachable without the thread pointer the program owns (so before the C
     /// library's TLS exists) and without entering the kernel.
     fn locals(&self) -> &[AtomicUsize; LOCAL_WORDS];
+
+    /// Another thread's words (what [`locals`](Threads::locals) returns on that thread). For a
+    /// stale handle the port may return the words of the record's next owner, or a record no
+    /// one owns: memory-safe either way (the signal layer keeps a "live" mark in its own words
+    /// and ignores records without it).
+    fn locals_of(&self, thread: Self::Thread) -> &[AtomicUsize; LOCAL_WORDS];
+
+    /// Calls `f` with every thread of the process that may be alive (it may include threads
+    /// that are exiting or have just exited; it must include every thread that has run lintel
+    /// code and not exited). The signal layer walks this to pick the thread for a
+    /// process-directed signal and to flush pending sets.
+    fn for_each_thread(&self, f: &mut dyn FnMut(Self::Thread));
 }

@@ -4,8 +4,8 @@
 
 use lintel_kernel::interrupt::InterruptHook;
 use lintel_kernel::{
-    Clock, ClockId, Deadline, Errno, Interrupt, Notify, Passed, Passthrough, SharedFutex,
-    SharedWaitError, SpawnSpec, Threads, UserMemory, Wakeup,
+    Arrival, Clock, ClockId, Deadline, Delivery, Errno, Interrupt, Notify, Passed, Passthrough,
+    SharedFutex, SharedWaitError, SignalRoute, SpawnSpec, Threads, UserMemory, Wakeup,
 };
 use loom::sync::Mutex;
 use loom::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -381,6 +381,46 @@ unsafe impl Threads for LoomKernel {
     fn locals(&self) -> &[StdAtomicUsize; lintel_kernel::LOCAL_WORDS] {
         &self.record(self.current()).locals
     }
+
+    fn locals_of(&self, thread: Tid) -> &[StdAtomicUsize; lintel_kernel::LOCAL_WORDS] {
+        &self.record(thread).locals
+    }
+
+    /// Every thread started so far (a model's threads are fixed up front).
+    fn for_each_thread(&self, f: &mut dyn FnMut(Tid)) {
+        let n = self.next.load(std::sync::atomic::Ordering::Relaxed);
+        for i in 0..n.min(self.records.len()) {
+            f(Tid(i));
+        }
+    }
+}
+
+// SAFETY: no model routes a signal, so nothing ever arrives from outside; no model builds a
+// frame, so nothing is resumed (those paths are exercised on the host port).
+unsafe impl Delivery for LoomKernel {
+    fn route_signal(&self, _sig: u32, _route: SignalRoute) {}
+
+    fn take_arrival(&self) -> Option<Arrival> {
+        None
+    }
+
+    unsafe fn resume(&self, _uc: usize, _redeliver: bool) -> ! {
+        panic!("LoomKernel: contexts are not modelled")
+    }
+
+    unsafe fn on_delivery_stack(&self, _f: extern "C" fn(usize) -> !, _arg: usize) -> ! {
+        panic!("LoomKernel: delivery stacks are not modelled")
+    }
+
+    fn raise_default(&self, sig: u32) {
+        panic!("LoomKernel: default action of signal {sig} is not modelled")
+    }
+
+    fn fpstate_size(&self) -> usize {
+        0
+    }
+
+    unsafe fn save_fpstate(&self, _dst: usize) {}
 }
 
 // SAFETY:

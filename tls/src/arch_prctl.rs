@@ -304,6 +304,12 @@ mod tests {
         fn locals(&self) -> &[AtomicUsize; LOCAL_WORDS] {
             &self.locals
         }
+        fn locals_of(&self, _: u32) -> &[AtomicUsize; LOCAL_WORDS] {
+            &self.locals
+        }
+        fn for_each_thread(&self, f: &mut dyn FnMut(u32)) {
+            f(1)
+        }
     }
 
     // SAFETY: accesses outside the 64 fake bytes fail with EFAULT and touch nothing.

@@ -109,6 +109,35 @@ unsafe impl Threads for StdKernel {
     fn locals(&self) -> &[std::sync::atomic::AtomicUsize; LOCAL_WORDS] {
         &self.current().0.locals
     }
+    fn locals_of(&self, t: T) -> &[std::sync::atomic::AtomicUsize; LOCAL_WORDS] {
+        &t.0.locals
+    }
+    /// Only the calling thread: the futex engine never walks threads.
+    fn for_each_thread(&self, f: &mut dyn FnMut(T)) {
+        f(self.current())
+    }
+}
+
+// SAFETY: no signal ever arrives from outside (nothing is routed), and no context is resumed:
+// the futex engine tests never deliver signals.
+unsafe impl Delivery for StdKernel {
+    fn route_signal(&self, _sig: u32, _route: SignalRoute) {}
+    fn take_arrival(&self) -> Option<Arrival> {
+        None
+    }
+    unsafe fn resume(&self, _uc: usize, _redeliver: bool) -> ! {
+        panic!("StdKernel has no machine contexts")
+    }
+    unsafe fn on_delivery_stack(&self, _f: extern "C" fn(usize) -> !, _arg: usize) -> ! {
+        panic!("StdKernel has no delivery stack")
+    }
+    fn raise_default(&self, sig: u32) {
+        panic!("StdKernel: default action of signal {sig}")
+    }
+    fn fpstate_size(&self) -> usize {
+        0
+    }
+    unsafe fn save_fpstate(&self, _dst: usize) {}
 }
 
 // SAFETY: mutex + condvar binary semaphore with a sticky interrupted flag, as the contract says.

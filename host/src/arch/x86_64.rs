@@ -140,40 +140,6 @@ global_asm!(
     "    ud2",                     // unreachable
     ".size lintel_host_restore_rt, .-lintel_host_restore_rt",
     //
-    // Pair lintel_host_syscall_cp(cancel, nr, a0, a1, a2, a3, a4, a5)
-    // A cancellation point with musl's `__syscall_cp_asm` contract: between
-    // __lintel_host_cp_begin and __lintel_host_cp_end (exclusive) the call is uncommitted, so
-    // musl's cancellation handler, finding the interrupted PC in that range, may move it to
-    // its cancel path. If *cancel is already set at the check, the call is not made:
-    // rdx = 1. Otherwise rax = result, rdx = 0.
-    ".globl lintel_host_syscall_cp",
-    ".hidden lintel_host_syscall_cp",
-    ".type lintel_host_syscall_cp,@function",
-    "lintel_host_syscall_cp:",
-    "    mov %rsi, %rax",          // rax = syscall number
-    "    mov %rdx, %rsi",          // (a0 moves to rdi below; rsi = a1 next)
-    "    mov %rdi, %r11",          // r11 = cancel flag pointer (rdi is needed for a0)
-    "    mov %rsi, %rdi",          // arg 0
-    "    mov %rcx, %rsi",          // arg 1
-    "    mov %r8, %rdx",           // arg 2
-    "    mov %r9, %r10",           // arg 3
-    "    mov 8(%rsp), %r8",        // arg 4: first stack argument
-    "    mov 16(%rsp), %r9",       // arg 5: second stack argument
-    ".globl __lintel_host_cp_begin",
-    ".hidden __lintel_host_cp_begin",
-    "__lintel_host_cp_begin:",
-    "    testl $-1, (%r11)",       // cancellation requested?
-    "    jnz 2f",                  // yes: do not enter the kernel
-    "    syscall",                 // the commit point (clobbers rcx and r11)
-    ".globl __lintel_host_cp_end",
-    ".hidden __lintel_host_cp_end",
-    "__lintel_host_cp_end:",
-    "    xor %edx, %edx",          // rdx = 0: the syscall ran
-    "    ret",                     // rax = result
-    "2:  mov $1, %edx",            // rdx = 1: cancelled before the call
-    "    ret",                     // the caller acts on the cancellation
-    ".size lintel_host_syscall_cp, .-lintel_host_syscall_cp",
-    //
     // int lintel_host_clone_passthrough(fn, stack, flags, arg, ptid, tls, ctid)
     // The host kernel's clone with musl's `__clone` contract: the child runs fn(arg) on
     // `stack` and exits the thread with its return value. (Temporary: lintel's own clone
@@ -216,6 +182,20 @@ global_asm!(
     "    ud2",                     // unreachable
     "3:  ret",                     // parent: eax = tid or -errno
     ".size lintel_host_clone_passthrough, .-lintel_host_clone_passthrough",
+    //
+    // ! lintel_host_resume(ucontext)
+    // Continues in a saved context through the kernel's own rt_sigreturn, which restores every
+    // register, the FP state and the host signal mask in one step. rt_sigreturn reads the
+    // rt_sigframe whose `uc` is at %rsp, i.e. the frame starts 8 bytes below.
+    ".globl lintel_host_resume",
+    ".hidden lintel_host_resume",
+    ".type lintel_host_resume,@function",
+    "lintel_host_resume:",
+    "    mov %rdi, %rsp",          // rsp = &frame.uc
+    "    mov $15, %eax",           // rax = __NR_rt_sigreturn
+    "    syscall",                 // never returns (a bad frame gets SIGSEGV from the kernel)
+    "    ud2",                     // unreachable
+    ".size lintel_host_resume, .-lintel_host_resume",
     //
     ".globl __lintel_host_syscalls_end",
     "__lintel_host_syscalls_end:",
@@ -309,6 +289,23 @@ global_asm!(
     options(att_syntax),
 );
 
+global_asm!(
+    ".text",
+    // void lintel_host_xsave(dst, rfbm)
+    // XSAVE (standard format) of the features in rfbm to the 64-aligned dst.
+    ".globl lintel_host_xsave",
+    ".hidden lintel_host_xsave",
+    ".type lintel_host_xsave,@function",
+    "lintel_host_xsave:",
+    "    mov %rsi, %rax", // eax = low half of the feature mask
+    "    mov %rsi, %rdx", // edx = high half:
+    "    shr $32, %rdx",  //   rfbm >> 32
+    "    xsave64 (%rdi)", // save the requested state components
+    "    ret",            // done
+    ".size lintel_host_xsave, .-lintel_host_xsave",
+    options(att_syntax),
+);
+
 unsafe extern "C" {
     /// Raw syscall; see the assembly.
     pub(crate) fn lintel_host_syscall6(
@@ -337,17 +334,6 @@ unsafe extern "C" {
         ctid: *const u32,
         tcb: *const Tcb,
     ) -> isize;
-    /// A cancellation point with musl's `__syscall_cp_asm` contract; see the assembly.
-    pub(crate) fn lintel_host_syscall_cp(
-        cancel: *const i32,
-        nr: usize,
-        a0: usize,
-        a1: usize,
-        a2: usize,
-        a3: usize,
-        a4: usize,
-        a5: usize,
-    ) -> Pair;
     /// The host's clone with musl's `__clone` contract; see the assembly.
     pub(crate) fn lintel_host_clone_passthrough(
         f: unsafe extern "C" fn(usize) -> i32,
@@ -368,6 +354,10 @@ unsafe extern "C" {
     pub(crate) fn lintel_host_exit_thread(code: usize) -> !;
     /// The signal restorer.
     pub(crate) fn lintel_host_restore_rt();
+    /// `rt_sigreturn` with `%rsp` at `ucontext`.
+    pub(crate) fn lintel_host_resume(ucontext: usize) -> !;
+    /// `xsave64` of the features `rfbm` to `dst` (64-byte aligned).
+    pub(crate) fn lintel_host_xsave(dst: usize, rfbm: u64);
     /// Fault-tolerant 32-bit load.
     pub(crate) fn lintel_host_load_u32(addr: usize) -> Pair;
     /// Fault-tolerant 32-bit compare-and-exchange.
@@ -382,8 +372,6 @@ unsafe extern "C" {
     static __lintel_host_window_begin: u8;
     static __lintel_host_window_syscall: u8;
     static __lintel_host_window_end: u8;
-    static __lintel_host_cp_begin: u8;
-    static __lintel_host_cp_end: u8;
     static __lintel_host_window_abort: u8;
     static __lintel_host_ufault_load: u8;
     static __lintel_host_ufault_cmpxchg: u8;
@@ -412,13 +400,6 @@ pub(crate) mod labels {
     /// Just past the window's `syscall` instruction.
     pub(crate) fn window_end() -> usize {
         (&raw const __lintel_host_window_end) as usize
-    }
-    /// `[begin, end)` of the cancellation-point window of `lintel_host_syscall_cp`.
-    pub(crate) fn cp_window() -> (usize, usize) {
-        (
-            (&raw const __lintel_host_cp_begin) as usize,
-            (&raw const __lintel_host_cp_end) as usize,
-        )
     }
     /// Where an abandoned window call resumes.
     pub(crate) fn window_abort() -> usize {
@@ -452,6 +433,34 @@ pub(crate) unsafe fn rdgsbase() -> usize {
     // SAFETY: the caller guarantees FSGSBASE is enabled; the instruction only reads a register.
     unsafe { asm!("rdgsbase {}", out(reg) v, options(nomem, nostack, preserves_flags)) };
     v
+}
+
+/// The XSAVE geometry of a Linux signal frame on this CPU: `(xstate_size, features)`, where
+/// `features` is XCR0 without the dynamically enabled AMX tile data (which Linux leaves out of a
+/// frame unless the task asked for it), and `xstate_size` the standard-format XSAVE size of
+/// those features. `None` without OSXSAVE.
+pub(crate) fn xstate_geometry() -> Option<(usize, u64)> {
+    use core::arch::x86_64::__cpuid_count;
+    /// CPUID.1:ECX.OSXSAVE.
+    const OSXSAVE: u32 = 1 << 27;
+    /// XFEATURE 18: AMX TILEDATA, enabled per task through XFD.
+    const TILEDATA: u64 = 1 << 18;
+    if __cpuid_count(1, 0).ecx & OSXSAVE == 0 {
+        return None;
+    }
+    let (lo, hi): (u32, u32);
+    // SAFETY: XGETBV(0) reads XCR0; legal in user mode once OSXSAVE is set (checked above).
+    unsafe { asm!("xgetbv", in("ecx") 0, out("eax") lo, out("edx") hi, options(nomem, nostack)) };
+    let features = ((u64::from(hi) << 32) | u64::from(lo)) & !TILEDATA;
+    let mut size = 512 + 64; // legacy area + XSAVE header
+    for i in 2..63 {
+        if features & (1 << i) != 0 {
+            // CPUID leaf 0xD sub-leaf i describes state component i.
+            let c = __cpuid_count(0xd, i);
+            size = size.max(c.ebx as usize + c.eax as usize);
+        }
+    }
+    Some((size, features))
 }
 
 /// Reads the FS base with `rdfsbase`.

@@ -1,0 +1,406 @@
+//! Signal delivery on the Linux host ([`Delivery`]): host signals forwarded to lintel, contexts
+//! resumed through the host's own `rt_sigreturn`, default actions done by the host kernel.
+//!
+//! ## Forwarding
+//! A signal routed [`SignalRoute::Forward`] gets the host handler [`on_forwarded_signal`]
+//! (`SA_SIGINFO | SA_ONSTACK | SA_RESTART`, every signal but SIGSEGV/SIGBUS blocked while it
+//! runs). It runs on the receiving thread's host signal stack and:
+//! 1. appends the signal and its siginfo to the thread's [`Arrivals`] ring (a standard signal
+//!    already waiting there is merged, as Linux merges a pending standard signal); when the ring
+//!    is full the signal is queued back on the host with its siginfo (`rt_tgsigqueueinfo` to
+//!    the thread itself) and stays blocked on the host until lintel has drained the ring, so
+//!    nothing is lost;
+//! 2. inside an `Interrupt` span (the thread is in lintel: blocked in a wait, or about to
+//!    leave) sets the thread's interrupted flag and posts to its inbox, and lintel drains the
+//!    ring at its delivery point;
+//! 3. outside a span (the thread runs user code) runs the interrupt hook at once with the
+//!    interrupted registers, exactly as a kick does.
+//!
+//! SIGSEGV and SIGBUS keep this port's fault handler ([`crate::usermem`]): a fault at one of
+//! lintel's own user-memory accessors is fixed up, any other is forwarded in the same way when
+//! lintel manages the signal. A synchronous fault inside lintel's own code (a span) is a lintel
+//! bug: the process dies of it natively.
+//!
+//! ## Resuming
+//! lintel's signal frames are Linux `rt_sigframe`s, so [`Delivery::resume`] is the host's
+//! `rt_sigreturn` with `%rsp` at the frame's `uc`: every register, the FP state and the host
+//! mask are restored in one step. The frame's `uc_sigmask` and `uc_stack` are overwritten
+//! first with the thread's host values (nothing blocked but re-queued arrivals; the host signal
+//! stack), so a program's mask never reaches the host.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+use lintel_kernel::delivery::{Arrival, Delivery, SignalRoute};
+use lintel_kernel::{Notify, UserMemory};
+use linux_raw_sys::general as g;
+
+use crate::arch::{self, Ucontext};
+use crate::init::PID;
+use crate::interrupt::INTERRUPT_SIGNAL;
+use crate::passthrough::FAULT_SIGNALS;
+use crate::syscall::{self, KernelSigaction};
+use crate::tcb::{self, Tcb};
+use crate::{HOST, Host, Thread};
+
+/// How many forwarded signals a thread's ring holds before they are queued back on the host.
+pub(crate) const ARRIVAL_SLOTS: usize = 8;
+
+/// `SIG_DFL` / `SIG_IGN` as handler values.
+const SIG_DFL: usize = 0;
+const SIG_IGN: usize = 1;
+
+/// The route of every signal (index = number), as [`SignalRoute`] codes.
+static ROUTES: [AtomicU8; 65] = [const { AtomicU8::new(ROUTE_DEFAULT) }; 65];
+const ROUTE_DEFAULT: u8 = 0;
+const ROUTE_IGNORE: u8 = 1;
+const ROUTE_FORWARD: u8 = 2;
+
+/// The XSAVE size of a frame's FP data (without the trailing magic) and its feature mask.
+static XSTATE_SIZE: AtomicUsize = AtomicUsize::new(0);
+static XFEATURES: AtomicU64 = AtomicU64::new(0);
+
+/// The bit of `sig` in a host `sigset_t`.
+const fn bit(sig: u32) -> u64 {
+    1 << (sig - 1)
+}
+
+/// A thread's forwarded signals waiting for lintel.
+///
+/// A ring with one producer ([`on_forwarded_signal`], which runs on the owning thread with the
+/// other forwarded signals blocked) and one consumer (the owning thread, in
+/// [`Delivery::take_arrival`]). The producer interrupts the consumer, never the reverse, so
+/// the consumer sees either the old or the new `tail`, and a slot is reused only after the
+/// consumer has advanced `head` past it.
+#[derive(Debug)]
+#[repr(C)]
+pub(crate) struct Arrivals {
+    head: AtomicU32,
+    tail: AtomicU32,
+    sig: [AtomicU32; ARRIVAL_SLOTS],
+    info: [[AtomicU64; 16]; ARRIVAL_SLOTS],
+    /// Signals queued back on the host (and blocked there) because the ring was full.
+    requeued: AtomicU64,
+}
+
+impl Arrivals {
+    pub(crate) const fn new() -> Arrivals {
+        Arrivals {
+            head: AtomicU32::new(0),
+            tail: AtomicU32::new(0),
+            sig: [const { AtomicU32::new(0) }; ARRIVAL_SLOTS],
+            info: [const { [const { AtomicU64::new(0) }; 16] }; ARRIVAL_SLOTS],
+            requeued: AtomicU64::new(0),
+        }
+    }
+
+    /// Empties the ring (a record being claimed by a new thread).
+    pub(crate) fn reset(&self) {
+        self.head.store(0, Ordering::Relaxed);
+        self.tail.store(0, Ordering::Relaxed);
+        self.requeued.store(0, Ordering::Relaxed);
+    }
+
+    /// Appends an arrival; `false` if the ring is full. A standard signal already in the ring
+    /// is merged (Linux keeps one instance of a pending standard signal).
+    fn push(&self, sig: u32, info: &[u64; 16]) -> bool {
+        let head = self.head.load(Ordering::Acquire);
+        let tail = self.tail.load(Ordering::Relaxed);
+        if sig < g::SIGRTMIN && (head..tail).any(|i| self.slot_sig(i) == sig) {
+            return true;
+        }
+        if tail.wrapping_sub(head) as usize >= ARRIVAL_SLOTS {
+            return false;
+        }
+        let s = tail as usize % ARRIVAL_SLOTS;
+        self.sig[s].store(sig, Ordering::Relaxed);
+        for (d, w) in self.info[s].iter().zip(info) {
+            d.store(*w, Ordering::Relaxed);
+        }
+        self.tail.store(tail.wrapping_add(1), Ordering::Release);
+        true
+    }
+
+    fn slot_sig(&self, i: u32) -> u32 {
+        self.sig[i as usize % ARRIVAL_SLOTS].load(Ordering::Relaxed)
+    }
+
+    /// Removes the oldest arrival.
+    fn pop(&self) -> Option<Arrival> {
+        let head = self.head.load(Ordering::Relaxed);
+        if head == self.tail.load(Ordering::Acquire) {
+            return None;
+        }
+        let s = head as usize % ARRIVAL_SLOTS;
+        let mut info = [0u8; 128];
+        for (chunk, w) in info.chunks_exact_mut(8).zip(&self.info[s]) {
+            chunk.copy_from_slice(&w.load(Ordering::Relaxed).to_ne_bytes());
+        }
+        let sig = self.sig[s].load(Ordering::Relaxed);
+        self.head.store(head.wrapping_add(1), Ordering::Release);
+        Some(Arrival { sig, info })
+    }
+}
+
+/// Every signal but the fault signals: the mask the forwarding and interrupt handlers run
+/// with, so neither nests on the other (and the hook never runs twice on one thread).
+pub(crate) const HANDLER_MASK: u64 = !FAULT_SIGNALS;
+
+/// The route of `sig`.
+fn route_of(sig: u32) -> u8 {
+    ROUTES
+        .get(sig as usize)
+        .map_or(ROUTE_DEFAULT, |r| r.load(Ordering::Acquire))
+}
+
+/// Whether lintel manages `sig` (its faults go to lintel too).
+pub(crate) fn forwarded(sig: u32) -> bool {
+    route_of(sig) != ROUTE_DEFAULT
+}
+
+/// The host handler of every [`SignalRoute::Forward`]ed signal.
+unsafe extern "C" fn on_forwarded_signal(sig: i32, info: *mut c_void, ctx: *mut c_void) {
+    // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo and the interrupted context,
+    // ours to read and edit until we return.
+    unsafe { forward(sig as u32, info, &mut *(ctx as *mut Ucontext)) }
+}
+
+/// Hands a host signal to lintel (see the module docs). Also the fault handler's path for a
+/// fault that is not one of lintel's accessors.
+///
+/// # Safety
+/// Called from a host signal handler on the receiving thread, `info` the kernel's siginfo.
+pub(crate) unsafe fn forward(sig: u32, info: *mut c_void, uc: &mut Ucontext) {
+    let t = match tcb::current_if_owned() {
+        Some(t) => t,
+        None => tcb::current(),
+    };
+    let mut words = [0u64; 16];
+    // SAFETY: the kernel's siginfo is 128 readable bytes.
+    unsafe { core::ptr::copy_nonoverlapping(info.cast::<u64>(), words.as_mut_ptr(), 16) };
+    let in_span = t.span.load(Ordering::Relaxed) != 0;
+    let code = words[1] as u32 as i32; // si_code (after si_signo and si_errno)
+    if in_span && FAULT_SIGNALS_ALL & bit(sig) != 0 && code > 0 {
+        // A fault inside lintel itself, not at one of its accessors: a bug. Die of it the
+        // native way (the faulting instruction runs again with the default action).
+        set_host_action(sig, SIG_DFL);
+        return;
+    }
+    if !t.arrivals.push(sig, &words) {
+        // Full: queue it back on the host, blocked until the ring has room (take_arrival).
+        t.arrivals.requeued.fetch_or(bit(sig), Ordering::Relaxed);
+        uc.uc_sigmask |= bit(sig);
+        // SAFETY: the siginfo the kernel gave us, re-sent to this very thread (allowed for
+        // any si_code when the target is the caller's own process).
+        unsafe {
+            syscall::sys(
+                g::__NR_rt_tgsigqueueinfo as usize,
+                PID.load(Ordering::Relaxed) as usize,
+                syscall::gettid() as usize,
+                sig as usize,
+                info as usize,
+            )
+        };
+        return;
+    }
+    if in_span {
+        // lintel drains the ring at its next delivery point; end a blocking wait now.
+        HOST.interrupt(Thread::new(t));
+        t.inbox.store(1, Ordering::Relaxed);
+    } else {
+        crate::interrupt::run_hook(t, uc);
+    }
+}
+
+/// The synchronous fault signals (a fault in the program's code is forced on it).
+const FAULT_SIGNALS_ALL: u64 =
+    bit(g::SIGSEGV) | bit(g::SIGBUS) | bit(g::SIGFPE) | bit(g::SIGILL) | bit(g::SIGTRAP);
+
+/// Installs `handler` (`SIG_DFL`, `SIG_IGN` or the forwarder) as the host action of `sig`.
+fn set_host_action(sig: u32, handler: usize) {
+    let act = if handler == SIG_DFL || handler == SIG_IGN {
+        KernelSigaction {
+            handler,
+            ..KernelSigaction::default()
+        }
+    } else {
+        KernelSigaction {
+            handler,
+            flags: (g::SA_SIGINFO | g::SA_ONSTACK | g::SA_RESTART | g::SA_RESTORER) as u64,
+            restorer: arch::labels::restore_rt(),
+            mask: HANDLER_MASK,
+        }
+    };
+    // SAFETY: a valid disposition for a signal this port does not reserve.
+    unsafe { syscall::sigaction(sig, &act, core::ptr::null_mut()) };
+}
+
+/// Re-installs the host action `ROUTES` says `sig` has.
+fn apply_route(sig: u32) {
+    if sig == g::SIGSEGV || sig == g::SIGBUS {
+        crate::usermem::install_handler(sig);
+        return;
+    }
+    let handler = match route_of(sig) {
+        ROUTE_FORWARD => on_forwarded_signal as *const () as usize,
+        ROUTE_IGNORE => SIG_IGN,
+        _ => SIG_DFL,
+    };
+    set_host_action(sig, handler);
+}
+
+/// Whether the port reserves `sig` (or Linux does not let anyone catch it).
+fn reserved(sig: u32) -> bool {
+    !(1..=64).contains(&sig) || sig == INTERRUPT_SIGNAL || sig == g::SIGKILL || sig == g::SIGSTOP
+}
+
+// SAFETY: an arrival is pushed to the ring or queued back on the host blocked (and unblocked
+// once the ring has drained), never dropped except by merging a standard signal; after a push
+// the thread is interrupted (in a span) or the hook runs on it before it resumes (outside).
+// `resume` is the host's rt_sigreturn, which restores every register and the FP state (a zero
+// fpstate pointer gives the initial FP state) together with the host mask.
+unsafe impl Delivery for Host {
+    fn route_signal(&self, sig: u32, route: SignalRoute) {
+        if reserved(sig) {
+            return;
+        }
+        crate::init::ensure_init();
+        let code = match route {
+            SignalRoute::Default => ROUTE_DEFAULT,
+            SignalRoute::Ignore => ROUTE_IGNORE,
+            SignalRoute::Forward => ROUTE_FORWARD,
+        };
+        if ROUTES[sig as usize].swap(code, Ordering::AcqRel) != code {
+            apply_route(sig);
+        }
+    }
+
+    fn take_arrival(&self) -> Option<Arrival> {
+        let t = tcb::current();
+        if let Some(a) = t.arrivals.pop() {
+            return Some(a);
+        }
+        let requeued = t.arrivals.requeued.swap(0, Ordering::Relaxed);
+        if requeued != 0 {
+            // The ring is empty: let the signals queued back on the host arrive again (the
+            // forwarder runs during this call and refills the ring).
+            // SAFETY: unblocks signals on the calling thread only.
+            unsafe { syscall::sigprocmask(g::SIG_UNBLOCK, &requeued, core::ptr::null_mut()) };
+            return t.arrivals.pop();
+        }
+        None
+    }
+
+    unsafe fn resume(&self, ucontext: usize, redeliver: bool) -> ! {
+        let t = tcb::current();
+        if redeliver {
+            // Queue a kick that arrives only once rt_sigreturn has installed the frame's host
+            // mask (which does not block it): the hook then runs on the resumed context.
+            let set = bit(INTERRUPT_SIGNAL);
+            // SAFETY: blocks one signal on the calling thread; rt_sigreturn unblocks it.
+            unsafe { syscall::sigprocmask(g::SIG_BLOCK, &set, core::ptr::null_mut()) };
+            t.kick.store(1, Ordering::SeqCst);
+            syscall::tgkill(PID.load(Ordering::Relaxed), syscall::gettid(), INTERRUPT_SIGNAL);
+        }
+        let mask = t.arrivals.requeued.load(Ordering::Relaxed);
+        let stack = [t.altstack as u64, 0, t.altstack_size as u64];
+        let mut ok = true;
+        // SAFETY: the caller's context, in memory lintel has just read or written; the
+        // accessors are fault-tolerant.
+        unsafe {
+            ok &= self
+                .write(
+                    ucontext + core::mem::offset_of!(Ucontext, uc_sigmask),
+                    &mask.to_ne_bytes(),
+                )
+                .is_ok();
+            let mut b = [0u8; 24];
+            for (c, w) in b.chunks_exact_mut(8).zip(stack) {
+                c.copy_from_slice(&w.to_ne_bytes());
+            }
+            ok &= self
+                .write(ucontext + core::mem::offset_of!(Ucontext, uc_stack), &b)
+                .is_ok();
+        }
+        if !ok {
+            // The frame went bad under us: Linux would kill with SIGSEGV.
+            self.raise_default(g::SIGSEGV);
+            syscall::fatal("lintel-host: cannot resume a context\n");
+        }
+        // SAFETY: the caller's contract; the frame is a Linux rt_sigframe.
+        unsafe { arch::lintel_host_resume(ucontext) }
+    }
+
+    unsafe fn on_delivery_stack(&self, f: extern "C" fn(usize) -> !, arg: usize) -> ! {
+        let t = tcb::current();
+        let here = &t as *const _ as usize;
+        let (lo, hi) = (t.altstack, t.altstack + t.altstack_size);
+        // The host signal stack; if we are somehow already on it, continue below ourselves.
+        let top = if (lo..hi).contains(&here) {
+            here - 1024
+        } else {
+            hi
+        };
+        // SAFETY: the record's host signal stack is reserved for this thread; host handlers
+        // landing meanwhile nest below the new stack pointer (the kernel sees we are on it).
+        unsafe { arch::lintel_host_run_on_stack(top, arg, f) }
+    }
+
+    fn raise_default(&self, sig: u32) {
+        if !(1..=64).contains(&sig) {
+            return;
+        }
+        set_host_action(sig, SIG_DFL);
+        let set = bit(sig);
+        // SAFETY: unblocks one signal on the calling thread.
+        unsafe { syscall::sigprocmask(g::SIG_UNBLOCK, &set, core::ptr::null_mut()) };
+        syscall::tgkill(PID.load(Ordering::Relaxed), syscall::gettid(), sig);
+        // Still here: the action was to stop (and the process was continued) or to ignore.
+        apply_route(sig);
+    }
+
+    fn fpstate_size(&self) -> usize {
+        xstate().0 + 4
+    }
+
+    unsafe fn save_fpstate(&self, dst: usize) {
+        let (size, features) = xstate();
+        // SAFETY: the caller vouches for `size + 4` writable bytes at the 64-aligned `dst`;
+        // XSAVE writes the legacy area, the header and the requested components, all within
+        // `size` (CPUID's layout).
+        unsafe {
+            arch::lintel_host_xsave(dst, features);
+            let sw = dst + 464;
+            (sw as *mut u32).write(0x4650_5853); // FP_XSTATE_MAGIC1
+            ((sw + 4) as *mut u32).write(size as u32 + 4); // extended_size
+            ((sw + 8) as *mut u64).write(features); // xfeatures
+            ((sw + 16) as *mut u32).write(size as u32); // xstate_size
+            core::ptr::write_bytes((sw + 20) as *mut u8, 0, 28); // padding
+            ((dst + size) as *mut u32).write(0x4650_5845); // FP_XSTATE_MAGIC2
+        }
+    }
+}
+
+/// `(xstate_size, features)`, computed once.
+fn xstate() -> (usize, u64) {
+    let size = XSTATE_SIZE.load(Ordering::Relaxed);
+    if size != 0 {
+        return (size, XFEATURES.load(Ordering::Relaxed));
+    }
+    let Some((size, features)) = arch::xstate_geometry() else {
+        syscall::fatal("lintel-host: signal frames need a CPU with XSAVE enabled\n");
+    };
+    XFEATURES.store(features, Ordering::Relaxed);
+    XSTATE_SIZE.store(size, Ordering::Relaxed);
+    (size, features)
+}
+
+/// The calling thread's record, for tests.
+#[doc(hidden)]
+pub fn arrivals_waiting() -> usize {
+    let t: &Tcb = tcb::current();
+    t.arrivals
+        .tail
+        .load(Ordering::Relaxed)
+        .wrapping_sub(t.arrivals.head.load(Ordering::Relaxed)) as usize
+}
