@@ -37,6 +37,10 @@ pub struct CloneRequest {
     pub ctid: usize,
     /// `CLONE_SETTLS`'s thread pointer.
     pub tls: usize,
+    /// Per-thread words (`Threads::locals` index, value) the child starts with, stored on the
+    /// child before any of its user code runs: how it inherits its creator's signal mask (as
+    /// Linux's clone copies `blocked`) without the clone layer knowing about signals.
+    pub child_words: [Option<(usize, usize)>; 2],
 }
 
 /// What the parent hands the child, on the child's stack.
@@ -48,6 +52,7 @@ struct ChildStart<K: Kernel> {
     flags: ThreadFlags,
     ptid: usize,
     ctid: usize,
+    words: [Option<(usize, usize)>; 2],
 }
 
 /// musl's `__clone`: creates a thread that runs `f(arg)` on `req.stack` and then exits as
@@ -84,6 +89,7 @@ pub unsafe fn clone_thread<K: Kernel>(
         flags,
         ptid: req.ptid,
         ctid: req.ctid,
+        words: req.child_words,
     };
     // SAFETY: just below the new stack's top, which the caller gave the new thread; the thread
     // does not exist yet, so nothing else uses this memory.
@@ -114,6 +120,11 @@ unsafe extern "C" fn child_entry<K: Kernel>(start: usize) {
     // SAFETY: the parent's `&'static K` outlives every thread.
     let kernel = unsafe { &*s.kernel };
     let tid = kernel.tid(kernel.current());
+    for (i, v) in s.words.into_iter().flatten() {
+        if let Some(w) = kernel.locals().get(i) {
+            w.store(v, Ordering::Release);
+        }
+    }
     if s.flags.has(l::CLONE_CHILD_SETTID) {
         // SAFETY: the creator named `ctid` for this store; Linux ignores a fault here.
         let _ = unsafe { kernel.write(s.ctid, &tid.to_ne_bytes()) };

@@ -22,9 +22,12 @@
 //! again. The interrupted flag is cleared first, so the restarted call can block.
 #![no_std]
 
+pub mod signal;
 pub mod stats;
 
-use lintel_futex::{Bucket, FutexError, FutexTable, Restart};
+pub use signal::{Entry, Interrupted, ProcessSignals};
+
+use lintel_futex::{Bucket, FutexError, FutexTable, Restart, WaitRestart};
 use lintel_kernel::{Errno, Kernel, Passed};
 use linux_raw_sys::general as nr;
 
@@ -37,6 +40,9 @@ pub mod table {
     pub enum Route {
         /// Emulated by a lintel layer.
         Emulated,
+        /// A signal call: emulated by the signal layer when the dispatcher has one (a
+        /// `kill`/`tkill`/... aimed at another process still goes to the port).
+        Signal,
         /// Handled as another call (`vfork` is done as `fork`: a C-call front door cannot
         /// share the parent's stack with the child).
         As(usize),
@@ -60,6 +66,18 @@ pub mod table {
             | nr::__NR_fork
             | nr::__NR_clone
             | nr::__NR_clone3 => Route::Emulated,
+            nr::__NR_rt_sigaction
+            | nr::__NR_rt_sigprocmask
+            | nr::__NR_rt_sigpending
+            | nr::__NR_rt_sigsuspend
+            | nr::__NR_rt_sigtimedwait
+            | nr::__NR_pause
+            | nr::__NR_sigaltstack
+            | nr::__NR_tkill
+            | nr::__NR_tgkill
+            | nr::__NR_kill
+            | nr::__NR_rt_sigqueueinfo
+            | nr::__NR_rt_tgsigqueueinfo => Route::Signal,
             nr::__NR_vfork => Route::As(nr::__NR_fork as usize),
             // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
             // lintel arch reaches it through `__lintel_sigreturn` instead.
@@ -69,11 +87,19 @@ pub mod table {
     }
 }
 
-/// The dispatcher: a port and the process's futex table.
+/// The dispatcher: a port, the process's futex table and (optionally) its signal state.
 pub struct Lintel<'a, K: Kernel> {
     kernel: &'a K,
     futex: FutexTable<'a, K>,
+    signals: Option<&'a ProcessSignals>,
 }
+
+impl<K: Kernel> Clone for Lintel<'_, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<K: Kernel> Copy for Lintel<'_, K> {}
 
 impl<K: Kernel> core::fmt::Debug for Lintel<'_, K> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -90,7 +116,15 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         Lintel {
             kernel,
             futex: FutexTable::new(kernel, buckets),
+            signals: None,
         }
+    }
+
+    /// The same dispatcher with the process's signal state: the signal calls are emulated and
+    /// signals delivered (see [`signal`]). Every thread must use the same `signals`.
+    pub fn with_signals(mut self, signals: &'a ProcessSignals) -> Self {
+        self.signals = Some(signals);
+        self
     }
 
     /// The futex table.
@@ -99,33 +133,96 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     }
 
     /// `syscall(n, args...)` with Linux x86_64 numbering; returns Linux's raw result (a value,
-    /// or `-errno`).
+    /// or `-errno`). With no front-door context no signal handler can be entered: signals stay
+    /// pending, interrupted calls restart (or report `EINTR` if they would have to wait for a
+    /// signal that is already deliverable).
     ///
     /// # Safety
     /// The arguments must be what the program passed to the syscall: lintel and the port read
     /// and write memory they point to, as Linux would.
     pub unsafe fn syscall(&self, n: usize, args: [usize; 6]) -> isize {
-        self.kernel.enter();
         // SAFETY: our caller's contract.
-        let r = unsafe { self.dispatch(n, args) };
-        if self.kernel.leave() {
-            // Delivery point: a kick arrived while this thread was inside lintel. The signal
-            // layer will deliver here; until then there is nothing to deliver.
+        unsafe { self.syscall_from(None, n, args) }
+    }
+
+    /// [`syscall`](Self::syscall) made by a front door that saved the caller's registers in
+    /// `entry`: the exit of the call is a delivery point, where pending signals are delivered
+    /// to their handlers (so this may not return: the thread continues in a handler, and
+    /// reaches the call's return, or its restart, through `rt_sigreturn`).
+    ///
+    /// # Safety
+    /// As [`syscall`](Self::syscall); `entry` describes the calling thread's own call.
+    pub unsafe fn syscall_from(&self, entry: Option<&Entry>, n: usize, args: [usize; 6]) -> isize {
+        let mut block: Option<WaitRestart> = None;
+        loop {
+            self.kernel.enter();
+            let out = match block.take() {
+                Some(w) => self.futex_restart(&w, &mut block),
+                // SAFETY: our caller's contract.
+                None => unsafe { self.dispatch(n, args, entry, &mut block) },
+            };
+            // The delivery point, still inside the span: the interruption is handled here.
+            loop {
+                self.kernel.take_interrupt();
+                if signal::is_active() {
+                    match entry {
+                        Some(e) => self.deliver_at_exit(e, out),
+                        None => self.drain_arrivals(),
+                    }
+                }
+                if !self.kernel.leave() {
+                    break;
+                }
+                self.kernel.enter();
+            }
+            match out {
+                Ok(v) => return v,
+                Err(kind) => {
+                    // No handler ran: Linux restarts every kind of interrupted call.
+                    let deliverable = self
+                        .signals
+                        .is_some_and(|s| s.has_deliverable(self.me()));
+                    if kind == Interrupted::NoHand {
+                        if let Some(s) = self.signals {
+                            s.end_suspend(self.me());
+                        }
+                    }
+                    if entry.is_none()
+                        && deliverable
+                        && matches!(kind, Interrupted::NoHand | Interrupted::Block)
+                    {
+                        // Without a context nothing can be delivered: report what a handler
+                        // would have made of it instead of waiting forever.
+                        return Errno::EINTR.to_ret();
+                    }
+                }
+            }
         }
-        r
     }
 
     /// # Safety
     /// As [`Lintel::syscall`].
-    unsafe fn dispatch(&self, n: usize, args: [usize; 6]) -> isize {
+    unsafe fn dispatch(
+        &self,
+        n: usize,
+        args: [usize; 6],
+        entry: Option<&Entry>,
+        block: &mut Option<WaitRestart>,
+    ) -> Result<isize, Interrupted> {
         match table::route(n) {
             // SAFETY: our caller's contract.
-            table::Route::Emulated => unsafe { self.emulated(n, args) },
+            table::Route::Emulated => unsafe { self.emulated(n, args, block) },
             // SAFETY: as the original call (vfork takes no arguments).
-            table::Route::As(other) => unsafe { self.dispatch(other, [0; 6]) },
-            table::Route::Refused(e) => e.to_ret(),
+            table::Route::As(other) => unsafe { self.dispatch(other, [0; 6], entry, block) },
+            table::Route::Refused(e) => Ok(e.to_ret()),
             // SAFETY: our caller's contract.
-            table::Route::Passthrough => unsafe { self.passthrough(n, args) },
+            table::Route::Signal => match unsafe { self.signal_call(n, args, entry) } {
+                Some(r) => r,
+                // SAFETY: our caller's contract.
+                None => unsafe { self.passthrough_once(n, args) },
+            },
+            // SAFETY: our caller's contract.
+            table::Route::Passthrough => unsafe { self.passthrough_once(n, args) },
         }
     }
 
@@ -133,10 +230,26 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     ///
     /// # Safety
     /// As [`Lintel::syscall`].
-    unsafe fn emulated(&self, n: usize, args: [usize; 6]) -> isize {
-        match n as u32 {
+    unsafe fn emulated(
+        &self,
+        n: usize,
+        args: [usize; 6],
+        block: &mut Option<WaitRestart>,
+    ) -> Result<isize, Interrupted> {
+        if n as u32 == nr::__NR_futex {
             // SAFETY: our caller's contract.
-            nr::__NR_futex => unsafe { self.futex(args) },
+            return unsafe { self.futex(args, block) };
+        }
+        // SAFETY: our caller's contract.
+        Ok(unsafe { self.emulated_simple(n, args) })
+    }
+
+    /// The emulated calls that are never interrupted.
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    unsafe fn emulated_simple(&self, n: usize, args: [usize; 6]) -> isize {
+        match n as u32 {
             nr::__NR_gettid => lintel_clone::gettid(self.kernel) as isize,
             nr::__NR_arch_prctl => {
                 // SAFETY: the program's arguments (ARCH_GET_FS writes through `args[1]`).
@@ -222,6 +335,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     self.kernel
                         .passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0])
                 };
+                // The thread stops taking signals; a process-directed one only it could have
+                // taken goes to another thread (Linux's retarget_shared_pending).
+                if let Some(s) = self.signals {
+                    let me = self.me();
+                    if let Some(sig) = s.unregister(me) {
+                        self.retarget(sig);
+                    }
+                }
                 // The thread ends here: close the span first (nothing is delivered to a thread
                 // that is exiting), then leave through the clone layer's exit.
                 let _ = self.kernel.leave();
@@ -242,13 +363,87 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// # Safety
     /// As [`Lintel::syscall`].
     unsafe fn fork(&self) -> isize {
+        if self.signals.is_some() {
+            let _ = self.me(); // registered before the lock is taken
+        }
+        let sig_guard = self.signals.map(|s| s.prepare_fork());
         let guard = self.futex.prepare_fork();
         // SAFETY: fork takes no arguments.
         let r = unsafe { self.passthrough(nr::__NR_fork as usize, [0; 6]) };
         if r == 0 {
             self.kernel.after_fork();
             guard.in_child();
+            if let Some(g) = sig_guard {
+                // The child's only thread (with a new tid) keeps its mask; pending signals go.
+                g.in_child(lintel_signals::ThreadSignals::new(
+                    self.kernel.locals(),
+                    self.kernel.tid(self.kernel.current()),
+                ));
+            }
             lintel_clone::after_fork(self.kernel);
+        }
+        r
+    }
+
+    /// Tells some thread that does not block `sig` that the process has it pending.
+    fn retarget(&self, sig: lintel_signals::Signal) {
+        let k = self.kernel;
+        let mut target = None;
+        k.for_each_thread(&mut |t| {
+            let v = lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t));
+            if target.is_none() && v.is_live() && !v.blocked().contains(sig) && t != k.current() {
+                target = Some(t);
+            }
+        });
+        if let Some(t) = target {
+            k.interrupt(t);
+            k.kick(t);
+        }
+    }
+
+    /// A passed-through call; a call the port abandoned before it committed is reported as
+    /// interrupted (`ERESTARTSYS`: the delivery point decides between restart and `EINTR`).
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    unsafe fn passthrough_once(&self, n: usize, args: [usize; 6]) -> Result<isize, Interrupted> {
+        if n as u32 == nr::__NR_execve || n as u32 == nr::__NR_execveat {
+            // SAFETY: our caller's contract.
+            return Ok(unsafe { self.execve(n, args) });
+        }
+        // SAFETY: our caller's contract.
+        match unsafe { self.kernel.passthrough(n, args) } {
+            Passed::Done(r) => Ok(r),
+            Passed::Interrupted => Err(Interrupted::Sys),
+        }
+    }
+
+    /// `execve`: the new program inherits the blocked mask (Linux keeps it across exec), so the
+    /// host gets lintel's mask for the call and loses it again if the call fails.
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    unsafe fn execve(&self, n: usize, args: [usize; 6]) -> isize {
+        let mask = match self.signals {
+            Some(_) if signal::is_active() => Some(self.me().blocked().bits()),
+            _ => None,
+        };
+        let set = |m: u64| {
+            // SAFETY: sets the calling thread's host mask from our 8-byte buffer.
+            let _ = unsafe {
+                self.kernel.passthrough(
+                    nr::__NR_rt_sigprocmask as usize,
+                    [nr::SIG_SETMASK as usize, &m as *const u64 as usize, 0, 8, 0, 0],
+                )
+            };
+        };
+        if let Some(m) = mask {
+            set(m);
+        }
+        // SAFETY: our caller's contract.
+        let r = unsafe { self.passthrough(n, args) };
+        if mask.is_some() {
+            set(0);
         }
         r
     }
@@ -269,11 +464,16 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
     }
 
-    /// `futex(2)`, with Linux's restart rules applied (see the crate doc).
+    /// `futex(2)`. An interrupted wait comes back as the restart Linux would ask for; a timed
+    /// wait leaves its restart block in `block`.
     ///
     /// # Safety
     /// As [`Lintel::syscall`].
-    unsafe fn futex(&self, a: [usize; 6]) -> isize {
+    unsafe fn futex(
+        &self,
+        a: [usize; 6],
+        block: &mut Option<WaitRestart>,
+    ) -> Result<isize, Interrupted> {
         let cmd = a[1] as u32 & nr::FUTEX_CMD_MASK as u32;
         let event = match cmd {
             nr::FUTEX_WAIT | nr::FUTEX_WAIT_BITSET | nr::FUTEX_LOCK_PI | nr::FUTEX_LOCK_PI2 => {
@@ -288,28 +488,36 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if let Some(e) = event {
             stats::count(self.kernel, e);
         }
-        // SAFETY: the arguments are the program's, as futex(2) defines them; a restart makes
-        // the same call again.
-        let call = || unsafe {
+        // SAFETY: the arguments are the program's, as futex(2) defines them.
+        let r = unsafe {
             self.futex
                 .futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32)
         };
-        let mut r = call();
-        loop {
-            match r {
-                Ok(v) => return v as isize,
-                Err(FutexError::Errno(e)) => return e.to_ret(),
-                Err(FutexError::Restart(restart)) => {
-                    // No handler can have run (there are no emulated handlers yet): restart.
-                    self.kernel.take_interrupt();
-                    r = match restart {
-                        // ERESTARTSYS: the same call; ERESTARTNOINTR (LOCK_PI, whose timeout is
-                        // absolute): the same call, handler or not.
-                        Restart::Syscall | Restart::NoIntr => call(),
-                        // The restart block keeps the original absolute deadline.
-                        Restart::Block(w) => self.futex.restart_wait(&w).map(|()| 0),
-                    };
-                }
+        self.futex_outcome(r, block)
+    }
+
+    /// A timed wait resumed through its restart block (the original absolute deadline).
+    fn futex_restart(
+        &self,
+        w: &WaitRestart,
+        block: &mut Option<WaitRestart>,
+    ) -> Result<isize, Interrupted> {
+        self.futex_outcome(self.futex.restart_wait(w).map(|()| 0), block)
+    }
+
+    fn futex_outcome(
+        &self,
+        r: Result<usize, FutexError>,
+        block: &mut Option<WaitRestart>,
+    ) -> Result<isize, Interrupted> {
+        match r {
+            Ok(v) => Ok(v as isize),
+            Err(FutexError::Errno(e)) => Ok(e.to_ret()),
+            Err(FutexError::Restart(Restart::Syscall)) => Err(Interrupted::Sys),
+            Err(FutexError::Restart(Restart::NoIntr)) => Err(Interrupted::NoIntr),
+            Err(FutexError::Restart(Restart::Block(w))) => {
+                *block = Some(w);
+                Err(Interrupted::Block)
             }
         }
     }

@@ -244,6 +244,12 @@ impl Actions {
         Ok(Changed { old, flush })
     }
 
+    /// `SA_RESETHAND` at delivery: the handler becomes `SIG_DFL` (Linux keeps the flags and the
+    /// mask; a later query shows them).
+    pub fn reset(&mut self, sig: Signal) {
+        self.table[sig.get() as usize - 1].handler = SIG_DFL;
+    }
+
     /// Linux's `flush_signal_handlers(t, force_default = 0)` at `execve`: every caught signal
     /// back to `SIG_DFL` (ignored ones stay ignored), flags and masks cleared.
     pub fn reset_for_exec(&mut self) {

@@ -33,6 +33,7 @@
 #![no_std]
 
 pub mod action;
+pub mod deliver;
 pub mod frame;
 pub mod lock;
 pub mod mask;
@@ -45,6 +46,7 @@ pub use action::{Actions, DefaultAction, KSigaction, SIG_DFL, SIG_IGN};
 pub use lintel_kernel::Errno;
 pub use mask::{How, ThreadSignals};
 pub use pending::{PendingQueue, Queued};
-pub use process::{DEFAULT_QUEUE, SIGSET_SIZE, Sent, Signals, Target, ThreadList};
+pub use deliver::{FpSource, FrameFault, setup_frame};
+pub use process::{DEFAULT_QUEUE, ForkGuard, SIGSET_SIZE, Sent, Signals, Target, ThreadList};
 pub use siginfo::SigInfo;
 pub use sigset::{SigSet, Signal};

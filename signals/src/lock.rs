@@ -37,6 +37,33 @@ impl<T> SpinLock<T> {
         }
     }
 
+    /// Takes the lock without a guard (a fork holds it across the host's fork; see
+    /// [`crate::process::ForkGuard`]).
+    pub(crate) fn lock_raw(&self) {
+        while self
+            .held
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+    }
+
+    /// Releases a [`lock_raw`](Self::lock_raw).
+    pub(crate) fn unlock_raw(&self) {
+        self.held.store(false, Ordering::Release);
+    }
+
+    /// The value, for a caller that holds the lock through [`lock_raw`](Self::lock_raw).
+    ///
+    /// # Safety
+    /// The caller holds the lock and keeps no other reference to the value.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn get_locked(&self) -> &mut T {
+        // SAFETY: our caller holds the lock.
+        unsafe { &mut *self.value.get() }
+    }
+
     /// Runs `f` with the lock held.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         while self

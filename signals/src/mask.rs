@@ -9,7 +9,9 @@
 //! | 12 | blocked mask | the thread itself, under the process signal lock | anyone |
 //! | 13 | thread-directed pending set | any thread, under the lock | anyone (the owner lock-free, as its "anything to deliver?" check) |
 //! | 14 | saved mask (`sigsuspend`, `ppoll`: restored at delivery) | the thread | the thread |
-//! | 15 | reserved (delivery state: restore-mask flag, altstack record) | | |
+//! | 15 | state: [`LIVE`] (the thread takes part in signal delivery), [`RESTORE_SAVED`] (a frame must restore word 14, not word 12) | the thread, under the lock | anyone, under the lock |
+//! | 16, 17, 18 | the alternate signal stack: `ss_sp`, `ss_size`, `ss_flags` | the thread | the thread |
+//! | 19 | free | | |
 //!
 //! [`ThreadSignals`] is a view of one thread's words plus its tid. For the calling thread it
 //! comes from the port's `locals()`; another thread's view needs a port accessor that does not
@@ -24,7 +26,18 @@ use linux_raw_sys::general as g;
 const BLOCKED: usize = slots::SIGNALS.start;
 const PENDING: usize = slots::SIGNALS.start + 1;
 const SAVED: usize = slots::SIGNALS.start + 2;
-static_assertions::const_assert!(SAVED < slots::SIGNALS.end);
+const STATE: usize = slots::SIGNALS.start + 3;
+const ALT_SP: usize = slots::SIGNALS.start + 4;
+const ALT_SIZE: usize = slots::SIGNALS.start + 5;
+const ALT_FLAGS: usize = slots::SIGNALS.start + 6;
+static_assertions::const_assert!(ALT_FLAGS < slots::SIGNALS.end);
+
+/// Word 15 bit: the thread has registered with the signal layer and not exited; senders and
+/// thread walks ignore threads without it (a record being recycled, a thread that never ran
+/// lintel code).
+pub const LIVE: usize = 1;
+/// Word 15 bit: the next frame's `uc_sigmask` is the saved mask (word 14), after `sigsuspend`.
+pub const RESTORE_SAVED: usize = 2;
 // A `SigSet` must fit one word.
 static_assertions::const_assert!(core::mem::size_of::<usize>() >= 8);
 
@@ -87,6 +100,44 @@ impl<'a> ThreadSignals<'a> {
     pub fn set_saved_mask(&self, set: SigSet) {
         self.words[SAVED].store(set.bits() as usize, Ordering::Relaxed);
     }
+
+    /// The state word ([`LIVE`], [`RESTORE_SAVED`]).
+    pub fn state(&self) -> usize {
+        self.words[STATE].load(Ordering::Acquire)
+    }
+
+    /// Whether the thread is registered ([`LIVE`]).
+    pub fn is_live(&self) -> bool {
+        self.state() & LIVE != 0
+    }
+
+    /// Sets the state word (under the process signal lock, or on a thread no one can see yet).
+    pub fn store_state(&self, state: usize) {
+        self.words[STATE].store(state, Ordering::Release);
+    }
+
+    /// The alternate signal stack (`sigaltstack`): `(ss_sp, ss_size, ss_flags)`; all zero (no
+    /// stack, flags 0) until the thread sets one, which Linux reports as `SS_DISABLE`.
+    pub fn altstack(&self) -> (usize, usize, i32) {
+        (
+            self.words[ALT_SP].load(Ordering::Relaxed),
+            self.words[ALT_SIZE].load(Ordering::Relaxed),
+            self.words[ALT_FLAGS].load(Ordering::Relaxed) as i32,
+        )
+    }
+
+    /// Sets the alternate signal stack (the owner only).
+    pub fn set_altstack(&self, sp: usize, size: usize, flags: i32) {
+        self.words[ALT_SP].store(sp, Ordering::Relaxed);
+        self.words[ALT_SIZE].store(size, Ordering::Relaxed);
+        self.words[ALT_FLAGS].store(flags as u32 as usize, Ordering::Relaxed);
+    }
+
+    /// The word index of the blocked mask in `locals` (a new thread starts with its creator's:
+    /// the clone layer stores it before the thread runs).
+    pub const BLOCKED_WORD: usize = BLOCKED;
+    /// The word index of the state word.
+    pub const STATE_WORD: usize = STATE;
 }
 
 /// `how` for `rt_sigprocmask`.

@@ -13,7 +13,10 @@ use crate::mask::{How, ThreadSignals};
 use crate::pending::{PendingQueue, Queued, SHARED};
 use crate::siginfo::SigInfo;
 use crate::sigset::{SIGCONT, SigSet, Signal};
+use core::sync::atomic::{AtomicU64, Ordering};
 use lintel_kernel::{Errno, UserMemory};
+
+pub use crate::mask::{LIVE, RESTORE_SAVED};
 
 /// Default size of the pending-entry pool (Linux bounds it by `RLIMIT_SIGPENDING`, per user).
 pub const DEFAULT_QUEUE: usize = 256;
@@ -70,6 +73,9 @@ struct Inner<const N: usize> {
 /// The signal state of one process: dispositions and pending queue, `N` queue entries.
 pub struct Signals<const N: usize = DEFAULT_QUEUE> {
     inner: SpinLock<Inner<N>>,
+    /// A copy of the shared pending set, written under the lock, read without it (a thread's
+    /// "anything deliverable?" check at every syscall exit takes no lock).
+    shared: AtomicU64,
 }
 
 impl<const N: usize> core::fmt::Debug for Signals<N> {
@@ -109,7 +115,17 @@ impl<const N: usize> Signals<N> {
                 actions: Actions::new(),
                 queue: PendingQueue::new(),
             }),
+            shared: AtomicU64::new(0),
         }
+    }
+
+    /// Runs `f` under the lock and refreshes the lock-free copy of the shared set.
+    fn locked<R>(&self, f: impl FnOnce(&mut Inner<N>) -> R) -> R {
+        self.inner.with(|i| {
+            let r = f(i);
+            self.shared.store(i.queue.shared().bits(), Ordering::Release);
+            r
+        })
     }
 
     /// The current action of `sig`.
@@ -125,7 +141,7 @@ impl<const N: usize> Signals<N> {
         sig: i64,
         act: Option<KSigaction>,
     ) -> Result<KSigaction, Errno> {
-        self.inner.with(|i| {
+        self.locked(|i| {
             let c = i.actions.sigaction(sig, act)?;
             if !c.flush.is_empty() {
                 flush_all(&mut i.queue, threads, c.flush);
@@ -246,7 +262,7 @@ impl<const N: usize> Signals<N> {
         info: &SigInfo,
         target: Target<'_>,
     ) -> Result<Sent, Errno> {
-        self.inner.with(|i| {
+        self.locked(|i| {
             if SigSet::STOP.contains(sig) {
                 flush_all(&mut i.queue, threads, SIGCONT.set());
             } else if sig == SIGCONT {
@@ -292,7 +308,7 @@ impl<const N: usize> Signals<N> {
     /// `mask`, thread-directed before process-directed, each by `next_signal` order; its
     /// siginfo (`si_signo` is the signal).
     pub fn dequeue(&self, me: ThreadSignals<'_>, mask: SigSet) -> Option<SigInfo> {
-        self.inner.with(|i| {
+        self.locked(|i| {
             let mut set = me.pending();
             if let Some(sig) = SigSet::next_signal(set, mask) {
                 let info = i.queue.collect(&mut set, me.tid(), sig);
@@ -311,14 +327,142 @@ impl<const N: usize> Signals<N> {
     /// set has nothing.
     pub fn has_deliverable(&self, me: ThreadSignals<'_>) -> bool {
         let blocked = me.blocked();
-        !me.pending().minus(blocked).is_empty()
-            || !self
-                .inner
-                .with(|i| i.queue.shared().minus(blocked).is_empty())
+        !me.pending()
+            .union(SigSet::from_bits(self.shared.load(Ordering::Acquire)))
+            .minus(blocked)
+            .is_empty()
+    }
+
+    /// Whether `me` has a pending signal (thread or process set) in `set`, blocked or not.
+    pub fn pending_in(&self, me: ThreadSignals<'_>, set: SigSet) -> bool {
+        !me.pending()
+            .union(SigSet::from_bits(self.shared.load(Ordering::Acquire)))
+            .intersect(set)
+            .is_empty()
     }
 
     /// A thread exited: drop its queued entries (its pending bits die with its words).
     pub fn thread_exited(&self, tid: i32) {
-        self.inner.with(|i| i.queue.forget_owner(tid));
+        self.locked(|i| i.queue.forget_owner(tid));
+    }
+
+    /// Makes the calling thread `me` take part in delivery, with blocked mask `blocked` (a new
+    /// thread's is its creator's; the first thread's is what the process started with). Does
+    /// nothing if it already does.
+    pub fn register(&self, me: ThreadSignals<'_>, blocked: SigSet) {
+        if me.is_live() {
+            return;
+        }
+        self.locked(|_| {
+            me.store_blocked(blocked);
+            me.store_pending(SigSet::EMPTY);
+            me.store_state(LIVE);
+        });
+    }
+
+    /// The calling thread `me` is exiting: it stops taking part in delivery and its
+    /// thread-directed signals are discarded (Linux). Returns a signal of the shared set that
+    /// `me` did not block, if any: some other thread must now be told (Linux's
+    /// `retarget_shared_pending`).
+    pub fn unregister(&self, me: ThreadSignals<'_>) -> Option<Signal> {
+        self.locked(|i| {
+            me.store_state(0);
+            me.store_pending(SigSet::EMPTY);
+            i.queue.forget_owner(me.tid());
+            i.queue.shared().minus(me.blocked()).lowest()
+        })
+    }
+
+    /// Starts delivering `sig` to the calling thread `me` (Linux's `signal_delivered` and the
+    /// `SA_RESETHAND` half of `get_signal`): returns the action to run and the mask the frame
+    /// must restore, and blocks the action's mask plus `sig` (unless `SA_NODEFER`) and resets
+    /// a `SA_RESETHAND` action to `SIG_DFL`, all under the lock. The mask to restore is the
+    /// saved one after `sigsuspend` (the [`RESTORE_SAVED`] state bit, cleared here).
+    pub fn begin_delivery(&self, me: ThreadSignals<'_>, sig: Signal) -> (KSigaction, SigSet) {
+        self.locked(|i| {
+            let act = i.actions.get(sig);
+            let state = me.state();
+            let restore = if state & RESTORE_SAVED != 0 {
+                me.store_state(state & !RESTORE_SAVED);
+                me.saved_mask()
+            } else {
+                me.blocked()
+            };
+            if act.has_handler() {
+                let mut add = act.mask;
+                if act.flags & u64::from(linux_raw_sys::general::SA_NODEFER) == 0 {
+                    add = add.with(sig);
+                }
+                me.store_blocked(me.blocked().union(add));
+                if act.flags & u64::from(linux_raw_sys::general::SA_RESETHAND) != 0 {
+                    i.actions.reset(sig);
+                }
+            }
+            (act, restore)
+        })
+    }
+
+    /// Sets the calling thread's mask to `set` and, if `restore_saved`, makes the next frame
+    /// restore the current mask instead (`sigsuspend`: the mask while waiting is `set`, the
+    /// handler returns to the old one). Returns the old mask.
+    pub fn suspend_mask(&self, me: ThreadSignals<'_>, set: SigSet) -> SigSet {
+        self.locked(|_| {
+            let old = me.blocked();
+            me.set_saved_mask(old);
+            me.store_state(me.state() | RESTORE_SAVED);
+            me.store_blocked(set);
+            old
+        })
+    }
+
+    /// Undoes [`suspend_mask`](Self::suspend_mask) when no frame took the saved mask (the wait
+    /// ended some other way).
+    pub fn end_suspend(&self, me: ThreadSignals<'_>) {
+        self.locked(|_| {
+            let state = me.state();
+            if state & RESTORE_SAVED != 0 {
+                me.store_state(state & !RESTORE_SAVED);
+                me.store_blocked(me.saved_mask());
+            }
+        })
+    }
+
+    /// Holds the lock across a `fork`; see [`ForkGuard`].
+    pub fn prepare_fork(&self) -> ForkGuard<'_, N> {
+        self.inner.lock_raw();
+        ForkGuard { signals: self }
+    }
+}
+
+/// The signal lock held across a `fork` (so the child never inherits it held by a thread that
+/// does not exist there). Dropping it in the parent releases the lock; in the child,
+/// [`in_child`](ForkGuard::in_child) first clears what Linux does not pass to a child: the
+/// pending signals (thread-directed and shared) and their queue entries. Dispositions and the
+/// calling thread's mask are inherited.
+pub struct ForkGuard<'a, const N: usize> {
+    signals: &'a Signals<N>,
+}
+
+impl<const N: usize> core::fmt::Debug for ForkGuard<'_, N> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ForkGuard").finish_non_exhaustive()
+    }
+}
+
+impl<const N: usize> ForkGuard<'_, N> {
+    /// In the child, on its only thread `me`: empties every pending set and the queue.
+    pub fn in_child(self, me: ThreadSignals<'_>) {
+        // SAFETY: this guard holds the lock (taken by `prepare_fork`, inherited by the child).
+        let i = unsafe { self.signals.inner.get_locked() };
+        i.queue = PendingQueue::new();
+        self.signals.shared.store(0, Ordering::Release);
+        me.store_pending(SigSet::EMPTY);
+        // `self` drops here and releases the lock.
+    }
+}
+
+impl<const N: usize> Drop for ForkGuard<'_, N> {
+    fn drop(&mut self) {
+        self.signals.inner.unlock_raw();
     }
 }

@@ -17,6 +17,14 @@ use lintel_signals::{KSigaction, SigInfo, SigSet, Signal, Signals, Target, Threa
 /// `EFAULT` from the kernel, never a fault.
 struct SelfMem;
 
+/// The tests change the host's dispositions and pending signals of this one process: one at a
+/// time.
+static HOST_SIGNALS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    HOST_SIGNALS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn vm(addr: usize, buf: *mut u8, len: usize, write: bool) -> Result<(), Errno> {
     let local = libc::iovec {
         iov_base: buf.cast(),
@@ -86,6 +94,7 @@ const BAD: usize = 8;
 
 #[test]
 fn rt_sigaction_matches_linux() {
+    let _serial = serial();
     let sigs = Signals::<16>::new();
     let me_words: [AtomicUsize; LOCAL_WORDS] = Default::default();
     // SAFETY: gettid has no preconditions.
@@ -205,6 +214,7 @@ fn real_mask() -> u64 {
 
 #[test]
 fn rt_sigprocmask_matches_linux() {
+    let _serial = serial();
     on_thread(|| {
         let sigs = Signals::<16>::new();
         let words: [AtomicUsize; LOCAL_WORDS] = Default::default();
@@ -340,6 +350,7 @@ fn real_dequeue(set: u64) -> Option<(i32, i32, u64)> {
 
 #[test]
 fn pending_rules_match_linux() {
+    let _serial = serial();
     on_thread(|| {
         let sigs = Signals::<64>::new();
         let words: [AtomicUsize; LOCAL_WORDS] = Default::default();
@@ -459,6 +470,7 @@ fn pending_rules_match_linux() {
 
 #[test]
 fn ignored_unblocked_is_discarded() {
+    let _serial = serial();
     on_thread(|| {
         // Linux: SIGCHLD (SIG_DFL, default ignore) sent to a thread that does not block it is
         // discarded at generation; check through lintel only (the host would deliver nothing

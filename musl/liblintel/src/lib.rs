@@ -25,8 +25,9 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 use lintel::Lintel;
 use lintel_futex::{Bucket, buckets_for_cpus};
-use lintel_host::musl::{CpResult, clone_passthrough, syscall_cp};
+use lintel_host::musl::clone_passthrough;
 use lintel_host::{HOST, Host, Thread, raw_syscall6};
+use lintel_kernel::Interrupt;
 use linux_raw_sys::general as nr;
 
 /// The most futex buckets the table can have: `buckets_for_cpus` for up to 16 CPUs.
@@ -39,15 +40,19 @@ static BUCKETS: [Bucket<Thread>; MAX_BUCKETS] = [const { Bucket::new() }; MAX_BU
 /// How many of [`BUCKETS`] are used (0 until the first call): Linux's sizing, 256 per CPU.
 static USED: AtomicUsize = AtomicUsize::new(0);
 
+/// The process's signal state.
+static SIGNALS: lintel::ProcessSignals = lintel::ProcessSignals::new();
+
 fn lintel() -> Lintel<'static, Host> {
     let mut n = USED.load(Ordering::Relaxed);
     if n == 0 {
         lintel::stats::ENABLED.store(stats_requested(), Ordering::Relaxed);
         n = buckets_for_cpus(cpu_count()).min(MAX_BUCKETS);
+        HOST.set_interrupt_hook(on_interrupt);
         // Every thread computes the same value; the first store wins, the rest agree.
         USED.store(n, Ordering::Relaxed);
     }
-    Lintel::new(&HOST, &BUCKETS[..n])
+    Lintel::new(&HOST, &BUCKETS[..n]).with_signals(&SIGNALS)
 }
 
 unsafe extern "C" {
@@ -103,22 +108,119 @@ fn cpu_count() -> usize {
         .max(1)
 }
 
-/// musl's `__syscallN`: every syscall of a lintel-arch program.
+// The front doors. Each saves what delivery needs to build the interrupted context (the
+// callee-saved registers, the stack pointer at the call, its own address for a restart, the
+// argument registers as passed) in a `lintel::Entry` on its stack and calls Rust with it.
+//
+// Stack: the Entry (112 bytes) goes below the caller's %rsp, rounded down to 16 for the call:
+// the caller's stack is not always ABI-aligned (musl's `__cp_cancel` jumps to `__cancel` from
+// wherever an asynchronous cancellation interrupted the thread). `Entry.rsp` keeps the caller's
+// %rsp, which points at the return address; the 7th and 8th C arguments are above it.
+core::arch::global_asm!(
+    ".text",
+    // long __lintel_syscall(n, a, b, c, d, e, f)
+    ".globl __lintel_syscall",
+    ".hidden __lintel_syscall",
+    ".type __lintel_syscall,@function",
+    "__lintel_syscall:",
+    "    mov %rsp, %rax",                        // the caller's rsp (at the return address)
+    "    sub $112, %rsp",                        // room for the Entry
+    "    and $-16, %rsp",                        // aligned for the call
+    "    mov %rbx, 0(%rsp)",                     // Entry.rbx
+    "    mov %rbp, 8(%rsp)",                     // Entry.rbp
+    "    mov %r12, 16(%rsp)",                    // Entry.r12
+    "    mov %r13, 24(%rsp)",                    // Entry.r13
+    "    mov %r14, 32(%rsp)",                    // Entry.r14
+    "    mov %r15, 40(%rsp)",                    // Entry.r15
+    "    mov %rax, 48(%rsp)",                    // Entry.rsp
+    "    lea __lintel_syscall(%rip), %rax",      // this door: re-entering it restarts the call
+    "    mov %rax, 56(%rsp)",                    // Entry.restart_pc
+    "    mov %rdi, 64(%rsp)",                    // Entry.rdi (n)
+    "    mov %rsi, 72(%rsp)",                    // Entry.rsi (a)
+    "    mov %rdx, 80(%rsp)",                    // Entry.rdx (b)
+    "    mov %rcx, 88(%rsp)",                    // Entry.rcx (c)
+    "    mov %r8, 96(%rsp)",                     // Entry.r8 (d)
+    "    mov %r9, 104(%rsp)",                    // Entry.r9 (e)
+    "    mov %rsp, %rdi",                        // arg 0: &Entry
+    "    call {plain}",                          // rax = the result
+    "    mov 48(%rsp), %rsp",                    // drop the Entry: back to the caller's rsp
+    "    ret",                                   // back to musl
+    ".size __lintel_syscall, .-__lintel_syscall",
+    //
+    // long __lintel_syscall_cp(cancel, n, a, b, c, d, e, f): musl's __syscall_cp_asm contract.
+    // [__cp_begin, __cp_end) is the uncommitted range musl's cancellation handler looks for:
+    // this door up to its call, which is also where an interrupted call that restarts
+    // resumes (so a cancellation that interrupts a blocked call sees its PC here).
+    ".globl __lintel_syscall_cp",
+    ".hidden __lintel_syscall_cp",
+    ".type __lintel_syscall_cp,@function",
+    ".globl __cp_begin",
+    ".hidden __cp_begin",
+    "__lintel_syscall_cp:",
+    "__cp_begin:",
+    "    mov %rsp, %rax",                        // the caller's rsp
+    "    sub $112, %rsp",                        // room for the Entry
+    "    and $-16, %rsp",                        // aligned for the call
+    "    mov %rbx, 0(%rsp)",                     // Entry.rbx
+    "    mov %rbp, 8(%rsp)",                     // Entry.rbp
+    "    mov %r12, 16(%rsp)",                    // Entry.r12
+    "    mov %r13, 24(%rsp)",                    // Entry.r13
+    "    mov %r14, 32(%rsp)",                    // Entry.r14
+    "    mov %r15, 40(%rsp)",                    // Entry.r15
+    "    mov %rax, 48(%rsp)",                    // Entry.rsp
+    "    lea __lintel_syscall_cp(%rip), %rax",   // restart here, inside the window
+    "    mov %rax, 56(%rsp)",                    // Entry.restart_pc
+    "    mov %rdi, 64(%rsp)",                    // Entry.rdi (cancel)
+    "    mov %rsi, 72(%rsp)",                    // Entry.rsi (n)
+    "    mov %rdx, 80(%rsp)",                    // Entry.rdx (a)
+    "    mov %rcx, 88(%rsp)",                    // Entry.rcx (b)
+    "    mov %r8, 96(%rsp)",                     // Entry.r8 (c)
+    "    mov %r9, 104(%rsp)",                    // Entry.r9 (d)
+    "    mov %rsp, %rdi",                        // arg 0: &Entry
+    "    call {cp}",                             // rax = the result
+    ".globl __cp_end",
+    ".hidden __cp_end",
+    "__cp_end:",                                 // from here on the call has committed
+    "    mov 48(%rsp), %rsp",                    // drop the Entry: back to the caller's rsp
+    "    ret",                                   // back to musl
+    ".size __lintel_syscall_cp, .-__lintel_syscall_cp",
+    //
+    // __cp_cancel: where musl's cancellation handler sends a thread whose PC was in the window.
+    ".globl __cp_cancel",
+    ".hidden __cp_cancel",
+    ".type __cp_cancel,@function",
+    "__cp_cancel:",
+    "    jmp __cancel",                          // musl's cancellation path (never returns)
+    ".size __cp_cancel, .-__cp_cancel",
+    //
+    // __lintel_sigreturn: musl's __restore_rt jumps here when a handler returns, with %rsp at
+    // the frame's ucontext.
+    ".globl __lintel_sigreturn",
+    ".hidden __lintel_sigreturn",
+    ".type __lintel_sigreturn,@function",
+    "__lintel_sigreturn:",
+    "    mov %rsp, %rdi",                        // arg 0: the ucontext
+    "    and $-16, %rsp",                        // ABI alignment below the frame
+    "    call {sigreturn}",                      // never returns
+    "    ud2",                                   // unreachable
+    ".size __lintel_sigreturn, .-__lintel_sigreturn",
+    plain = sym lintel_entry,
+    cp = sym lintel_entry_cp,
+    sigreturn = sym lintel_sigreturn,
+    options(att_syntax),
+);
+
+/// `__lintel_syscall`'s Rust half: every syscall of a lintel-arch program.
 ///
 /// # Safety
-/// The arguments are the program's, as the Linux syscall defines them.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn __lintel_syscall(
-    n: usize,
-    a: usize,
-    b: usize,
-    c: usize,
-    d: usize,
-    e: usize,
-    f: usize,
-) -> isize {
+/// `e` is the door's record of the program's call; the arguments are the program's, as the
+/// Linux syscall defines them.
+unsafe extern "C" fn lintel_entry(e: &lintel::Entry) -> isize {
+    // SAFETY: the 7th C argument is on the caller's stack just above the return address.
+    let f = unsafe { *((e.rsp as usize + 8) as *const usize) };
+    let args = [e.rsi as usize, e.rdx as usize, e.rcx as usize, e.r8 as usize, e.r9 as usize, f];
     // SAFETY: our caller's contract.
-    unsafe { lintel().syscall(n, [a, b, c, d, e, f]) }
+    unsafe { lintel().syscall_from(Some(e), e.rdi as usize, args) }
 }
 
 unsafe extern "C" {
@@ -127,56 +229,39 @@ unsafe extern "C" {
     fn __cancel() -> isize;
 }
 
-/// musl's `__syscall_cp_asm`: a cancellation point.
-///
-/// Passed-through calls run inside the port's cancellation window, so musl's cancellation
-/// handler can abandon a call that has not committed (a blocked `read`, `nanosleep`, ...).
-/// Emulated calls check the cancel flag on entry only: cancelling a thread blocked in an
-/// emulated futex wait needs the signal layer's context translation (not yet there).
+/// `__lintel_syscall_cp`'s Rust half: a cancellation point. If the thread's cancel flag is
+/// set the call is not made (musl's `__cancel` instead); a cancellation arriving while the call
+/// blocks interrupts it, and the handler finds the restart PC in the window.
 ///
 /// # Safety
-/// `cancel` points at the calling thread's cancel flag; the rest as [`__lintel_syscall`].
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn __lintel_syscall_cp(
-    cancel: *const i32,
-    n: usize,
-    a: usize,
-    b: usize,
-    c: usize,
-    d: usize,
-    e: usize,
-    f: usize,
-) -> isize {
-    let args = [a, b, c, d, e, f];
-    if lintel::table::route(n) != lintel::table::Route::Passthrough {
-        // SAFETY: musl passes its own thread's flag.
-        if unsafe { cancel.read_volatile() } != 0 {
-            // SAFETY: musl's own cancellation entry.
-            return unsafe { __cancel() };
-        }
-        // SAFETY: our caller's contract.
-        return unsafe { lintel().syscall(n, args) };
+/// As [`lintel_entry`]; `e.rdi` is the calling thread's cancel flag.
+unsafe extern "C" fn lintel_entry_cp(e: &lintel::Entry) -> isize {
+    // SAFETY: musl passes its own thread's flag.
+    if unsafe { (e.rdi as *const i32).read_volatile() } != 0 {
+        // SAFETY: musl's own cancellation entry.
+        return unsafe { __cancel() };
     }
+    // SAFETY: the 7th and 8th C arguments are on the caller's stack above the return address.
+    let (y, z) = unsafe {
+        (
+            *((e.rsp as usize + 8) as *const usize),
+            *((e.rsp as usize + 16) as *const usize),
+        )
+    };
+    let args = [e.rdx as usize, e.rcx as usize, e.r8 as usize, e.r9 as usize, y, z];
     // SAFETY: our caller's contract.
-    match unsafe { syscall_cp(cancel, n, args) } {
-        CpResult::Done(r) => r,
-        // SAFETY: as above.
-        CpResult::Cancelled => unsafe { __cancel() },
-    }
+    unsafe { lintel().syscall_from(Some(e), e.rsi as usize, args) }
 }
 
-// `__cp_cancel`: where musl's cancellation handler sends a thread whose PC was inside the
-// window. It has no `syscall` instruction, so it lives here rather than in the port's section.
-core::arch::global_asm!(
-    ".text",
-    ".globl __cp_cancel",
-    ".hidden __cp_cancel",
-    ".type __cp_cancel,@function",
-    "__cp_cancel:",
-    "    jmp __cancel", // musl's cancellation path (tail call; never returns here)
-    ".size __cp_cancel, .-__cp_cancel",
-    options(att_syntax),
-);
+/// `__lintel_sigreturn`'s Rust half: `rt_sigreturn` with the frame's ucontext at `uc`.
+extern "C" fn lintel_sigreturn(uc: usize) -> ! {
+    lintel().sigreturn(uc)
+}
+
+/// The port's interrupt hook: a signal for a thread running user code.
+fn on_interrupt(regs: &mut dyn lintel_kernel::Registers) {
+    lintel().deliver_interrupted(regs);
+}
 
 /// musl's `__clone(fn, stack, flags, arg, ptid, tls, ctid)`.
 ///
@@ -195,12 +280,16 @@ pub unsafe extern "C" fn __lintel_clone(
 ) -> i32 {
     let flags = u64::from(flags as u32);
     if lintel_clone::flags::is_thread(flags) {
+        // Linux's clone copies the creator's blocked mask; the child takes part in delivery
+        // from its first instruction.
+        let mask = lintel().signal_mask_for_child();
         let req = lintel_clone::CloneRequest {
             flags,
             stack,
             ptid,
             ctid,
             tls,
+            child_words: mask,
         };
         // SAFETY: our caller's contract is clone's.
         return match unsafe { lintel_clone::clone_thread(&HOST, f, arg, &req) } {
