@@ -41,6 +41,7 @@ pub mod pending;
 pub mod process;
 pub mod siginfo;
 pub mod sigset;
+mod sync;
 
 pub use action::{Actions, DefaultAction, KSigaction, SIG_DFL, SIG_IGN};
 pub use lintel_kernel::Errno;

@@ -18,7 +18,7 @@
 //! only posted; callers outside a span must not take the lock.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::{AtomicBool, Ordering, spin_hint};
 
 pub(crate) struct SpinLock<T> {
     held: AtomicBool,
@@ -30,7 +30,16 @@ pub(crate) struct SpinLock<T> {
 unsafe impl<T: Send> Sync for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
+    #[cfg(not(lintel_loom))]
     pub(crate) const fn new(value: T) -> Self {
+        SpinLock {
+            held: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    #[cfg(lintel_loom)]
+    pub(crate) fn new(value: T) -> Self {
         SpinLock {
             held: AtomicBool::new(false),
             value: UnsafeCell::new(value),
@@ -45,7 +54,7 @@ impl<T> SpinLock<T> {
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            core::hint::spin_loop();
+            spin_hint();
         }
     }
 
@@ -72,7 +81,7 @@ impl<T> SpinLock<T> {
             .is_err()
         {
             while self.held.load(Ordering::Relaxed) {
-                core::hint::spin_loop();
+                spin_hint();
             }
         }
         struct Unlock<'a>(&'a AtomicBool);

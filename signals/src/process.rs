@@ -13,7 +13,7 @@ use crate::mask::{How, ThreadSignals};
 use crate::pending::{PendingQueue, Queued, SHARED};
 use crate::siginfo::SigInfo;
 use crate::sigset::{SIGCONT, SigSet, Signal};
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 use lintel_kernel::{Errno, UserMemory};
 
 pub use crate::mask::{LIVE, RESTORE_SAVED};
@@ -109,7 +109,20 @@ fn flush_all<const N: usize>(
 
 impl<const N: usize> Signals<N> {
     /// Every action `SIG_DFL`, nothing pending. `const`: a process keeps one in a `static`.
+    #[cfg(not(lintel_loom))]
     pub const fn new() -> Self {
+        Signals {
+            inner: SpinLock::new(Inner {
+                actions: Actions::new(),
+                queue: PendingQueue::new(),
+            }),
+            shared: AtomicU64::new(0),
+        }
+    }
+
+    /// Every action `SIG_DFL`, nothing pending (loom's atomics have no `const` constructor).
+    #[cfg(lintel_loom)]
+    pub fn new() -> Self {
         Signals {
             inner: SpinLock::new(Inner {
                 actions: Actions::new(),
