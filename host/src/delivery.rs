@@ -249,6 +249,15 @@ fn apply_route(sig: u32) {
     set_host_action(sig, handler);
 }
 
+/// See [`crate::musl::reset_forwarded_in_child`].
+pub(crate) fn reset_forwarded_in_child() {
+    for sig in 1..=64 {
+        if route_of(sig) == ROUTE_FORWARD && !reserved(sig) {
+            set_host_action(sig, SIG_DFL);
+        }
+    }
+}
+
 /// Whether the port reserves `sig` (or Linux does not let anyone catch it).
 fn reserved(sig: u32) -> bool {
     !(1..=64).contains(&sig) || sig == INTERRUPT_SIGNAL || sig == g::SIGKILL || sig == g::SIGSTOP

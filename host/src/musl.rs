@@ -4,14 +4,16 @@
 //! programs) calls it; the cancellation window and the sigreturn entry are liblintel's own.
 
 use crate::arch;
+use linux_raw_sys::general as nr;
 
 /// musl's `__clone(fn, stack, flags, arg, ptid, tls, ctid)` carried out by the host kernel's
 /// `clone`: the child runs `f(arg)` on `stack` and ends the thread with its return value.
 /// Returns the child's tid or `-errno`.
 ///
-/// This hands thread creation, `CLONE_SETTLS`, `PARENT_SETTID` and `CHILD_CLEARTID` to the
-/// host kernel; it is the interim path until lintel's clone layer emulates them over
-/// [`lintel_kernel::Threads::spawn`].
+/// The child starts with every host signal blocked but the fault signals (the parent's host
+/// mask is restored once the clone returns): until it has set up its own dispositions it must
+/// not run the parent's forwarding handler on memory it shares with the parent (see
+/// [`reset_forwarded_in_child`]).
 ///
 /// # Safety
 /// As the `clone` syscall with these flags: `stack` is the top of a stack the child may own,
@@ -25,6 +27,21 @@ pub unsafe fn clone_passthrough(
     tls: usize,
     ctid: usize,
 ) -> i32 {
+    let block = crate::delivery::HANDLER_MASK;
+    let mut old = 0u64;
+    // SAFETY: blocks signals on the calling thread; restored below.
+    unsafe { crate::syscall::sigprocmask(nr::SIG_BLOCK, &block, &mut old) };
     // SAFETY: the caller's contract is the clone syscall's.
-    unsafe { arch::lintel_host_clone_passthrough(f, stack, flags, arg, ptid, tls, ctid) }
+    let r = unsafe { arch::lintel_host_clone_passthrough(f, stack, flags, arg, ptid, tls, ctid) };
+    // SAFETY: restores the mask saved above.
+    unsafe { crate::syscall::sigprocmask(nr::SIG_SETMASK, &old, core::ptr::null_mut()) };
+    r
+}
+
+/// In a `CLONE_VM` child that is not a thread (before it execs): gives every signal the port
+/// forwards to lintel the host's default action instead, so that nothing arriving in the child
+/// runs lintel's delivery on the memory it shares with the parent. The routes themselves (in
+/// that shared memory) are left alone; ignored signals stay ignored, as exec keeps them.
+pub fn reset_forwarded_in_child() {
+    crate::delivery::reset_forwarded_in_child();
 }

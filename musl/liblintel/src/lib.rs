@@ -219,6 +219,10 @@ unsafe extern "C" fn lintel_entry(e: &lintel::Entry) -> isize {
     // SAFETY: the 7th C argument is on the caller's stack just above the return address.
     let f = unsafe { *((e.rsp as usize + 8) as *const usize) };
     let args = [e.rsi as usize, e.rdx as usize, e.rcx as usize, e.r8 as usize, e.r9 as usize, f];
+    if in_vfork_child() {
+        // SAFETY: the program's own call, made by the host as it asked.
+        return unsafe { raw_syscall6(e.rdi as usize, args) };
+    }
     // SAFETY: our caller's contract.
     unsafe { lintel().syscall_from(Some(e), e.rdi as usize, args) }
 }
@@ -249,6 +253,10 @@ unsafe extern "C" fn lintel_entry_cp(e: &lintel::Entry) -> isize {
         )
     };
     let args = [e.rdx as usize, e.rcx as usize, e.r8 as usize, e.r9 as usize, y, z];
+    if in_vfork_child() {
+        // SAFETY: as in `lintel_entry`.
+        return unsafe { raw_syscall6(e.rsi as usize, args) };
+    }
     // SAFETY: our caller's contract.
     unsafe { lintel().syscall_from(Some(e), e.rsi as usize, args) }
 }
@@ -300,8 +308,61 @@ pub unsafe extern "C" fn __lintel_clone(
             Err(e) => -e.raw(),
         };
     }
+    if flags & u64::from(nr::CLONE_VM) != 0 && flags & u64::from(nr::CLONE_VFORK) != 0 {
+        // posix_spawn: a process sharing our memory until it execs, while this thread waits.
+        // Its calls must not touch lintel's state (it is the parent's): it runs with every
+        // call passed straight to the host (see `VFORK_TID`).
+        let start = VforkStart { f, arg };
+        // SAFETY: our caller's contract is clone's; `start` outlives the child's use of it
+        // (CLONE_VFORK keeps this frame until the child has exec'd or exited).
+        let r = unsafe {
+            clone_passthrough(
+                vfork_child,
+                stack,
+                flags as usize,
+                &start as *const VforkStart as usize,
+                ptid,
+                tls,
+                ctid,
+            )
+        };
+        VFORK_TID.store(0, Ordering::Release);
+        return r;
+    }
     // SAFETY: our caller's contract is clone's.
     unsafe { clone_passthrough(f, stack, flags as usize, arg, ptid, tls, ctid) }
+}
+
+/// The tid of a `posix_spawn` child that shares our memory and has not exec'd yet (0: none).
+/// Every call it makes goes straight to the host; other threads pay one `gettid` per call
+/// while it is set.
+static VFORK_TID: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
+
+/// What the `posix_spawn` child runs, handed over on the waiting parent's stack.
+struct VforkStart {
+    f: unsafe extern "C" fn(usize) -> i32,
+    arg: usize,
+}
+
+/// The `posix_spawn` child's first code: the host's default actions instead of the forwarding
+/// handler, then "all calls to the host", then musl's child function.
+unsafe extern "C" fn vfork_child(start: usize) -> i32 {
+    // SAFETY: `__lintel_clone` passed a `VforkStart` on the parent's stack, which waits.
+    let VforkStart { f, arg } = unsafe { (start as *const VforkStart).read() };
+    lintel_host::musl::reset_forwarded_in_child();
+    // SAFETY: gettid takes no arguments.
+    let tid = unsafe { raw_syscall6(nr::__NR_gettid as usize, [0; 6]) } as i32;
+    VFORK_TID.store(tid, Ordering::Release);
+    // SAFETY: musl's child function, with its argument (the clone contract).
+    unsafe { f(arg) }
+}
+
+/// Whether the calling thread is a `posix_spawn` child that must bypass lintel.
+#[inline]
+fn in_vfork_child() -> bool {
+    let t = VFORK_TID.load(Ordering::Acquire);
+    // SAFETY: gettid takes no arguments.
+    t != 0 && unsafe { raw_syscall6(nr::__NR_gettid as usize, [0; 6]) } as i32 == t
 }
 
 /// The prebuilt `core` of the stable toolchain is compiled with unwinding and refers to the
