@@ -163,7 +163,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             };
             // The delivery point, still inside the span: the interruption is handled here.
             loop {
-                self.kernel.take_interrupt();
+                if self.kernel.is_interrupted() {
+                    // A plain load first: the locked clear is for the rare interrupted call.
+                    self.kernel.take_interrupt();
+                }
                 if signal::is_active() {
                     match entry {
                         Some(e) => self.deliver_at_exit(e, out),
