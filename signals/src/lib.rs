@@ -1,8 +1,9 @@
-//! # lintel-signals: Linux signal bookkeeping, the foundation of lintel's emulated signals
+//! # lintel-signals: Linux signal bookkeeping and frames, the state of lintel's signal layer
 //!
-//! **Not yet wired: signals still pass through to the host.** This crate holds the state and
-//! the rules; the dispatcher does not route any signal syscall here yet, and nothing is
-//! delivered. `docs/signals.md` has the delivery plan.
+//! This crate holds the process's signal state and Linux's rules over it; the dispatcher
+//! (`lintel/src/signal.rs`) wires it in: it emulates the signal syscalls with it, drains the
+//! port's arrivals (signals from outside) into it, and at every delivery point dequeues from it
+//! and builds frames with [`setup_frame`]. `docs/signals.md` has the design.
 //!
 //! One Linux concept per module, Linux 6.18 as the oracle:
 //!
@@ -14,22 +15,24 @@
 //! | [`pending`] | pending sets and the bounded siginfo queue (coalescing, RT order, `EAGAIN`, `collect_signal`) |
 //! | [`siginfo`] | the 128-byte `siginfo_t` and its union layouts, `si_code`s |
 //! | [`frame`] | the x86_64 `rt_sigframe`: `ucontext`, `sigcontext`, XSAVE area, placement |
+//! | [`deliver`] | writing a frame (`x64_setup_rt_frame`) and the alternate-stack rules |
 //! | [`process`] | [`Signals`]: the process's state under one lock, and the syscall edges |
 //! | [`lock`] | that lock, and the crate's single memory-ordering argument |
 //!
 //! ## Where per-thread state lives
-//! A thread's blocked mask and thread-directed pending set are in the port's per-thread words
-//! ([`lintel_kernel::Threads::locals`], range
+//! A thread's blocked mask, thread-directed pending set, saved mask, state and alternate stack
+//! are in the port's per-thread words ([`lintel_kernel::Threads::locals`], range
 //! [`slots::SIGNALS`](lintel_kernel::thread::slots::SIGNALS)). The caller builds a
-//! [`ThreadSignals`] view from them. For the *calling* thread that works today; operations that
-//! touch other threads (`tkill`, flushing on `SIG_IGN`, picking a thread for `kill`) take the
-//! views through a [`ThreadList`], which needs a way to reach another live thread's words: a
-//! port accessor (`Threads::locals_of(thread)`) and a walk of the process's threads (the clone
-//! layer's registry). Neither exists yet.
+//! [`ThreadSignals`] view from them: for the calling thread from `locals()`, for another thread
+//! from `Threads::locals_of(thread)`. Operations that touch other threads (`tkill`, flushing on
+//! `SIG_IGN`, picking a thread for `kill`) take the views through a [`ThreadList`], which the
+//! dispatcher builds from `Threads::for_each_thread`, keeping only threads marked
+//! [`LIVE`](process::LIVE).
 //!
 //! ## Constraints
 //! `#![no_std]`, no allocation (the siginfo queue is a fixed pool), no C library; nothing here
-//! panics on a syscall argument.
+//! panics on a syscall argument. The lock's atomics come from a loom facade (`sync`) so that
+//! loom models run this crate's real lock.
 #![no_std]
 
 pub mod action;
