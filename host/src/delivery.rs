@@ -56,6 +56,9 @@ const ROUTE_DEFAULT: u8 = 0;
 const ROUTE_IGNORE: u8 = 1;
 const ROUTE_FORWARD: u8 = 2;
 
+/// `SA_NOCLDSTOP | SA_NOCLDWAIT` as the program last set them on SIGCHLD.
+static CHILD_FLAGS: AtomicU64 = AtomicU64::new(0);
+
 /// The XSAVE size of a frame's FP data (without the trailing magic) and its feature mask.
 static XSTATE_SIZE: AtomicUsize = AtomicUsize::new(0);
 static XFEATURES: AtomicU64 = AtomicU64::new(0);
@@ -218,15 +221,21 @@ const FAULT_SIGNALS_ALL: u64 =
 
 /// Installs `handler` (`SIG_DFL`, `SIG_IGN` or the forwarder) as the host action of `sig`.
 fn set_host_action(sig: u32, handler: usize) {
+    let child = if sig == g::SIGCHLD {
+        CHILD_FLAGS.load(Ordering::Relaxed)
+    } else {
+        0
+    };
     let act = if handler == SIG_DFL || handler == SIG_IGN {
         KernelSigaction {
             handler,
+            flags: child,
             ..KernelSigaction::default()
         }
     } else {
         KernelSigaction {
             handler,
-            flags: (g::SA_SIGINFO | g::SA_ONSTACK | g::SA_RESTART | g::SA_RESTORER) as u64,
+            flags: (g::SA_SIGINFO | g::SA_ONSTACK | g::SA_RESTART | g::SA_RESTORER) as u64 | child,
             restorer: arch::labels::restore_rt(),
             mask: HANDLER_MASK,
         }
@@ -282,6 +291,30 @@ unsafe impl Delivery for Host {
         if ROUTES[sig as usize].swap(code, Ordering::AcqRel) != code {
             apply_route(sig);
         }
+    }
+
+    fn set_child_flags(&self, nocldstop: bool, nocldwait: bool) {
+        crate::init::ensure_init();
+        let mut flags = 0u64;
+        if nocldstop {
+            flags |= u64::from(g::SA_NOCLDSTOP);
+        }
+        if nocldwait {
+            flags |= u64::from(g::SA_NOCLDWAIT);
+        }
+        if CHILD_FLAGS.swap(flags, Ordering::AcqRel) != flags {
+            apply_route(g::SIGCHLD);
+        }
+    }
+
+    fn block_arrivals(&self, mask: u64) {
+        let t = tcb::current();
+        // Never the fault signals (lintel's accessors need them) or the interrupt signal
+        // (lintel's own way to end the call); always what waits re-queued on the host.
+        let set = (mask & HANDLER_MASK & !bit(INTERRUPT_SIGNAL))
+            | t.arrivals.requeued.load(Ordering::Relaxed);
+        // SAFETY: sets the calling thread's own mask.
+        unsafe { syscall::sigprocmask(g::SIG_SETMASK, &set, core::ptr::null_mut()) };
     }
 
     fn take_arrival(&self) -> Option<Arrival> {

@@ -62,6 +62,21 @@ pub unsafe trait Delivery: Threads {
     /// for itself are left alone.
     fn route_signal(&self, sig: u32, route: SignalRoute);
 
+    /// How the underlying kernel treats this process's children, from the `SIGCHLD` action
+    /// (Linux's `SA_NOCLDSTOP`: no `SIGCHLD` when a child stops or continues; `SA_NOCLDWAIT`:
+    /// children are reaped without becoming zombies). The kernel that owns the children applies
+    /// them, whatever the route of `SIGCHLD`.
+    fn set_child_flags(&self, nocldstop: bool, nocldwait: bool);
+
+    /// While the calling thread makes a blocking passed-through call that a signal would end
+    /// with `EINTR` even when no handler of the program runs (Linux's `nanosleep`, `poll`,
+    /// `epoll_wait`: `ERESTARTNOHAND` and `ERESTART_RESTARTBLOCK` calls), signals from outside
+    /// that lintel's mask blocks (`mask`, a Linux `sigset_t`) must not reach the thread: the
+    /// port keeps them pending instead (for a process-directed one, another thread may take
+    /// it). `block_arrivals(0)` ends this; what was held back then arrives normally. A port
+    /// whose blocking calls are not ended by such signals does nothing.
+    fn block_arrivals(&self, mask: u64);
+
     /// The oldest arrival still waiting on the calling thread, if any.
     fn take_arrival(&self) -> Option<Arrival>;
 

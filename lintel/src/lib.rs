@@ -52,6 +52,31 @@ pub mod table {
         Passthrough,
     }
 
+    /// Whether syscall `n` is one Linux ends with `EINTR` when a signal's handler runs, even with
+    /// `SA_RESTART` (`ERESTARTNOHAND` and `ERESTART_RESTARTBLOCK` calls that may block): on the
+    /// host port a forwarded signal runs a host handler, so those calls need lintel's mask on
+    /// the host while they wait (`Delivery::block_arrivals`).
+    pub fn ends_on_any_signal(n: usize) -> bool {
+        matches!(
+            n as u32,
+            nr::__NR_nanosleep
+                | nr::__NR_clock_nanosleep
+                | nr::__NR_poll
+                | nr::__NR_ppoll
+                | nr::__NR_select
+                | nr::__NR_pselect6
+                | nr::__NR_epoll_wait
+                | nr::__NR_epoll_pwait
+                | nr::__NR_epoll_pwait2
+                | nr::__NR_semtimedop
+                | nr::__NR_io_getevents
+                | nr::__NR_io_pgetevents
+                | nr::__NR_msgrcv
+                | nr::__NR_msgsnd
+                | nr::__NR_semop
+        )
+    }
+
     /// The route of syscall `n`.
     pub fn route(n: usize) -> Route {
         match n as u32 {
@@ -416,8 +441,18 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // SAFETY: our caller's contract.
             return Ok(unsafe { self.execve(n, args) });
         }
+        // Calls that any signal ends with EINTR (handler or not, on the host) must not be
+        // ended by one lintel blocks: the port holds those back while the call waits.
+        let hold = signal::is_active() && table::ends_on_any_signal(n);
+        if hold {
+            self.kernel.block_arrivals(self.me().blocked().bits());
+        }
         // SAFETY: our caller's contract.
-        match unsafe { self.kernel.passthrough(n, args) } {
+        let r = unsafe { self.kernel.passthrough(n, args) };
+        if hold {
+            self.kernel.block_arrivals(0);
+        }
+        match r {
             Passed::Done(r) => Ok(r),
             Passed::Interrupted => Err(Interrupted::Sys),
         }
@@ -444,6 +479,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         };
         if let Some(m) = mask {
             set(m);
+            self.export_pending();
         }
         // SAFETY: our caller's contract.
         let r = unsafe { self.passthrough(n, args) };
@@ -451,6 +487,35 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             set(0);
         }
         r
+    }
+
+    /// Before `execve`: Linux keeps pending signals across exec, so the calling thread's
+    /// pending signals (its own and the process's, all blocked here) are queued on the port,
+    /// with their siginfo, where the host mask now blocks them. If the exec fails, they come
+    /// back as arrivals.
+    fn export_pending(&self) {
+        let Some(s) = self.signals else { return };
+        let me = self.me();
+        let blocked = me.blocked();
+        // SAFETY: getpid takes no arguments.
+        let pid = unsafe { self.passthrough(nr::__NR_getpid as usize, [0; 6]) } as usize;
+        while let Some(info) = s.dequeue(me, lintel_signals::SigSet::FULL.minus(blocked)) {
+            // SAFETY: a siginfo of ours, queued to this very thread (any si_code is allowed
+            // when the target is the caller's own process).
+            let _ = unsafe {
+                self.kernel.passthrough(
+                    nr::__NR_rt_tgsigqueueinfo as usize,
+                    [
+                        pid,
+                        me.tid() as usize,
+                        info.signo as usize,
+                        info.as_bytes().as_ptr() as usize,
+                        0,
+                        0,
+                    ],
+                )
+            };
+        }
     }
 
     /// A passed-through call, made again if the port abandoned it before it committed.

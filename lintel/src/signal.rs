@@ -379,6 +379,13 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                         SignalRoute::Forward
                     };
                     k.route_signal(sig.get(), route);
+                    if sig.get() == nr::SIGCHLD {
+                        let f = s.action(sig).flags;
+                        k.set_child_flags(
+                            f & u64::from(nr::SA_NOCLDSTOP) != 0,
+                            f & u64::from(nr::SA_NOCLDWAIT) != 0,
+                        );
+                    }
                 }
                 r.map(|()| 0)
             }

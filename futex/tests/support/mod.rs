@@ -122,6 +122,8 @@ unsafe impl Threads for StdKernel {
 // the futex engine tests never deliver signals.
 unsafe impl Delivery for StdKernel {
     fn route_signal(&self, _sig: u32, _route: SignalRoute) {}
+    fn set_child_flags(&self, _nocldstop: bool, _nocldwait: bool) {}
+    fn block_arrivals(&self, _mask: u64) {}
     fn take_arrival(&self) -> Option<Arrival> {
         None
     }
