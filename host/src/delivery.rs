@@ -339,12 +339,18 @@ unsafe impl Delivery for Host {
 
     unsafe fn resume(&self, ucontext: usize, redeliver: bool) -> ! {
         let t = tcb::current();
-        if redeliver {
-            // Queue a kick that arrives only once rt_sigreturn has installed the frame's host
-            // mask (which does not block it): the hook then runs on the resumed context.
-            let set = bit(INTERRUPT_SIGNAL);
-            // SAFETY: blocks one signal on the calling thread; rt_sigreturn unblocks it.
-            unsafe { syscall::sigprocmask(g::SIG_BLOCK, &set, core::ptr::null_mut()) };
+        // From here to the switch no host handler may run on lintel's code (the hook would
+        // build a frame over the stack we stand on): block them all; rt_sigreturn installs the
+        // frame's host mask, and what arrived meanwhile is delivered on the resumed context.
+        let block = HANDLER_MASK;
+        // SAFETY: blocks signals on the calling thread; rt_sigreturn replaces the mask.
+        unsafe { syscall::sigprocmask(g::SIG_BLOCK, &block, core::ptr::null_mut()) };
+        // The span ends here (Interrupt::leave's job); a kick posted during it is not lost.
+        let posted = t.inbox.swap(0, Ordering::Relaxed) != 0;
+        t.span.store(0, Ordering::Relaxed);
+        if redeliver || posted {
+            // A kick that arrives once rt_sigreturn has installed the frame's host mask (which
+            // does not block it): the hook then runs on the resumed context.
             t.kick.store(1, Ordering::SeqCst);
             syscall::tgkill(PID.load(Ordering::Relaxed), syscall::gettid(), INTERRUPT_SIGNAL);
         }

@@ -451,6 +451,8 @@ pub fn after_fork_in_child() {
     init::ensure_init();
     PID.store(syscall::getpid(), Ordering::Relaxed);
     let me = tcb::current_if_owned_after_fork();
+    // Host signals that reached the parent's thread are the parent's.
+    me.arrivals.reset();
     tcb::for_each(|t| {
         if !core::ptr::eq(t, me) && t.state.load(Ordering::Acquire) == RAW {
             t.exited.store(0, Ordering::Release);

@@ -86,9 +86,11 @@ pub unsafe trait Delivery: Threads {
     /// applied: the mask is lintel's business and is already set; the port may overwrite
     /// both fields with its own values.
     ///
-    /// With `redeliver`, the thread is kicked ([`crate::Interrupt::kick`]) as it resumes, so
-    /// that the interrupt hook runs on the resumed context before its first instruction (how
-    /// `rt_sigreturn` delivers a signal its mask change unblocked).
+    /// The calling thread's [`crate::Interrupt`] span ends with the switch: no hook runs on
+    /// lintel's code in between. With `redeliver`, or if a kick was posted during the span,
+    /// the thread is kicked as it resumes, so that the interrupt hook runs on the resumed
+    /// context before its first instruction (how `rt_sigreturn` delivers a signal its mask
+    /// change unblocked).
     ///
     /// # Safety
     /// The context must be one the program may continue in (a signal handler's entry, or a

@@ -404,11 +404,18 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             self.kernel.after_fork();
             guard.in_child();
             if let Some(g) = sig_guard {
-                // The child's only thread (with a new tid) keeps its mask; pending signals go.
-                g.in_child(lintel_signals::ThreadSignals::new(
-                    self.kernel.locals(),
-                    self.kernel.tid(self.kernel.current()),
-                ));
+                // The child's only thread (with a new tid) keeps its mask; pending signals go,
+                // and the parent's other threads stop taking part in delivery (their records
+                // are copies of threads that do not exist here).
+                let k = self.kernel;
+                let me = k.current();
+                k.for_each_thread(&mut |t| {
+                    if t != me {
+                        lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t))
+                            .store_state(0);
+                    }
+                });
+                g.in_child(lintel_signals::ThreadSignals::new(k.locals(), k.tid(me)));
             }
             lintel_clone::after_fork(self.kernel);
         }
@@ -445,7 +452,11 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         // ended by one lintel blocks: the port holds those back while the call waits.
         let hold = signal::is_active() && table::ends_on_any_signal(n);
         if hold {
-            self.kernel.block_arrivals(self.me().blocked().bits());
+            // Also the signals lintel discards (a default-ignored SIGCHLD must not end a
+            // nanosleep either): they arrive, and are dropped, after the call.
+            let ignored = self.signals.map_or(lintel_signals::SigSet::EMPTY, |s| s.ignored());
+            self.kernel
+                .block_arrivals(self.me().blocked().union(ignored).bits());
         }
         // SAFETY: our caller's contract.
         let r = unsafe { self.kernel.passthrough(n, args) };

@@ -578,7 +578,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 break Ok(info);
             }
             if s.has_deliverable(me) {
-                break Err(Errno::EINTR);
+                // One of ours may have become pending since `found` looked (the waited-for
+                // signals are unblocked now): Linux dequeues again after every wakeup.
+                break found(self).ok_or(Errno::EINTR);
             }
             match k.wait(deadline) {
                 lintel_kernel::Wakeup::TimedOut => break Err(Errno::EAGAIN),
@@ -759,7 +761,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if unsafe { self.kernel.write(at, bytes) }.is_err() {
             self.force_segv();
         }
-        let _ = self.kernel.leave();
+        // The span ends inside `resume`, atomically with the switch.
         // SAFETY: a handler's entry context (or a program context) we just wrote.
         unsafe { self.kernel.resume(at, redeliver) }
     }
@@ -833,7 +835,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             self.drain_arrivals();
         }
         let redeliver = self.sig().is_some_and(|s| s.has_deliverable(me));
-        let _ = k.leave();
+        // The span ends inside `resume`, atomically with the switch.
         // SAFETY: the frame the program's handler returned through.
         unsafe { k.resume(uc, redeliver) }
     }

@@ -346,6 +346,17 @@ impl<const N: usize> Signals<N> {
             .is_empty()
     }
 
+    /// The signals whose disposition discards them (`SIG_IGN`, or `SIG_DFL` with a default
+    /// action of ignore).
+    pub fn ignored(&self) -> SigSet {
+        self.inner.with(|i| {
+            (1..=64u32)
+                .map(Signal::of)
+                .filter(|&s| i.actions.ignores(s))
+                .fold(SigSet::EMPTY, SigSet::with)
+        })
+    }
+
     /// Whether `me` has a pending signal (thread or process set) in `set`, blocked or not.
     pub fn pending_in(&self, me: ThreadSignals<'_>, set: SigSet) -> bool {
         !me.pending()
