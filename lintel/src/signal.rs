@@ -248,6 +248,18 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 self.kernel.route_signal(n, SignalRoute::Forward);
             }
         }
+        // Linux bounds queued signals by RLIMIT_SIGPENDING.
+        let mut lim = [0u64; 2];
+        // SAFETY: prlimit64(0, RLIMIT_SIGPENDING, NULL, &old) writes 16 bytes to `lim`.
+        let r = unsafe {
+            self.kernel.passthrough(
+                nr::__NR_prlimit64 as usize,
+                [0, nr::RLIMIT_SIGPENDING as usize, 0, lim.as_mut_ptr() as usize, 0, 0],
+            )
+        };
+        if r == lintel_kernel::Passed::Done(0) {
+            s.set_queue_limit(usize::try_from(lim[0]).unwrap_or(usize::MAX));
+        }
         // The host mask now lives in lintel (`me` imported it); the host blocks nothing, so
         // every arrival reaches the forwarder.
         let empty = 0u64;

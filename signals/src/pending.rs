@@ -59,6 +59,11 @@ pub struct PendingQueue<const N: usize> {
     shared: SigSet,
     entries: [Entry; N],
     used: usize,
+    /// One past the highest slot ever used: scans stop there (the pool fills from the bottom,
+    /// so a process that queues few signals never touches the rest).
+    high: usize,
+    /// The most entries that may be in use (Linux's `RLIMIT_SIGPENDING`), at most `N`.
+    limit: usize,
     next_seq: u64,
 }
 
@@ -85,6 +90,8 @@ impl<const N: usize> PendingQueue<N> {
             shared: SigSet::EMPTY,
             entries: [Entry::FREE; N],
             used: 0,
+            high: 0,
+            limit: N,
             next_seq: 0,
         }
     }
@@ -92,6 +99,16 @@ impl<const N: usize> PendingQueue<N> {
     /// The process-wide pending set.
     pub fn shared(&self) -> SigSet {
         self.shared
+    }
+
+    /// Bounds the entries in use to `limit` (at most `N`): Linux's `RLIMIT_SIGPENDING`.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.min(N);
+    }
+
+    /// The bound [`set_limit`](Self::set_limit) set.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 
     /// How many entries are queued (all owners).
@@ -112,8 +129,14 @@ impl<const N: usize> PendingQueue<N> {
         if !sig.is_rt() && set.contains(sig) {
             return Ok(Queued::AlreadyPending);
         }
-        let r = match self.entries.iter().position(|e| e.sig == 0) {
+        let free = if self.used < self.limit {
+            self.entries.iter().position(|e| e.sig == 0)
+        } else {
+            None
+        };
+        let r = match free {
             Some(i) => {
+                self.high = self.high.max(i + 1);
                 let mut info = *info;
                 info.signo = sig.get() as i32;
                 self.entries[i] = Entry {
@@ -148,7 +171,7 @@ impl<const N: usize> PendingQueue<N> {
     pub fn collect(&mut self, set: &mut SigSet, owner: i32, sig: Signal) -> SigInfo {
         let mut first: Option<usize> = None;
         let mut more = false;
-        for (i, e) in self.entries.iter().enumerate() {
+        for (i, e) in self.entries[..self.high].iter().enumerate() {
             if e.sig as u32 == sig.get() && e.owner == owner {
                 match first {
                     Some(f) if self.entries[f].seq < e.seq => more = true,
@@ -181,7 +204,7 @@ impl<const N: usize> PendingQueue<N> {
             return;
         }
         *set = set.minus(mask);
-        for e in self.entries.iter_mut() {
+        for e in self.entries[..self.high].iter_mut() {
             if e.sig != 0 && e.owner == owner && mask.contains(Signal::of(e.sig as u32)) {
                 *e = Entry::FREE;
                 self.used -= 1;
@@ -191,7 +214,7 @@ impl<const N: usize> PendingQueue<N> {
 
     /// Drops every entry of `owner` (a thread that exited; Linux's `flush_sigqueue`).
     pub fn forget_owner(&mut self, owner: i32) {
-        for e in self.entries.iter_mut() {
+        for e in self.entries[..self.high].iter_mut() {
             if e.sig != 0 && e.owner == owner {
                 *e = Entry::FREE;
                 self.used -= 1;

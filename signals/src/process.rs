@@ -18,8 +18,9 @@ use lintel_kernel::{Errno, UserMemory};
 
 pub use crate::mask::{LIVE, RESTORE_SAVED};
 
-/// Default size of the pending-entry pool (Linux bounds it by `RLIMIT_SIGPENDING`, per user).
-pub const DEFAULT_QUEUE: usize = 256;
+/// Default size of the pending-entry pool (Linux bounds it by `RLIMIT_SIGPENDING`, per user;
+/// [`Signals::set_queue_limit`] applies that limit below this size).
+pub const DEFAULT_QUEUE: usize = 1024;
 
 /// The size of the kernel's `sigset_t`: every `sigsetsize` argument must equal it.
 pub const SIGSET_SIZE: usize = 8;
@@ -451,6 +452,11 @@ impl<const N: usize> Signals<N> {
         })
     }
 
+    /// Bounds the queued entries (Linux's `RLIMIT_SIGPENDING`; the pool size at most).
+    pub fn set_queue_limit(&self, limit: usize) {
+        self.locked(|i| i.queue.set_limit(limit));
+    }
+
     /// Holds the lock across a `fork`; see [`ForkGuard`].
     pub fn prepare_fork(&self) -> ForkGuard<'_, N> {
         self.inner.lock_raw();
@@ -478,7 +484,9 @@ impl<const N: usize> ForkGuard<'_, N> {
     pub fn in_child(self, me: ThreadSignals<'_>) {
         // SAFETY: this guard holds the lock (taken by `prepare_fork`, inherited by the child).
         let i = unsafe { self.signals.inner.get_locked() };
+        let limit = i.queue.limit();
         i.queue = PendingQueue::new();
+        i.queue.set_limit(limit);
         self.signals.shared.store(0, Ordering::Release);
         me.store_pending(SigSet::EMPTY);
         // `self` drops here and releases the lock.
