@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs the loom models of the futex engine and thread exit (loom-tests/tests/*.rs) against the
-# real code.
+# Runs the loom models of the futex engine, thread exit and the signal layer
+# (loom-tests/tests/*.rs) against the real code.
 #
 #   bash loom-tests/run.sh                          # CI budget: LOOM_MAX_PREEMPTIONS=2
 #   LOOM_MAX_PREEMPTIONS=1 bash loom-tests/run.sh   # quick run (seconds)
 #   bash loom-tests/run.sh --test requeue           # one model file (args go to cargo test)
 #   bash loom-tests/run.sh stale_token              # a test-name filter
+#   bash loom-tests/run.sh --test signals mask_change -- --ignored   # a model of a known bug
 #
 # Cost (2-core machine, measured): the build into target/loom takes ~30 s cold and ~12 s after
 # a change to lintel-futex, lintel-clone or the models; the models themselves then run in
@@ -14,8 +15,8 @@
 # LOOM_LOCATION=1 and LOOM_CHECKPOINT_FILE are passed through to loom. Below 2, the models'
 # coverage checks (Coverage::assert_all) are skipped.
 #
-# --cfg lintel_loom switches lintel-futex's sync facade to loom; the separate target dir keeps
-# the normal build's artifacts valid.
+# --cfg lintel_loom switches the sync facades of lintel-futex and lintel-signals to loom; the
+# separate target dir keeps the normal build's artifacts valid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RUSTFLAGS="--cfg lintel_loom -C debug-assertions"

@@ -68,4 +68,19 @@ static inline void sleep_ms(long ms)
 	}
 }
 
+#ifdef _PTHREAD_H
+#include <signal.h>
+/* Starts a watchdog thread that takes no signal: it is created with every signal blocked (it
+ * inherits the mask), so a process-directed signal can never land on it before it runs. */
+static inline void start_watchdog(pthread_t *t, void *(*fn)(void *))
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int r = pthread_create(t, 0, fn, 0);
+	pthread_sigmask(SIG_SETMASK, &old, 0);
+	CHECK(r == 0);
+}
+#endif
+
 #endif

@@ -134,7 +134,7 @@ static void cancel(const char *what, void *(*f)(void *))
 int main(void)
 {
 	pthread_t wd;
-	EXPECT(pthread_create(&wd, 0, watchdog, 0), 0);
+	start_watchdog(&wd, watchdog);
 	CHECK(sem_init(&started, 0, 0) == 0);
 	cancel("asynchronous, spinning", spin_async);
 	cancel("deferred, spinning, then turns asynchronous", turn_async_late);

@@ -173,7 +173,7 @@ static void trial(enum op op, const char *how, int release)
 int main(void)
 {
 	pthread_t wd;
-	EXPECT(pthread_create(&wd, 0, watchdog, 0), 0);
+	start_watchdog(&wd, watchdog);
 	CHECK(sem_init(&sem, 0, 0) == 0);
 	CHECK(sem_init(&started, 0, 0) == 0);
 	CHECK(pipe(fds) == 0);

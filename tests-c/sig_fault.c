@@ -134,7 +134,7 @@ static void *overflow(void *arg)
 int main(void)
 {
 	pthread_t wd;
-	EXPECT(pthread_create(&wd, 0, watchdog, 0), 0);
+	start_watchdog(&wd, watchdog);
 	long pg = sysconf(_SC_PAGESIZE);
 	sigjmp_buf jb;
 	install(SIGSEGV, 0);

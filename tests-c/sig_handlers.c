@@ -179,7 +179,7 @@ static void order_handler(int sig, siginfo_t *si, void *uc)
 int main(void)
 {
 	pthread_t wd;
-	EXPECT(pthread_create(&wd, 0, watchdog, 0), 0);
+	start_watchdog(&wd, watchdog);
 
 	/* 1 */
 	stage = "siginfo";

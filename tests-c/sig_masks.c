@@ -181,7 +181,7 @@ static void rt_handler(int sig, siginfo_t *si, void *uc)
 int main(void)
 {
 	pthread_t wd;
-	EXPECT(pthread_create(&wd, 0, watchdog, 0), 0);
+	start_watchdog(&wd, watchdog);
 	CHECK(sem_init(&got, 0, 0) == 0);
 	install(SIGUSR1, record);
 	install(SIGUSR2, record);

@@ -142,7 +142,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
 int main(void)
 {
 	pthread_t wd;
-	EXPECT(pthread_create(&wd, 0, watchdog, 0), 0);
+	start_watchdog(&wd, watchdog);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = handler;

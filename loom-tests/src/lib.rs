@@ -35,7 +35,7 @@
 //! | `UserMemory` | a tiny simulated address space: word `i` is a loom `AtomicU32` at `USER_BASE + 4 * i`; `Model::with_bytes` adds plain (non-atomic) bytes at `BYTES_BASE`, one loom `UnsafeCell`; `read` copies from either region (`Relaxed` loads of the words it overlaps; a loom-tracked read of the cell); `write` and everything else is `EFAULT` |
 //! | `SharedFutex` | `shared_wait` and `shared_wake` on one FIFO queue under a loom `Mutex` (compare and enqueue under it; dequeue under it, signal after; the same token as `Notify`, a token that finds its waiter still queued is stale); requeue, wake-op and PI: `ENOSYS` |
 //! | `Passthrough` | not modelled: `Interrupted` while the flag is set, else `ENOSYS` |
-//! | `Interrupt` | spans are no-ops; `kick` is not modelled and panics |
+//! | `Interrupt` | spans are no-ops; no hook runs: a `kick` is posted on the target's record (a loom `AtomicBool`) and its next `leave` reports it |
 //!
 //! **Timeouts.** loom has no time. `wait(Some(deadline))` checks the token and the interrupted
 //! flag, yields (so every other thread may run first, without spending the preemption budget),
@@ -94,6 +94,7 @@
 //! | `pi.rs` | `[PI]` handoff (`lock_pi`/`unlock_pi`): a sleeping waiter gets the lock with `WAITERS \| tid` and releases it to 0; a lock racing the unlock (taken free, handed off, unlock started again); a timed lock: owns it or `ETIMEDOUT`, never both, the lock never lost (and Linux's `EAGAIN` for an unconditional unlock whose waiter came and went); two contenders owning in turn; a late contender. Owners' critical sections are race-checked |
 //! | `cleartid.rs` | the CLEARTID join through the real `exit_thread` (`set_tid_address`, empty robust list on the thread's "stack"): a `__tl_sync`-style shared waiter always returns, and once it sees 0 no access of the exited thread's memory is unordered with its freeing it |
 //! | `robust.rs` | the robust-list walk at death (`exit_thread`) against a shared waiter on the dead owner's word, mutex on the list or in `list_op_pending`: the waiter always returns and sees `OWNER_DIED \| WAITERS` |
+//! | `signals.rs` | the signal layer through the real dispatcher (`Lintel::with_signals`, Linux syscall numbers): `rt_sigtimedwait` and `rt_sigsuspend` against `tkill` (the signal is taken once or ends the suspend with `EINTR`, the mask is restored); a `kill` to the process reaches a thread that does not block it, and is passed on when the thread it picked exits; a mask change racing `tkill` (a standard signal sent twice is pending once, a real-time one twice). An ignored model shows a known bug: a mask change does not pass a process-directed signal on to another thread |
 //!
 //! **Not modelled.** Shared requeue, wake-op and PI (the port answers `ENOSYS`); `TRYLOCK_PI`,
 //! an interrupted `LOCK_PI` (restart) and `ESRCH`/`EDEADLK`; a PI owner's death (lintel queues
