@@ -40,7 +40,7 @@ pub struct CloneRequest {
     /// Per-thread words (`Threads::locals` index, value) the child starts with, stored on the
     /// child before any of its user code runs: how it inherits its creator's signal mask (as
     /// Linux's clone copies `blocked`) without the clone layer knowing about signals.
-    pub child_words: [Option<(usize, usize)>; 2],
+    pub child_words: [Option<(usize, usize)>; 3],
 }
 
 /// What the parent hands the child, on the child's stack.
@@ -52,7 +52,7 @@ struct ChildStart<K: Kernel> {
     flags: ThreadFlags,
     ptid: usize,
     ctid: usize,
-    words: [Option<(usize, usize)>; 2],
+    words: [Option<(usize, usize)>; 3],
 }
 
 /// musl's `__clone`: creates a thread that runs `f(arg)` on `req.stack` and then exits as

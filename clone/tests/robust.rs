@@ -160,7 +160,7 @@ fn run(lintel: bool, cyclic: bool) -> Vec<u32> {
             ptid: 0,
             ctid: s.ctid.as_ptr() as usize,
             tls: 0,
-            child_words: [None; 2],
+            child_words: [None; 3],
         };
         // SAFETY: the stack and the scene outlive the thread (we wait for ctid == 0).
         unsafe { clone_thread(&HOST, lintel_body, arg, &req) }.unwrap();

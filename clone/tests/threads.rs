@@ -98,7 +98,7 @@ fn musl_style_thread_creation_and_exit() {
             ptid: words.ptid.as_ptr() as usize,
             ctid: words.ctid.as_ptr() as usize,
             tls,
-            child_words: [None; 2],
+            child_words: [None; 3],
         };
         // SAFETY: the stack is ours to give; `child` uses only `words`, which outlives it.
         let tid =
@@ -172,7 +172,7 @@ fn a_zero_stack_is_einval() {
         ptid: 0,
         ctid: 0,
         tls: 0,
-        child_words: [None; 2],
+        child_words: [None; 3],
     };
     // SAFETY: refused before anything happens.
     let r = unsafe { clone_thread(&HOST, child, 0, &req) };
@@ -190,7 +190,7 @@ fn settls_outside_user_space_is_eperm() {
             ptid: 0,
             ctid: 0,
             tls,
-            child_words: [None; 2],
+            child_words: [None; 3],
         };
         // SAFETY: refused before the stack is touched.
         let r = unsafe { clone_thread(&HOST, child, 0, &req) };

@@ -178,13 +178,16 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// The per-thread words a thread created by the calling one starts with (for
     /// `lintel_clone::CloneRequest::child_words`): the creator's blocked mask, and the mark
     /// that makes it take part in delivery at once.
-    pub fn signal_mask_for_child(&self) -> [Option<(usize, usize)>; 2] {
+    pub fn signal_mask_for_child(&self) -> [Option<(usize, usize)>; 3] {
         if self.sig().is_none() {
-            return [None; 2];
+            return [None; 3];
         }
         let me = self.me();
         [
             Some((ThreadSignals::BLOCKED_WORD, me.blocked().bits() as usize)),
+            // A thread sharing the address space starts without an alternate stack (Linux's
+            // sas_ss_reset in copy_process).
+            Some((ThreadSignals::ALT_FLAGS_WORD, nr::SS_DISABLE as usize)),
             Some((ThreadSignals::STATE_WORD, lintel_signals::process::LIVE)),
         ]
     }
@@ -638,13 +641,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             if mode != nr::SS_DISABLE as i32 && mode != nr::SS_ONSTACK as i32 && mode != 0 {
                 return Err(Errno::EINVAL);
             }
+            // Linux stores the flags as given (a frame's uc_stack shows them).
             if mode == nr::SS_DISABLE as i32 {
-                me.set_altstack(0, 0, nr::SS_DISABLE as i32);
+                me.set_altstack(0, 0, flags);
             } else {
                 if size < nr::MINSIGSTKSZ as usize {
                     return Err(Errno::ENOMEM);
                 }
-                me.set_altstack(ss_sp, size, flags & nr::SS_AUTODISARM as i32);
+                me.set_altstack(ss_sp, size, flags);
             }
         }
         if oss != 0 {
@@ -842,7 +846,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             {
                 // Linux's restore_altstack: errors other than EFAULT are ignored.
                 // SAFETY: our own copy of the frame's stack_t.
-                let _ = unsafe { self.sigaltstack(st.as_ptr() as usize, 0, 0) };
+                let _ = unsafe { self.sigaltstack(st.as_ptr() as usize, 0, uc) };
             }
             self.drain_arrivals();
         }

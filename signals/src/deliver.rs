@@ -41,17 +41,26 @@ const HANDLER_CLEARS: u64 = (1 << 8) | (1 << 10) | (1 << 16);
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct FrameFault;
 
-/// Whether `sp` is on the alternate stack `[ss_sp, ss_sp + ss_size]` (Linux's `on_sig_stack`).
-pub fn on_altstack(sp: usize, alt: (usize, usize, i32)) -> bool {
+/// Whether `sp` lies on the alternate stack `[ss_sp, ss_sp + ss_size]` (Linux's
+/// `__on_sig_stack`).
+fn within(sp: usize, alt: (usize, usize, i32)) -> bool {
     let (ss_sp, ss_size, _) = alt;
-    ss_size != 0 && sp > ss_sp && sp - ss_sp <= ss_size
+    sp > ss_sp && sp - ss_sp <= ss_size
 }
 
-/// `ss_flags` as `sigaltstack` and `uc_stack` report them (Linux's `sas_ss_flags`).
+/// Whether a thread whose stack pointer is `sp` counts as running on its alternate stack
+/// (Linux's `on_sig_stack`: never with `SS_AUTODISARM`, whose stack was disarmed on entry).
+/// `alt` is `(ss_sp, ss_size, stored ss_flags)`.
+pub fn on_altstack(sp: usize, alt: (usize, usize, i32)) -> bool {
+    alt.2 & g::SS_AUTODISARM as i32 == 0 && within(sp, alt)
+}
+
+/// `ss_flags` as a `sigaltstack` query reports them (Linux: `sas_ss_flags(sp)` plus the stored
+/// `SS_AUTODISARM`).
 pub fn altstack_flags(sp: usize, alt: (usize, usize, i32)) -> i32 {
     let autodisarm = alt.2 & g::SS_AUTODISARM as i32;
     if alt.1 == 0 {
-        g::SS_DISABLE as i32
+        g::SS_DISABLE as i32 | autodisarm
     } else if on_altstack(sp, alt) {
         g::SS_ONSTACK as i32 | autodisarm
     } else {
@@ -84,17 +93,22 @@ pub unsafe fn setup_frame<K: UserMemory + Delivery + ?Sized>(
     let sp = ctx.rsp as usize;
     let alt = me.altstack();
     let fp_size = k.fpstate_size();
-    let use_alt = act.flags & u64::from(g::SA_ONSTACK) != 0
-        && alt.1 != 0
-        && alt.2 & g::SS_DISABLE as i32 == 0
-        && !on_altstack(sp, alt);
+    // Linux's get_sigframe: switch to the alternate stack when the action asks and the thread
+    // is not on it; a frame that would leave the alternate stack it is on, or is entering,
+    // is refused (SIGSEGV).
+    let nested = on_altstack(sp, alt);
+    let use_alt = act.flags & u64::from(g::SA_ONSTACK) != 0 && alt.1 != 0 && !nested;
     let layout = if use_alt {
-        FrameLayout::on_altstack(alt.0, alt.1, fp_size)
+        FrameLayout::below(alt.0.wrapping_add(alt.1), fp_size)
     } else {
         FrameLayout::on_current_stack(sp, fp_size)
     }
     .ok_or(FrameFault)?;
-    let uc_stack = StackT::new(alt.0, altstack_flags(sp, alt), alt.1);
+    if (nested || use_alt) && !within(layout.frame, alt) {
+        return Err(FrameFault);
+    }
+    // uc_stack carries the settings as stored (Linux's __save_altstack), not a computed state.
+    let uc_stack = StackT::new(alt.0, alt.2, alt.1);
 
     // 1. The FP area. The whole area is written through the fault-tolerant path first, which
     //    proves it writable before the port's XSAVE stores into it.

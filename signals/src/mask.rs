@@ -116,8 +116,9 @@ impl<'a> ThreadSignals<'a> {
         self.words[STATE].store(state, Ordering::Release);
     }
 
-    /// The alternate signal stack (`sigaltstack`): `(ss_sp, ss_size, ss_flags)`; all zero (no
-    /// stack, flags 0) until the thread sets one, which Linux reports as `SS_DISABLE`.
+    /// The alternate signal stack (`sigaltstack`): `(ss_sp, ss_size, ss_flags)` with the flags
+    /// as the thread last gave them (Linux's `sas_ss_flags`); all zero for the first thread, as
+    /// on Linux (a size of 0 reads back as `SS_DISABLE`).
     pub fn altstack(&self) -> (usize, usize, i32) {
         (
             self.words[ALT_SP].load(Ordering::Relaxed),
@@ -138,6 +139,8 @@ impl<'a> ThreadSignals<'a> {
     pub const BLOCKED_WORD: usize = BLOCKED;
     /// The word index of the state word.
     pub const STATE_WORD: usize = STATE;
+    /// The word index of the stored alternate-stack flags.
+    pub const ALT_FLAGS_WORD: usize = ALT_FLAGS;
 }
 
 /// `how` for `rt_sigprocmask`.
