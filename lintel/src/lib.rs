@@ -212,7 +212,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                         .is_some_and(|s| s.has_deliverable(self.me()));
                     if kind == Interrupted::NoHand {
                         if let Some(s) = self.signals {
-                            s.end_suspend(self.me());
+                            let me = self.me();
+                            let before = me.blocked();
+                            s.end_suspend(me);
+                            self.retarget_newly_blocked(before, me.blocked());
                         }
                     }
                     if entry.is_none()
@@ -423,7 +426,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     }
 
     /// Tells some thread that does not block `sig` that the process has it pending.
-    fn retarget(&self, sig: lintel_signals::Signal) {
+    pub(crate) fn retarget(&self, sig: lintel_signals::Signal) {
         let k = self.kernel;
         let mut target = None;
         k.for_each_thread(&mut |t| {

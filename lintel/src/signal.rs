@@ -311,6 +311,17 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
     }
 
+    /// Linux's `retarget_shared_pending` after the calling thread's mask went from `old` to
+    /// `new`: a process-directed signal it now blocks may have been aimed at it (a sender picks
+    /// one thread that did not block it), so another thread that does not block it is told.
+    pub(crate) fn retarget_newly_blocked(&self, old: SigSet, new: SigSet) {
+        let Some(s) = self.sig() else { return };
+        let which = s.shared_pending().intersect(new.minus(old));
+        for sig in which.iter() {
+            self.retarget(sig);
+        }
+    }
+
     /// Tells thread `tid` that it has a deliverable signal: ends a blocking wait and makes a
     /// thread running user code enter its delivery point. Nothing for the calling thread (it
     /// is at a delivery point already).
@@ -406,8 +417,12 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             }
             nr::__NR_rt_sigprocmask => {
                 self.activate();
+                let me = self.me();
+                let old = me.blocked();
                 // SAFETY: the program's pointers.
-                unsafe { s.rt_sigprocmask(k, self.me(), a[0], a[1], a[2], a[3]) }.map(|()| 0)
+                let r = unsafe { s.rt_sigprocmask(k, me, a[0], a[1], a[2], a[3]) }.map(|()| 0);
+                self.retarget_newly_blocked(old, me.blocked());
+                r
             }
             nr::__NR_rt_sigpending => {
                 self.activate();
@@ -429,7 +444,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                         Err(e) => Err(e),
                         Ok(()) => {
                             let me = self.me();
-                            s.suspend_mask(me, SigSet::from_bits(u64::from_ne_bytes(b)));
+                            let old = s.suspend_mask(me, SigSet::from_bits(u64::from_ne_bytes(b)));
+                            self.retarget_newly_blocked(old, me.blocked());
                             self.wait_for_signal(me);
                             return Some(Err(Interrupted::NoHand));
                         }
@@ -604,7 +620,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 }
             }
         };
+        let waiting = me.blocked();
         s.set_blocked(me, old);
+        self.retarget_newly_blocked(waiting, old);
         self.sigtimedwait_done(a[1], &r?)
     }
 
@@ -676,7 +694,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 _ => Disposition::Native,
             },
             _ => {
+                let before = me.blocked();
                 let (act, restore) = s.begin_delivery(me, sig);
+                self.retarget_newly_blocked(before, me.blocked());
                 Disposition::Handler(act, restore)
             }
         }
@@ -838,7 +858,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             self.force_segv();
         }
         if let Some(s) = self.sig() {
+            let before = me.blocked();
             s.set_blocked(me, SigSet::from_bits(u64::from_ne_bytes(b)));
+            self.retarget_newly_blocked(before, me.blocked());
             let mut st = [0u8; 24];
             if k
                 .read(uc + core::mem::offset_of!(Ucontext, uc_stack), &mut st)

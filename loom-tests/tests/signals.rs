@@ -155,7 +155,7 @@ fn until_live(m: &Model, t: Tid) {
 
 /// The signal words lintel's clone gives a thread the calling thread creates: its creator's
 /// mask, registered (`Lintel::signal_mask_for_child`). See [`inherit`].
-type ChildWords = [Option<(usize, usize)>; 2];
+type ChildWords = [Option<(usize, usize)>; 3];
 
 fn child_words(m: &Model, s: &ProcessSignals) -> ChildWords {
     Lintel::new(&m.kernel, &m.buckets)
@@ -362,7 +362,6 @@ fn process_signal_choice() {
 /// exits. Ignored until lintel retargets on a mask change; run it with
 /// `bash loom-tests/run.sh --test signals mask_change -- --ignored`.
 #[test]
-#[ignore = "lintel bug: a mask change does not retarget the shared pending signals"]
 fn process_signal_vs_mask_change() {
     activate();
     check(move || {

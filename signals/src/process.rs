@@ -358,6 +358,11 @@ impl<const N: usize> Signals<N> {
         })
     }
 
+    /// The process-wide pending set (lock-free copy).
+    pub fn shared_pending(&self) -> SigSet {
+        SigSet::from_bits(self.shared.load(Ordering::Acquire))
+    }
+
     /// Whether `me` has a pending signal (thread or process set) in `set`, blocked or not.
     pub fn pending_in(&self, me: ThreadSignals<'_>, set: SigSet) -> bool {
         !me.pending()
