@@ -98,8 +98,13 @@ unsafe extern "C" fn on_interrupt_signal(_sig: i32, _info: *mut c_void, ctx: *mu
     if (labels::window_begin()..=labels::window_syscall()).contains(&rip)
         && t.notify.load(Ordering::SeqCst) & INTERRUPTED != 0
     {
-        // Uncommitted (not yet in the kernel, or rewound by SA_RESTART): abandon the call.
-        uc.uc_mcontext.rip = labels::window_abort() as u64;
+        // Uncommitted: before the syscall instruction the call never started; on it, it may
+        // have blocked and been rewound by SA_RESTART. Either way it is abandoned.
+        uc.uc_mcontext.rip = if rip < labels::window_syscall() {
+            labels::window_refuse()
+        } else {
+            labels::window_abort()
+        } as u64;
     }
     if t.kick.swap(0, Ordering::SeqCst) != 0 {
         run_hook(t, uc);

@@ -63,8 +63,9 @@ unsafe impl Passthrough for Host {
         let r = unsafe { window::run(nr, args) };
         let _ = filtered;
         match r {
-            Some(r) => Passed::Done(r),
-            None => Passed::Interrupted,
+            window::Window::Done(r) => Passed::Done(r),
+            window::Window::Abandoned => Passed::Interrupted,
+            window::Window::NotStarted => Passed::NotStarted,
         }
     }
 }

@@ -14,7 +14,7 @@ use linux_raw_sys::general as g;
 
 use crate::notify::futex_deadline;
 use crate::syscall::{self, nr};
-use crate::window;
+use crate::window::{self, Window};
 use crate::{HOST, Host};
 
 fn errno(r: isize) -> Errno {
@@ -57,16 +57,16 @@ unsafe impl SharedFutex for Host {
             // one) and the timespec, which outlives the call.
             let r = unsafe { window::run(nr::FUTEX, args) };
             return match r {
-                None => Err(SharedWaitError::Interrupted),
-                Some(0) => Ok(()),
-                Some(r) if r == -(linux_raw_sys::errno::EINTR as isize) => {
+                Window::Abandoned | Window::NotStarted => Err(SharedWaitError::Interrupted),
+                Window::Done(0) => Ok(()),
+                Window::Done(r) if r == -(linux_raw_sys::errno::EINTR as isize) => {
                     if HOST.is_interrupted() {
                         Err(SharedWaitError::Interrupted)
                     } else {
                         continue; // another host signal; the deadline is absolute
                     }
                 }
-                Some(r) => Err(SharedWaitError::Errno(errno(r))),
+                Window::Done(r) => Err(SharedWaitError::Errno(errno(r))),
             };
         }
     }
@@ -101,9 +101,9 @@ unsafe impl SharedFutex for Host {
         // (ERESTARTNOINTR), rewinding onto the window's syscall instruction, where an
         // interrupt abandons it before it took effect.
         match unsafe { window::run(nr::FUTEX, args) } {
-            None => Err(SharedWaitError::Interrupted),
-            Some(0) => Ok(()),
-            Some(r) => Err(SharedWaitError::Errno(errno(r))),
+            Window::Abandoned | Window::NotStarted => Err(SharedWaitError::Interrupted),
+            Window::Done(0) => Ok(()),
+            Window::Done(r) => Err(SharedWaitError::Errno(errno(r))),
         }
     }
 

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! window_begin:    testl $INTERRUPTED, %gs:notify   ; flag set? then
-//!                  jnz   window_abort               ;   abandon, no effect
+//!                  jnz   window_refuse              ;   not started, no effect
 //! window_syscall:  syscall                          ; the commit point
 //! window_end:      ...                              ; ran: return rax
 //! window_abort:    ...                              ; abandoned: report Interrupted
@@ -32,12 +32,13 @@ use core::sync::atomic::Ordering;
 use crate::arch;
 use crate::tcb;
 
-/// Runs syscall `nr` in the window. `Some(raw result)` if the syscall ran, `None` if it was
-/// abandoned before committing because the calling thread's interrupted flag is set.
+/// Runs syscall `nr` in the window: its result if it ran; else whether it was abandoned on the
+/// syscall instruction or never started, because the calling thread's interrupted flag is
+/// set.
 ///
 /// # Safety
 /// As [`crate::raw_syscall6`].
-pub(crate) unsafe fn run(nr: usize, a: [usize; 6]) -> Option<isize> {
+pub(crate) unsafe fn run(nr: usize, a: [usize; 6]) -> Window {
     let t = tcb::current();
     // Nested windows (a hook running in the signal handler) restore the outer state.
     let prev = t.in_window.swap(1, Ordering::SeqCst);
@@ -45,5 +46,20 @@ pub(crate) unsafe fn run(nr: usize, a: [usize; 6]) -> Option<isize> {
     // own flag); the caller vouches for the syscall's arguments.
     let p = unsafe { arch::lintel_host_window_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
     t.in_window.store(prev, Ordering::Release);
-    (p.flag == 0).then_some(p.value as isize)
+    match p.flag {
+        0 => Window::Done(p.value as isize),
+        1 => Window::Abandoned,
+        _ => Window::NotStarted,
+    }
+}
+
+/// The outcome of [`run`].
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Window {
+    /// The syscall ran; its raw result.
+    Done(isize),
+    /// Interrupted on the syscall instruction (possibly blocked and rewound), no effect.
+    Abandoned,
+    /// The flag was set before the syscall instruction: never started.
+    NotStarted,
 }

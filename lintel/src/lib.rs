@@ -77,6 +77,18 @@ pub mod table {
         )
     }
 
+    /// The index of the signal-mask argument of the calls that take one for their duration
+    /// (`ppoll`, `pselect6`: the pointer to its `{mask, size}` pair, `epoll_pwait`,
+    /// `epoll_pwait2`); the size follows it (except for `pselect6`).
+    pub fn temporary_mask_arg(n: usize) -> Option<usize> {
+        match n as u32 {
+            nr::__NR_ppoll => Some(3),
+            nr::__NR_pselect6 => Some(5),
+            nr::__NR_epoll_pwait | nr::__NR_epoll_pwait2 => Some(4),
+            _ => None,
+        }
+    }
+
     /// The route of syscall `n`.
     pub fn route(n: usize) -> Route {
         match n as u32 {
@@ -179,9 +191,35 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// As [`syscall`](Self::syscall); `entry` describes the calling thread's own call.
     pub unsafe fn syscall_from(&self, entry: Option<&Entry>, n: usize, args: [usize; 6]) -> isize {
         let mut block: Option<WaitRestart> = None;
+        let mut first = true;
         loop {
             self.kernel.enter();
+            // A signal that became deliverable while the thread ran user code is Linux's to
+            // deliver before the call starts (the sender's IPI brings the thread into the
+            // kernel first): a delivery point with the call's restart as the context.
+            // Once per call: the same call re-entered after those handlers (its restart) is
+            // made, even if more signals arrived meanwhile (a flood must not starve it), and
+            // exit/exit_group never wait for handlers.
+            let before = first
+                && signal::is_active()
+                && n as u32 != nr::__NR_exit
+                && n as u32 != nr::__NR_exit_group
+                && entry.is_some_and(|e| {
+                    let me = self.me();
+                    if me.entry_mark() == e.rsp as usize {
+                        me.set_entry_mark(0);
+                        return false;
+                    }
+                    self.drain_arrivals();
+                    let deliver = self.signals.is_some_and(|s| s.has_deliverable(me));
+                    if deliver {
+                        me.set_entry_mark(e.rsp as usize);
+                    }
+                    deliver
+                });
+            first = false;
             let out = match block.take() {
+                _ if before => Err(Interrupted::NoIntr),
                 Some(w) => self.futex_restart(&w, &mut block),
                 // SAFETY: our caller's contract.
                 None => unsafe { self.dispatch(n, args, entry, &mut block) },
@@ -428,10 +466,12 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// Tells some thread that does not block `sig` that the process has it pending.
     pub(crate) fn retarget(&self, sig: lintel_signals::Signal) {
         let k = self.kernel;
+        let Some(s) = self.signals else { return };
         let mut target = None;
         k.for_each_thread(&mut |t| {
             let v = lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t));
             if target.is_none() && v.is_live() && !v.blocked().contains(sig) && t != k.current() {
+                s.mark_sigpending(v);
                 target = Some(t);
             }
         });
@@ -451,6 +491,12 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // SAFETY: our caller's contract.
             return Ok(unsafe { self.execve(n, args) });
         }
+        if signal::is_active() {
+            if let Some(at) = table::temporary_mask_arg(n) {
+                // SAFETY: our caller's contract.
+                return unsafe { self.with_temporary_mask(n, args, at) };
+            }
+        }
         // Calls that any signal ends with EINTR (handler or not, on the host) must not be
         // ended by one lintel blocks: the port holds those back while the call waits.
         let hold = signal::is_active() && table::ends_on_any_signal(n);
@@ -469,6 +515,80 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         match r {
             Passed::Done(r) => Ok(r),
             Passed::Interrupted => Err(Interrupted::Sys),
+            // The signal came first: delivered before the call, which is then made.
+            Passed::NotStarted => Err(Interrupted::NoIntr),
+        }
+    }
+
+    /// `ppoll`, `pselect6`, `epoll_pwait(2)` with a signal mask: the mask is lintel's, so it is
+    /// applied here for the duration of the call (as `sigsuspend` does: a handler that ends the
+    /// call returns to the old mask through its frame; any other outcome restores it at once,
+    /// Linux's `restore_saved_sigmask_unless(ret == -EINTR)`), and the port gets the call
+    /// without it. An interrupted call is `ERESTARTNOHAND`: `EINTR` after a handler.
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`]; `at` is the index of the call's mask argument.
+    unsafe fn with_temporary_mask(
+        &self,
+        n: usize,
+        args: [usize; 6],
+        at: usize,
+    ) -> Result<isize, Interrupted> {
+        let Some(s) = self.signals else {
+            // SAFETY: our caller's contract.
+            return Ok(unsafe { self.passthrough(n, args) });
+        };
+        let mut host = args;
+        let (ptr, size) = if n as u32 == nr::__NR_pselect6 {
+            // The sixth argument points at { const sigset_t *ss; size_t ss_len }.
+            if args[5] == 0 {
+                (0, 8)
+            } else {
+                let mut b = [0u8; 16];
+                if let Err(e) = self.kernel.read(args[5], &mut b) {
+                    return Ok(e.to_ret());
+                }
+                let w = |i: usize| usize::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+                (w(0), w(1))
+            }
+        } else {
+            (args[at], args[at + 1])
+        };
+        if ptr == 0 {
+            // No mask: an ordinary call.
+            // SAFETY: our caller's contract.
+            return Ok(unsafe { self.passthrough(n, args) });
+        }
+        if size != 8 {
+            return Ok(Errno::EINVAL.to_ret());
+        }
+        let mut b = [0u8; 8];
+        if let Err(e) = self.kernel.read(ptr, &mut b) {
+            return Ok(e.to_ret());
+        }
+        host[at] = 0;
+        let me = self.me();
+        let old = s.suspend_mask(me, lintel_signals::SigSet::from_bits(u64::from_ne_bytes(b)));
+        self.retarget_newly_blocked(old, me.blocked());
+        if s.has_deliverable(me) {
+            // Already pending and unblocked by the call's mask: Linux's wait ends at once.
+            return Err(Interrupted::NoHand);
+        }
+        let ignored = s.ignored();
+        self.kernel
+            .block_arrivals(me.blocked().union(ignored).bits());
+        // SAFETY: the program's call without its mask argument.
+        let r = unsafe { self.kernel.passthrough(n, host) };
+        self.kernel.block_arrivals(0);
+        match r {
+            Passed::Interrupted | Passed::NotStarted => Err(Interrupted::NoHand),
+            Passed::Done(r) if r == Errno::EINTR.to_ret() => Err(Interrupted::NoHand),
+            Passed::Done(r) => {
+                let during = me.blocked();
+                s.end_suspend(me);
+                self.retarget_newly_blocked(during, me.blocked());
+                Ok(r)
+            }
         }
     }
 
@@ -541,7 +661,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // SAFETY: our caller's contract.
             match unsafe { self.kernel.passthrough(n, args) } {
                 Passed::Done(r) => return r,
-                Passed::Interrupted => {
+                Passed::Interrupted | Passed::NotStarted => {
                     self.kernel.take_interrupt();
                 }
             }

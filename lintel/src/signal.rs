@@ -286,11 +286,13 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             };
             let info = SigInfo::from_bytes(&a.info);
             let me = self.me();
-            // A fault, a tkill from outside and SIGPIPE are the receiving thread's; anything
+            // A fault, a tkill from outside and the kernel's own SIGPIPE (SI_USER from this
+            // very process: a write to a broken pipe) are the receiving thread's; anything
             // else (kill, sigqueue, SIGCHLD, a timer) is the process's.
+            let pid = self.pid();
             let thread_directed = (SigSet::SYNCHRONOUS.contains(sig) && info.code > 0)
                 || info.code == code::SI_TKILL
-                || a.sig == nr::SIGPIPE;
+                || (a.sig == nr::SIGPIPE && info.code == code::SI_USER && info.pid() == pid);
             if SigSet::SYNCHRONOUS.contains(sig) && info.code > 0 {
                 // Linux's force_sig_info: a blocked or ignored fault is forced to the default.
                 if me.blocked().contains(sig) || s.action(sig).handler == SIG_IGN {
@@ -300,7 +302,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             let target = if thread_directed {
                 Target::Thread(me)
             } else {
-                Target::Process(me)
+                Target::Process(self.leader(pid).unwrap_or(me))
             };
             if let Ok(Sent::Pending {
                 wake: Some(tid), ..
@@ -345,7 +347,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let walk = Walk(self.kernel);
         let me = self.me();
         let target = match tid {
-            None => Target::Process(me),
+            None => Target::Process(self.leader(self.pid()).unwrap_or(me)),
             Some(t) if t == me.tid() => Target::Thread(me),
             Some(t) => {
                 let th = walk.find(t).ok_or(Errno::ESRCH)?;
@@ -359,6 +361,22 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             self.notify(tid);
         }
         Ok(())
+    }
+
+    /// This process's pid.
+    fn pid(&self) -> i32 {
+        // SAFETY: getpid takes no arguments.
+        unsafe { self.passthrough(nr::__NR_getpid as usize, [0; 6]) as i32 }
+    }
+
+    /// The thread a process-directed signal tries first: the one the pid names (the thread
+    /// group leader, whose tid is the pid), as Linux's `complete_signal` does, if it takes part
+    /// in delivery.
+    fn leader(&self, pid: i32) -> Option<ThreadSignals<'a>> {
+        let k = self.kernel;
+        Walk(k)
+            .find(pid)
+            .map(|t| ThreadSignals::new(k.locals_of(t), pid))
     }
 
     /// The calling process's pid and uid, as a sender's siginfo carries them.

@@ -727,7 +727,7 @@ unsafe impl Interrupt for LoomKernel {
 unsafe impl Passthrough for LoomKernel {
     unsafe fn passthrough(&self, _nr: usize, _args: [usize; 6]) -> Passed {
         if self.is_interrupted() {
-            Passed::Interrupted
+            Passed::NotStarted
         } else {
             Passed::Done(Errno::ENOSYS.to_ret())
         }

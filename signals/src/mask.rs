@@ -11,7 +11,7 @@
 //! | 14 | saved mask (`sigsuspend`, `ppoll`: restored at delivery) | the thread | the thread |
 //! | 15 | state: [`LIVE`] (the thread takes part in signal delivery), [`RESTORE_SAVED`] (a frame must restore word 14, not word 12) | the thread, under the lock | anyone, under the lock |
 //! | 16, 17, 18 | the alternate signal stack: `ss_sp`, `ss_size`, `ss_flags` | the thread | the thread |
-//! | 19 | free | | |
+//! | 19 | the stack pointer of the call a signal was last delivered *before* (so that call, re-entered, is made) | the thread | the thread |
 //!
 //! [`ThreadSignals`] is a view of one thread's words plus its tid. For the calling thread it
 //! comes from the port's `locals()`; another thread's view needs a port accessor that does not
@@ -30,7 +30,8 @@ const STATE: usize = slots::SIGNALS.start + 3;
 const ALT_SP: usize = slots::SIGNALS.start + 4;
 const ALT_SIZE: usize = slots::SIGNALS.start + 5;
 const ALT_FLAGS: usize = slots::SIGNALS.start + 6;
-static_assertions::const_assert!(ALT_FLAGS < slots::SIGNALS.end);
+const ENTRY_MARK: usize = slots::SIGNALS.start + 7;
+static_assertions::const_assert!(ENTRY_MARK < slots::SIGNALS.end);
 
 /// Word 15 bit: the thread has registered with the signal layer and not exited; senders and
 /// thread walks ignore threads without it (a record being recycled, a thread that never ran
@@ -38,6 +39,11 @@ static_assertions::const_assert!(ALT_FLAGS < slots::SIGNALS.end);
 pub const LIVE: usize = 1;
 /// Word 15 bit: the next frame's `uc_sigmask` is the saved mask (word 14), after `sigsuspend`.
 pub const RESTORE_SAVED: usize = 2;
+/// Word 15 bit: Linux's `TIF_SIGPENDING` as far as the process-wide set goes: a
+/// process-directed signal was aimed at this thread (or its mask changed while one was
+/// pending), so it looks at the shared set. A thread never takes a shared signal on its own
+/// initiative at a plain syscall exit: the sender chose another thread.
+pub const SIGPENDING: usize = 4;
 // A `SigSet` must fit one word.
 static_assertions::const_assert!(core::mem::size_of::<usize>() >= 8);
 
@@ -132,6 +138,16 @@ impl<'a> ThreadSignals<'a> {
         self.words[ALT_SP].store(sp, Ordering::Relaxed);
         self.words[ALT_SIZE].store(size, Ordering::Relaxed);
         self.words[ALT_FLAGS].store(flags as u32 as usize, Ordering::Relaxed);
+    }
+
+    /// The stack pointer of the call whose start was last a delivery point (0: none).
+    pub fn entry_mark(&self) -> usize {
+        self.words[ENTRY_MARK].load(Ordering::Relaxed)
+    }
+
+    /// Sets [`entry_mark`](Self::entry_mark) (the owner only).
+    pub fn set_entry_mark(&self, sp: usize) {
+        self.words[ENTRY_MARK].store(sp, Ordering::Relaxed);
     }
 
     /// The word index of the blocked mask in `locals` (a new thread starts with its creator's:

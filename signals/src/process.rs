@@ -16,7 +16,7 @@ use crate::sigset::{SIGCONT, SigSet, Signal};
 use crate::sync::{AtomicU64, Ordering};
 use lintel_kernel::{Errno, UserMemory};
 
-pub use crate::mask::{LIVE, RESTORE_SAVED};
+pub use crate::mask::{LIVE, RESTORE_SAVED, SIGPENDING};
 
 /// Default size of the pending-entry pool (Linux bounds it by `RLIMIT_SIGPENDING`, per user;
 /// [`Signals::set_queue_limit`] applies that limit below this size).
@@ -89,6 +89,25 @@ impl<const N: usize> core::fmt::Debug for Signals<N> {
 impl<const N: usize> Default for Signals<N> {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// Sets `t`'s [`SIGPENDING`] bit (under the lock).
+fn mark(t: ThreadSignals<'_>) {
+    t.store_state(t.state() | SIGPENDING);
+}
+
+/// Linux's `recalc_sigpending` for the shared set (under the lock): `me` keeps looking at the
+/// shared set while something there is deliverable to it, and stops once nothing is.
+fn recalc(me: ThreadSignals<'_>, shared: SigSet) {
+    let state = me.state();
+    if state & LIVE == 0 {
+        return;
+    }
+    let want = !shared.minus(me.blocked()).is_empty();
+    let has = state & SIGPENDING != 0;
+    if want != has {
+        me.store_state(state ^ SIGPENDING);
     }
 }
 
@@ -201,7 +220,10 @@ impl<const N: usize> Signals<N> {
     /// Sets the calling thread's blocked mask (delivery, `sigreturn`, `sigsuspend`); KILL and
     /// STOP are removed.
     pub fn set_blocked(&self, me: ThreadSignals<'_>, set: SigSet) {
-        self.inner.with(|_| me.store_blocked(set));
+        self.locked(|i| {
+            me.store_blocked(set);
+            recalc(me, i.queue.shared());
+        });
     }
 
     /// `sigprocmask(how, set)` for the calling thread `me`: returns the old mask. With `set`
@@ -215,7 +237,10 @@ impl<const N: usize> Signals<N> {
         let old = me.blocked();
         if let Some(set) = set {
             let how = How::from_raw(how)?;
-            self.inner.with(|_| me.store_blocked(how.apply(old, set)));
+            self.locked(|i| {
+                me.store_blocked(how.apply(old, set));
+                recalc(me, i.queue.shared());
+            });
         }
         Ok(old)
     }
@@ -299,14 +324,19 @@ impl<const N: usize> Signals<N> {
                     .queue
                     .with_shared(|q, s| q.enqueue(s, SHARED, sig, info))?,
             };
+            let shared = matches!(target, Target::Process(_));
             let wake = if queued == Queued::AlreadyPending {
                 None
             } else if !t.blocked().contains(sig) {
+                if shared {
+                    mark(t);
+                }
                 Some(t.tid())
-            } else if let Target::Process(_) = target {
+            } else if shared {
                 let mut found = None;
                 threads.for_each(&mut |o| {
                     if found.is_none() && !o.blocked().contains(sig) {
+                        mark(o);
                         found = Some(o.tid());
                     }
                 });
@@ -324,15 +354,18 @@ impl<const N: usize> Signals<N> {
     pub fn dequeue(&self, me: ThreadSignals<'_>, mask: SigSet) -> Option<SigInfo> {
         self.locked(|i| {
             let mut set = me.pending();
-            if let Some(sig) = SigSet::next_signal(set, mask) {
+            let r = if let Some(sig) = SigSet::next_signal(set, mask) {
                 let info = i.queue.collect(&mut set, me.tid(), sig);
                 me.store_pending(set);
-                return Some(info);
-            }
-            i.queue.with_shared(|q, s| {
-                let sig = SigSet::next_signal(*s, mask)?;
-                Some(q.collect(s, SHARED, sig))
-            })
+                Some(info)
+            } else {
+                i.queue.with_shared(|q, s| {
+                    let sig = SigSet::next_signal(*s, mask)?;
+                    Some(q.collect(s, SHARED, sig))
+                })
+            };
+            recalc(me, i.queue.shared());
+            r
         })
     }
 
@@ -341,10 +374,18 @@ impl<const N: usize> Signals<N> {
     /// set has nothing.
     pub fn has_deliverable(&self, me: ThreadSignals<'_>) -> bool {
         let blocked = me.blocked();
-        !me.pending()
-            .union(SigSet::from_bits(self.shared.load(Ordering::Acquire)))
-            .minus(blocked)
-            .is_empty()
+        if !me.pending().minus(blocked).is_empty() {
+            return true;
+        }
+        me.state() & SIGPENDING != 0
+            && !SigSet::from_bits(self.shared.load(Ordering::Acquire))
+                .minus(blocked)
+                .is_empty()
+    }
+
+    /// Makes `t` look at the shared set (a retarget chose it; see [`SIGPENDING`]).
+    pub fn mark_sigpending(&self, t: ThreadSignals<'_>) {
+        self.locked(|_| mark(t));
     }
 
     /// The signals whose disposition discards them (`SIG_IGN`, or `SIG_DFL` with a default
@@ -383,10 +424,11 @@ impl<const N: usize> Signals<N> {
         if me.is_live() {
             return;
         }
-        self.locked(|_| {
+        self.locked(|i| {
             me.store_blocked(blocked);
             me.store_pending(SigSet::EMPTY);
             me.store_state(LIVE);
+            recalc(me, i.queue.shared());
         });
     }
 
@@ -428,6 +470,7 @@ impl<const N: usize> Signals<N> {
                     i.actions.reset(sig);
                 }
             }
+            recalc(me, i.queue.shared());
             (act, restore)
         })
     }
@@ -436,11 +479,12 @@ impl<const N: usize> Signals<N> {
     /// restore the current mask instead (`sigsuspend`: the mask while waiting is `set`, the
     /// handler returns to the old one). Returns the old mask.
     pub fn suspend_mask(&self, me: ThreadSignals<'_>, set: SigSet) -> SigSet {
-        self.locked(|_| {
+        self.locked(|i| {
             let old = me.blocked();
             me.set_saved_mask(old);
             me.store_state(me.state() | RESTORE_SAVED);
             me.store_blocked(set);
+            recalc(me, i.queue.shared());
             old
         })
     }
@@ -448,11 +492,12 @@ impl<const N: usize> Signals<N> {
     /// Undoes [`suspend_mask`](Self::suspend_mask) when no frame took the saved mask (the wait
     /// ended some other way).
     pub fn end_suspend(&self, me: ThreadSignals<'_>) {
-        self.locked(|_| {
+        self.locked(|i| {
             let state = me.state();
             if state & RESTORE_SAVED != 0 {
                 me.store_state(state & !RESTORE_SAVED);
                 me.store_blocked(me.saved_mask());
+                recalc(me, i.queue.shared());
             }
         })
     }

@@ -75,7 +75,7 @@ global_asm!(
     ".hidden __lintel_host_window_begin",
     "__lintel_host_window_begin:",
     "    testl ${intr}, %gs:{notify}", // interrupted flag of this thread's TCB (GS base)?
-    "    jnz __lintel_host_window_abort", // set: abandon before entering the kernel
+    "    jnz __lintel_host_window_refuse", // set: do not start the call
     ".globl __lintel_host_window_syscall",
     ".hidden __lintel_host_window_syscall",
     "__lintel_host_window_syscall:",
@@ -90,6 +90,12 @@ global_asm!(
     "__lintel_host_window_abort:",
     "    mov $-4, %rax",           // rax = -EINTR (informative only)
     "    mov $1, %edx",            // rdx = 1: abandoned, no effect
+    "    ret",                     // return the pair
+    ".globl __lintel_host_window_refuse",
+    ".hidden __lintel_host_window_refuse",
+    "__lintel_host_window_refuse:",
+    "    mov $-4, %rax",           // rax = -EINTR (informative only)
+    "    mov $2, %edx",            // rdx = 2: never started (the flag was set before)
     "    ret",                     // return the pair
     ".size lintel_host_window_syscall, .-lintel_host_window_syscall",
     //
@@ -373,6 +379,7 @@ unsafe extern "C" {
     static __lintel_host_window_syscall: u8;
     static __lintel_host_window_end: u8;
     static __lintel_host_window_abort: u8;
+    static __lintel_host_window_refuse: u8;
     static __lintel_host_ufault_load: u8;
     static __lintel_host_ufault_cmpxchg: u8;
     static __lintel_host_ufault_copy: u8;
@@ -404,6 +411,10 @@ pub(crate) mod labels {
     /// Where an abandoned window call resumes.
     pub(crate) fn window_abort() -> usize {
         (&raw const __lintel_host_window_abort) as usize
+    }
+    /// Where a window call that never started resumes.
+    pub(crate) fn window_refuse() -> usize {
+        (&raw const __lintel_host_window_refuse) as usize
     }
     /// The instructions of the usermem routines that may fault.
     pub(crate) fn ufault_sites() -> [usize; 3] {
