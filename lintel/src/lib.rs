@@ -407,7 +407,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 // The thread stops taking signals; a process-directed one only it could have
                 // taken goes to another thread (Linux's retarget_shared_pending).
                 if let Some(s) = self.signals {
-                    // Signals the host handed this thread are the process's business first.
+                    // From now on signals from outside go to other threads; those the host
+                    // already handed this one are the process's business first.
+                    self.kernel.block_arrivals(u64::MAX);
                     self.drain_arrivals();
                     let me = self.me();
                     if let Some(sig) = s.unregister(me) {

@@ -167,7 +167,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     pub(crate) fn me(&self) -> ThreadSignals<'a> {
         let k = self.kernel;
         let me = ThreadSignals::new(k.locals(), k.tid(k.current()));
-        if !me.is_live() {
+        if !me.is_live() && me.state() & lintel_signals::process::EXITED == 0 {
             if let Some(s) = self.sig() {
                 s.register(me, self.host_mask());
             }
@@ -289,10 +289,16 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // A fault, a tkill from outside and the kernel's own SIGPIPE (SI_USER from this
             // very process: a write to a broken pipe) are the receiving thread's; anything
             // else (kill, sigqueue, SIGCHLD, a timer) is the process's.
+            // An rt_tgsigqueueinfo from another process carries SI_QUEUE as a sigqueue to the
+            // process does, and a SIGEV_THREAD_ID timer SI_TIMER as a SIGEV_SIGNAL one; the
+            // host prefers the thread-group leader for the process-directed ones, so one that
+            // reached another thread was aimed at it.
             let pid = self.pid();
             let thread_directed = (SigSet::SYNCHRONOUS.contains(sig) && info.code > 0)
                 || info.code == code::SI_TKILL
-                || (a.sig == nr::SIGPIPE && info.code == code::SI_USER && info.pid() == pid);
+                || (a.sig == nr::SIGPIPE && info.code == code::SI_USER && info.pid() == pid)
+                || ((info.code == code::SI_QUEUE || info.code == code::SI_TIMER)
+                    && me.tid() != pid);
             if SigSet::SYNCHRONOUS.contains(sig) && info.code > 0 {
                 // Linux's force_sig_info: a blocked or ignored fault is forced to the default.
                 if me.blocked().contains(sig) || s.action(sig).handler == SIG_IGN {
@@ -841,6 +847,11 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         k.enter();
         k.take_interrupt();
         let me = self.me();
+        if !me.is_live() {
+            // An exiting thread takes no more signals.
+            let _ = k.leave();
+            return;
+        }
         if let Some(mc) = regs.machine() {
             let mut ctx = *mc;
             let fp = if ctx.fpstate == 0 {

@@ -44,6 +44,9 @@ pub const RESTORE_SAVED: usize = 2;
 /// pending), so it looks at the shared set. A thread never takes a shared signal on its own
 /// initiative at a plain syscall exit: the sender chose another thread.
 pub const SIGPENDING: usize = 4;
+/// Word 15 value: the thread has left delivery for good (it is exiting); it is never
+/// registered again (a record's words are zeroed when a new thread claims it).
+pub const EXITED: usize = 8;
 // A `SigSet` must fit one word.
 static_assertions::const_assert!(core::mem::size_of::<usize>() >= 8);
 

@@ -16,7 +16,7 @@ use crate::sigset::{SIGCONT, SigSet, Signal};
 use crate::sync::{AtomicU64, Ordering};
 use lintel_kernel::{Errno, UserMemory};
 
-pub use crate::mask::{LIVE, RESTORE_SAVED, SIGPENDING};
+pub use crate::mask::{EXITED, LIVE, RESTORE_SAVED, SIGPENDING};
 
 /// Default size of the pending-entry pool (Linux bounds it by `RLIMIT_SIGPENDING`, per user;
 /// [`Signals::set_queue_limit`] applies that limit below this size).
@@ -438,7 +438,7 @@ impl<const N: usize> Signals<N> {
     /// `retarget_shared_pending`).
     pub fn unregister(&self, me: ThreadSignals<'_>) -> Option<Signal> {
         self.locked(|i| {
-            me.store_state(0);
+            me.store_state(EXITED);
             me.store_pending(SigSet::EMPTY);
             i.queue.forget_owner(me.tid());
             i.queue.shared().minus(me.blocked()).lowest()
