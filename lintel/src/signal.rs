@@ -289,16 +289,17 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // A fault, a tkill from outside and the kernel's own SIGPIPE (SI_USER from this
             // very process: a write to a broken pipe) are the receiving thread's; anything
             // else (kill, sigqueue, SIGCHLD, a timer) is the process's.
-            // An rt_tgsigqueueinfo from another process carries SI_QUEUE as a sigqueue to the
-            // process does, and a SIGEV_THREAD_ID timer SI_TIMER as a SIGEV_SIGNAL one; the
-            // host prefers the thread-group leader for the process-directed ones, so one that
-            // reached another thread was aimed at it.
+            // A SIGEV_THREAD_ID timer (musl's SIGEV_THREAD timers use one) carries SI_TIMER as
+            // a SIGEV_SIGNAL one does; the host prefers the thread-group leader for the latter,
+            // so one that reached another thread is taken as aimed at it. (SI_QUEUE is always
+            // the process's: a sigqueue to the process is far more common than an
+            // rt_tgsigqueueinfo to one of its threads from outside, and the host spreads the
+            // former over the threads under load.)
             let pid = self.pid();
             let thread_directed = (SigSet::SYNCHRONOUS.contains(sig) && info.code > 0)
                 || info.code == code::SI_TKILL
                 || (a.sig == nr::SIGPIPE && info.code == code::SI_USER && info.pid() == pid)
-                || ((info.code == code::SI_QUEUE || info.code == code::SI_TIMER)
-                    && me.tid() != pid);
+                || (info.code == code::SI_TIMER && me.tid() != pid);
             if SigSet::SYNCHRONOUS.contains(sig) && info.code > 0 {
                 // Linux's force_sig_info: a blocked or ignored fault is forced to the default.
                 if me.blocked().contains(sig) || s.action(sig).handler == SIG_IGN {
