@@ -352,7 +352,11 @@ unsafe impl Delivery for Host {
             // A kick that arrives once rt_sigreturn has installed the frame's host mask (which
             // does not block it): the hook then runs on the resumed context.
             t.kick.store(1, Ordering::SeqCst);
-            syscall::tgkill(PID.load(Ordering::Relaxed), syscall::gettid(), INTERRUPT_SIGNAL);
+            syscall::tgkill(
+                PID.load(Ordering::Relaxed),
+                syscall::gettid(),
+                INTERRUPT_SIGNAL,
+            );
         }
         let mask = t.arrivals.requeued.load(Ordering::Relaxed);
         let stack = [t.altstack as u64, 0, t.altstack_size as u64];

@@ -64,7 +64,11 @@ fn blocked_read(fd: usize) {
     // SAFETY: one byte into a valid buffer.
     let r = unsafe { HOST.passthrough(0, [fd, &mut b as *mut u8 as usize, 1, 0, 0, 0]) };
     RESULT.store(
-        if matches!(r, Passed::Interrupted | Passed::NotStarted) { 1 } else { 2 },
+        if matches!(r, Passed::Interrupted | Passed::NotStarted) {
+            1
+        } else {
+            2
+        },
         Ordering::Release,
     );
 }

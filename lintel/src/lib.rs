@@ -245,9 +245,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 Ok(v) => return v,
                 Err(kind) => {
                     // No handler ran: Linux restarts every kind of interrupted call.
-                    let deliverable = self
-                        .signals
-                        .is_some_and(|s| s.has_deliverable(self.me()));
+                    let deliverable = self.signals.is_some_and(|s| s.has_deliverable(self.me()));
                     if kind == Interrupted::NoHand {
                         if let Some(s) = self.signals {
                             let me = self.me();
@@ -454,8 +452,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 let me = k.current();
                 k.for_each_thread(&mut |t| {
                     if t != me {
-                        lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t))
-                            .store_state(0);
+                        lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t)).store_state(0);
                     }
                 });
                 g.in_child(lintel_signals::ThreadSignals::new(k.locals(), k.tid(me)));
@@ -505,7 +502,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if hold {
             // Also the signals lintel discards (a default-ignored SIGCHLD must not end a
             // nanosleep either): they arrive, and are dropped, after the call.
-            let ignored = self.signals.map_or(lintel_signals::SigSet::EMPTY, |s| s.ignored());
+            let ignored = self
+                .signals
+                .map_or(lintel_signals::SigSet::EMPTY, |s| s.ignored());
             self.kernel
                 .block_arrivals(self.me().blocked().union(ignored).bits());
         }
@@ -550,7 +549,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 if let Err(e) = self.kernel.read(args[5], &mut b) {
                     return Ok(e.to_ret());
                 }
-                let w = |i: usize| usize::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+                let w = |i: usize| {
+                    usize::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default())
+                };
                 (w(0), w(1))
             }
         } else {
@@ -609,7 +610,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             let _ = unsafe {
                 self.kernel.passthrough(
                     nr::__NR_rt_sigprocmask as usize,
-                    [nr::SIG_SETMASK as usize, &m as *const u64 as usize, 0, 8, 0, 0],
+                    [
+                        nr::SIG_SETMASK as usize,
+                        &m as *const u64 as usize,
+                        0,
+                        8,
+                        0,
+                        0,
+                    ],
                 )
             };
         };

@@ -257,7 +257,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let r = unsafe {
             self.kernel.passthrough(
                 nr::__NR_prlimit64 as usize,
-                [0, nr::RLIMIT_SIGPENDING as usize, 0, lim.as_mut_ptr() as usize, 0, 0],
+                [
+                    0,
+                    nr::RLIMIT_SIGPENDING as usize,
+                    0,
+                    lim.as_mut_ptr() as usize,
+                    0,
+                    0,
+                ],
             )
         };
         if r == lintel_kernel::Passed::Done(0) {
@@ -270,7 +277,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let _ = unsafe {
             self.kernel.passthrough(
                 nr::__NR_rt_sigprocmask as usize,
-                [nr::SIG_SETMASK as usize, &empty as *const u64 as usize, 0, 8, 0, 0],
+                [
+                    nr::SIG_SETMASK as usize,
+                    &empty as *const u64 as usize,
+                    0,
+                    8,
+                    0,
+                    0,
+                ],
             )
         };
         let _ = me;
@@ -696,9 +710,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
         if oss != 0 {
             // SAFETY: plain data viewed as bytes.
-            let bytes = unsafe {
-                core::slice::from_raw_parts((&old as *const StackT).cast::<u8>(), 24)
-            };
+            let bytes =
+                unsafe { core::slice::from_raw_parts((&old as *const StackT).cast::<u8>(), 24) };
             // SAFETY: the program's output pointer.
             unsafe { k.write(oss, bytes) }?;
         }
@@ -776,7 +789,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         mut fp: FpSource,
         first: Option<(SigInfo, KSigaction, SigSet)>,
     ) -> Result<bool, ()> {
-        let Some(s) = self.sig() else { return Ok(false) };
+        let Some(s) = self.sig() else {
+            return Ok(false);
+        };
         let mut built = false;
         let mut next = first;
         loop {
@@ -816,7 +831,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         };
         // SAFETY: plain data viewed as bytes.
         let bytes = unsafe {
-            core::slice::from_raw_parts((&uc as *const Ucontext).cast::<u8>(), size_of::<Ucontext>())
+            core::slice::from_raw_parts(
+                (&uc as *const Ucontext).cast::<u8>(),
+                size_of::<Ucontext>(),
+            )
         };
         // SAFETY: below the context's stack pointer and red zone: free stack.
         if unsafe { self.kernel.write(at, bytes) }.is_err() {
@@ -881,8 +899,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         k.enter();
         let me = self.me();
         let mut b = [0u8; 8];
-        if k
-            .read(uc + core::mem::offset_of!(Ucontext, uc_sigmask), &mut b)
+        if k.read(uc + core::mem::offset_of!(Ucontext, uc_sigmask), &mut b)
             .is_err()
         {
             self.force_segv();
@@ -892,8 +909,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             s.set_blocked(me, SigSet::from_bits(u64::from_ne_bytes(b)));
             self.retarget_newly_blocked(before, me.blocked());
             let mut st = [0u8; 24];
-            if k
-                .read(uc + core::mem::offset_of!(Ucontext, uc_stack), &mut st)
+            if k.read(uc + core::mem::offset_of!(Ucontext, uc_stack), &mut st)
                 .is_ok()
             {
                 // Linux's restore_altstack: errors other than EFAULT are ignored.

@@ -10,7 +10,7 @@
 
 use crate::action::KSigaction;
 use crate::frame::{
-    FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2, FrameLayout, FpxSwBytes, MXCSR_DEFAULT, RtSigframe,
+    FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2, FpxSwBytes, FrameLayout, MXCSR_DEFAULT, RtSigframe,
     SW_BYTES_OFFSET, StackT, UC_FLAGS, Ucontext,
 };
 use crate::mask::ThreadSignals;

@@ -47,10 +47,10 @@ pub mod sigset;
 mod sync;
 
 pub use action::{Actions, DefaultAction, KSigaction, SIG_DFL, SIG_IGN};
+pub use deliver::{FpSource, FrameFault, setup_frame};
 pub use lintel_kernel::Errno;
 pub use mask::{How, ThreadSignals};
 pub use pending::{PendingQueue, Queued};
-pub use deliver::{FpSource, FrameFault, setup_frame};
 pub use process::{DEFAULT_QUEUE, ForkGuard, SIGSET_SIZE, Sent, Signals, Target, ThreadList};
 pub use siginfo::SigInfo;
 pub use sigset::{SigSet, Signal};

@@ -17,8 +17,8 @@
 //! dispatcher runs every call inside the port's `Interrupt` span, where a host interrupt is
 //! only posted; callers outside a span must not take the lock.
 
-use core::cell::UnsafeCell;
 use crate::sync::{AtomicBool, Ordering, spin_hint};
+use core::cell::UnsafeCell;
 
 pub(crate) struct SpinLock<T> {
     held: AtomicBool,

@@ -156,7 +156,8 @@ impl<const N: usize> Signals<N> {
     fn locked<R>(&self, f: impl FnOnce(&mut Inner<N>) -> R) -> R {
         self.inner.with(|i| {
             let r = f(i);
-            self.shared.store(i.queue.shared().bits(), Ordering::Release);
+            self.shared
+                .store(i.queue.shared().bits(), Ordering::Release);
             r
         })
     }

@@ -218,7 +218,14 @@ core::arch::global_asm!(
 unsafe extern "C" fn lintel_entry(e: &lintel::Entry) -> isize {
     // SAFETY: the 7th C argument is on the caller's stack just above the return address.
     let f = unsafe { *((e.rsp as usize + 8) as *const usize) };
-    let args = [e.rsi as usize, e.rdx as usize, e.rcx as usize, e.r8 as usize, e.r9 as usize, f];
+    let args = [
+        e.rsi as usize,
+        e.rdx as usize,
+        e.rcx as usize,
+        e.r8 as usize,
+        e.r9 as usize,
+        f,
+    ];
     if in_vfork_child() {
         // SAFETY: the program's own call, made by the host as it asked.
         return unsafe { raw_syscall6(e.rdi as usize, args) };
@@ -252,7 +259,14 @@ unsafe extern "C" fn lintel_entry_cp(e: &lintel::Entry) -> isize {
             *((e.rsp as usize + 16) as *const usize),
         )
     };
-    let args = [e.rdx as usize, e.rcx as usize, e.r8 as usize, e.r9 as usize, y, z];
+    let args = [
+        e.rdx as usize,
+        e.rcx as usize,
+        e.r8 as usize,
+        e.r9 as usize,
+        y,
+        z,
+    ];
     if in_vfork_child() {
         // SAFETY: as in `lintel_entry`.
         return unsafe { raw_syscall6(e.rsi as usize, args) };
