@@ -218,6 +218,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     deliver
                 });
             first = false;
+            if let Some(code) = self.group_exit_pending() {
+                // SAFETY: the process is ending; this thread's part is its own exit.
+                unsafe { self.exit_thread(code) }
+            }
             let out = match block.take() {
                 _ if before => Err(Interrupted::NoIntr),
                 Some(w) => self.futex_restart(&w, &mut block),
@@ -229,6 +233,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 if self.kernel.is_interrupted() {
                     // A plain load first: the locked clear is for the rare interrupted call.
                     self.kernel.take_interrupt();
+                }
+                if let Some(code) = self.group_exit_pending() {
+                    // SAFETY: the process is ending; this thread's part is its own exit.
+                    unsafe { self.exit_thread(code) }
                 }
                 if signal::is_active() {
                     match entry {
@@ -377,52 +385,114 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             }
             nr::__NR_clone3 => Errno::ENOSYS.to_ret(),
             nr::__NR_exit_group => {
-                stats::flush(self.kernel);
-                if stats::ENABLED.load(core::sync::atomic::Ordering::Relaxed) {
-                    let mut buf = [0u8; 160];
-                    let len = stats::report(&mut buf);
-                    // SAFETY: a write of our own buffer to stderr.
-                    let _ = unsafe {
-                        self.passthrough(
-                            nr::__NR_write as usize,
-                            [2, buf.as_ptr() as usize, len, 0, 0, 0],
-                        )
-                    };
-                }
                 // SAFETY: our caller's contract (the process ends).
-                unsafe { self.passthrough(n, args) }
+                unsafe { self.exit_group(args[0] as i32) }
             }
-            nr::__NR_exit => {
-                stats::flush(self.kernel);
-                // The list was also registered with the port (see set_robust_list); lintel walks
-                // it now, so the port must not walk it again after the clear-tid store, when the
-                // joiner may already have reused that memory.
-                // SAFETY: set_robust_list(NULL, 24) only forgets the registration.
-                let _ = unsafe {
-                    self.kernel
-                        .passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0])
-                };
-                // The thread stops taking signals; a process-directed one only it could have
-                // taken goes to another thread (Linux's retarget_shared_pending).
-                if let Some(s) = self.signals {
-                    // From now on signals from outside go to other threads; those the host
-                    // already handed this one are the process's business first.
-                    self.kernel.block_arrivals(u64::MAX);
-                    self.drain_arrivals();
-                    let me = self.me();
-                    if let Some(sig) = s.unregister(me) {
-                        self.retarget(sig);
-                    }
-                }
-                // The thread ends here: close the span first (nothing is delivered to a thread
-                // that is exiting), then leave through the clone layer's exit.
-                let _ = self.kernel.leave();
-                // SAFETY: the program asked this thread to end; musl references nothing on its
-                // stack except through the clear-tid protocol.
-                unsafe { lintel_clone::exit_thread(self.kernel, args[0] as i32) }
-            }
+            // SAFETY: the program asked this thread to end.
+            nr::__NR_exit => unsafe { self.exit_thread(args[0] as i32) },
             _ => Errno::ENOSYS.to_ret(),
         }
+    }
+
+    /// `exit(code)` of the calling thread: its statistics, its signals (arrivals drained, a
+    /// process-directed signal only it could take retargeted), then the clone layer's exit
+    /// (robust list, clear-tid store and wake once off the stack).
+    ///
+    /// # Safety
+    /// As the `exit` syscall: nothing on this thread's stack may be referenced by others except
+    /// through the clear-tid protocol.
+    pub unsafe fn exit_thread(&self, code: i32) -> ! {
+        stats::flush(self.kernel);
+        // The list was also registered with the port (see set_robust_list); lintel walks it
+        // now, so the port must not walk it again after the clear-tid store, when the joiner
+        // may already have reused that memory.
+        // SAFETY: set_robust_list(NULL, 24) only forgets the registration.
+        let _ = unsafe {
+            self.kernel
+                .passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0])
+        };
+        // The thread stops taking signals; a process-directed one only it could have taken
+        // goes to another thread (Linux's retarget_shared_pending).
+        if let Some(s) = self.signals {
+            // From now on signals from outside go to other threads; those the host already
+            // handed this one are the process's business first.
+            self.kernel.block_arrivals(u64::MAX);
+            self.drain_arrivals();
+            let me = self.me();
+            if let Some(sig) = s.unregister(me) {
+                self.retarget(sig);
+            }
+        }
+        // The thread ends here: close the span first (nothing is delivered to a thread that is
+        // exiting), then leave through the clone layer's exit.
+        let _ = self.kernel.leave();
+        // SAFETY: our caller's contract.
+        unsafe { lintel_clone::exit_thread(self.kernel, code) }
+    }
+
+    /// `exit_group(code)`: Linux stops every other thread first, and each one's death walks
+    /// its robust list and clears its tid. lintel asks every other thread to exit
+    /// ([`group_exit_pending`]: each does at its next delivery point, interrupted out of any
+    /// wait), waits for them (bounded: a thread that does not come is left to the port's exit),
+    /// walks the caller's own list, and then has the port end the process.
+    ///
+    /// # Safety
+    /// As the `exit_group` syscall.
+    unsafe fn exit_group(&self, code: i32) -> isize {
+        stats::flush(self.kernel);
+        if stats::ENABLED.load(core::sync::atomic::Ordering::Relaxed) {
+            let mut buf = [0u8; 160];
+            let len = stats::report(&mut buf);
+            // SAFETY: a write of our own buffer to stderr.
+            let _ = unsafe {
+                self.passthrough(
+                    nr::__NR_write as usize,
+                    [2, buf.as_ptr() as usize, len, 0, 0, 0],
+                )
+            };
+        }
+        let k = self.kernel;
+        if self.signals.is_some()
+            && GROUP_EXIT
+                .compare_exchange(0, code as u32 as u64 | GROUP_EXIT_SET, Relaxed, Relaxed)
+                .is_ok()
+        {
+            let me = k.current();
+            let others = |f: &mut dyn FnMut(K::Thread)| {
+                k.for_each_thread(&mut |t| {
+                    let v = lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t));
+                    if t != me && v.is_live() && !k.is_dead(t) {
+                        f(t);
+                    }
+                })
+            };
+            others(&mut |t| {
+                k.interrupt(t);
+                k.kick(t);
+            });
+            let deadline = k.now(lintel_kernel::ClockId::Monotonic) + GROUP_EXIT_WAIT_NS;
+            loop {
+                let mut left = 0;
+                others(&mut |_| left += 1);
+                if left == 0 || k.now(lintel_kernel::ClockId::Monotonic) >= deadline {
+                    break;
+                }
+                k.yield_now();
+            }
+            lintel_clone::robust::exit_robust_list(k);
+            // SAFETY: set_robust_list(NULL, 24) only forgets the registration (walked now).
+            let _ =
+                unsafe { k.passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0]) };
+        }
+        // SAFETY: our caller's contract (the process ends).
+        unsafe { self.passthrough(nr::__NR_exit_group as usize, [code as usize, 0, 0, 0, 0, 0]) }
+    }
+
+    /// The exit code of a group exit that another thread started, if any: the calling thread
+    /// must end (with [`exit_thread`](Self::exit_thread)) at its next delivery point.
+    pub fn group_exit_pending(&self) -> Option<i32> {
+        let v = GROUP_EXIT.load(Relaxed);
+        (v & GROUP_EXIT_SET != 0).then_some(v as u32 as i32)
     }
 
     /// `fork()`: every futex bucket is locked across the host fork, so that no bucket is left
@@ -443,6 +513,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let r = unsafe { self.passthrough(nr::__NR_fork as usize, [0; 6]) };
         if r == 0 {
             self.kernel.after_fork();
+            GROUP_EXIT.store(0, Relaxed);
             guard.in_child();
             if let Some(g) = sig_guard {
                 // The child's only thread (with a new tid) keeps its mask; pending signals go,
@@ -736,6 +807,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
     }
 }
+
+/// A group exit in progress: the exit code (low 32 bits) and [`GROUP_EXIT_SET`].
+static GROUP_EXIT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+/// The flag bit of [`GROUP_EXIT`].
+const GROUP_EXIT_SET: u64 = 1 << 32;
+/// How long `exit_group` waits for the other threads to end themselves.
+const GROUP_EXIT_WAIT_NS: u64 = 200_000_000;
+use core::sync::atomic::Ordering::Relaxed;
 
 /// The errno of a raw result, if it is one (for tests and front doors).
 pub fn errno_of(r: isize) -> Option<Errno> {

@@ -858,8 +858,21 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// The interrupt hook's delivery point: the thread was interrupted running user code with
     /// context `regs`; writes frames for what is deliverable and edits `regs` to enter the
     /// last handler.
-    pub fn deliver_interrupted(&self, regs: &mut dyn lintel_kernel::Registers) {
+    ///
+    /// During a group exit the thread is sent to `exit_entry` instead (on its own stack, below
+    /// the interrupted frame): it must end with [`Lintel::exit_thread`].
+    pub fn deliver_interrupted(
+        &self,
+        regs: &mut dyn lintel_kernel::Registers,
+        exit_entry: extern "C" fn() -> !,
+    ) {
         if self.sig().is_none() {
+            return;
+        }
+        if self.group_exit_pending().is_some() {
+            let sp = (regs.sp().wrapping_sub(256) & !15).wrapping_sub(8);
+            regs.set_sp(sp);
+            regs.set_pc(exit_entry as usize);
             return;
         }
         let k = self.kernel;

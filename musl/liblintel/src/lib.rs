@@ -280,9 +280,20 @@ extern "C" fn lintel_sigreturn(uc: usize) -> ! {
     lintel().sigreturn(uc)
 }
 
-/// The port's interrupt hook: a signal for a thread running user code.
+/// The port's interrupt hook: a signal for a thread running user code (or a group exit).
 fn on_interrupt(regs: &mut dyn lintel_kernel::Registers) {
-    lintel().deliver_interrupted(regs);
+    lintel().deliver_interrupted(regs, group_exit_now);
+}
+
+/// Where the hook sends a thread running user code when another thread has called
+/// `exit_group`: it ends itself as Linux's group exit does (robust list, clear-tid).
+extern "C" fn group_exit_now() -> ! {
+    let l = lintel();
+    lintel_kernel::Interrupt::enter(&HOST);
+    let code = l.group_exit_pending().unwrap_or(0);
+    // SAFETY: the process is ending; nothing on this thread's stack is used by others except
+    // through the clear-tid protocol.
+    unsafe { l.exit_thread(code) }
 }
 
 /// musl's `__clone(fn, stack, flags, arg, ptid, tls, ctid)`.
