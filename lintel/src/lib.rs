@@ -196,24 +196,33 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             self.kernel.enter();
             // A signal that became deliverable while the thread ran user code is Linux's to
             // deliver before the call starts (the sender's IPI brings the thread into the
-            // kernel first): a delivery point with the call's restart as the context.
-            // Once per call: the same call re-entered after those handlers (its restart) is
-            // made, even if more signals arrived meanwhile (a flood must not starve it), and
-            // exit/exit_group never wait for handlers.
+            // kernel first): a delivery point with the call's restart as the context. The
+            // thread's entry mark (the call's stack pointer, with a count in its low bits)
+            // makes this once per call, and bounds the deliveries before a call the port
+            // refuses to start: a flood of signals must not starve it. exit/exit_group never
+            // wait for handlers.
+            let attempts = match entry {
+                Some(e) if signal::is_active() => {
+                    let mark = self.me().entry_mark();
+                    if mark & !ENTRY_COUNT == e.rsp as usize {
+                        mark & ENTRY_COUNT
+                    } else {
+                        0
+                    }
+                }
+                _ => 0,
+            };
             let before = first
+                && attempts == 0
                 && signal::is_active()
                 && n as u32 != nr::__NR_exit
                 && n as u32 != nr::__NR_exit_group
                 && entry.is_some_and(|e| {
                     let me = self.me();
-                    if me.entry_mark() == e.rsp as usize {
-                        me.set_entry_mark(0);
-                        return false;
-                    }
                     self.drain_arrivals();
                     let deliver = self.signals.is_some_and(|s| s.has_deliverable(me));
                     if deliver {
-                        me.set_entry_mark(e.rsp as usize);
+                        me.set_entry_mark(e.rsp as usize | 1);
                     }
                     deliver
                 });
@@ -222,12 +231,35 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 // SAFETY: the process is ending; this thread's part is its own exit.
                 unsafe { self.exit_thread(code) }
             }
-            let out = match block.take() {
+            let mut out = match block.take() {
                 _ if before => Err(Interrupted::NoIntr),
                 Some(w) => self.futex_restart(&w, &mut block),
                 // SAFETY: our caller's contract.
                 None => unsafe { self.dispatch(n, args, entry, &mut block) },
             };
+            if out == Err(Interrupted::NotStarted) {
+                if attempts >= ENTRY_COUNT - 1 {
+                    // Enough handlers ran before this call: it is made now (the signals that
+                    // keep coming are delivered at its exit, as Linux would).
+                    self.kernel.take_interrupt();
+                    let _ = self.kernel.leave();
+                    continue;
+                }
+                if let Some(e) = entry {
+                    self.me()
+                        .set_entry_mark(e.rsp as usize | (attempts + 1).max(1));
+                }
+            } else if let Some(e) = entry {
+                if attempts != 0 && signal::is_active() && out != Err(Interrupted::NoIntr) {
+                    let me = self.me();
+                    if me.entry_mark() & !ENTRY_COUNT == e.rsp as usize {
+                        me.set_entry_mark(0);
+                    }
+                }
+            }
+            if out == Err(Interrupted::NotStarted) {
+                out = Err(Interrupted::NoIntr);
+            }
             // The delivery point, still inside the span: the interruption is handled here.
             loop {
                 if self.kernel.is_interrupted() {
@@ -588,7 +620,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             Passed::Done(r) => Ok(r),
             Passed::Interrupted => Err(Interrupted::Sys),
             // The signal came first: delivered before the call, which is then made.
-            Passed::NotStarted => Err(Interrupted::NoIntr),
+            Passed::NotStarted => Err(Interrupted::NotStarted),
         }
     }
 
@@ -807,6 +839,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
     }
 }
+
+/// The low bits of a thread's entry mark: how many times signals were delivered before the
+/// call it names (the rest is the call's stack pointer, 8-aligned).
+const ENTRY_COUNT: usize = 7;
 
 /// A group exit in progress: the exit code (low 32 bits) and [`GROUP_EXIT_SET`].
 static GROUP_EXIT: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);

@@ -95,6 +95,9 @@ pub enum Interrupted {
     NoHand,
     /// `-ERESTART_RESTARTBLOCK`: the restart block if no handler runs; else `EINTR`.
     Block,
+    /// The port refused to start the call (a signal was already waiting): as `NoIntr`, the
+    /// signal is delivered first and the call then made.
+    NotStarted,
 }
 
 /// Linux's `__USER_CS` and `__USER_DS` (the selectors a 64-bit frame carries).
@@ -960,7 +963,7 @@ extern "C" fn exit_delivery<K: Kernel>(arg: usize) -> ! {
     let flags = start.act.flags;
     let restart = match start.out {
         Ok(_) => false,
-        Err(Interrupted::NoIntr) => true,
+        Err(Interrupted::NoIntr | Interrupted::NotStarted) => true,
         Err(Interrupted::Sys) => flags & u64::from(nr::SA_RESTART) != 0,
         Err(Interrupted::NoHand | Interrupted::Block) => false,
     };
