@@ -12,7 +12,8 @@
 //! | [`UserMemory`](lintel_kernel::UserMemory) | labelled asm accessors + a SIGSEGV/SIGBUS fixup handler | [`usermem`] |
 //! | [`SharedFutex`](lintel_kernel::SharedFutex) | the host's shared futex; the wait inside the restartable window | `shared` |
 //! | [`Interrupt`](lintel_kernel::Interrupt) | one reserved host signal (`SIGRTMAX`) sent with `tgkill` | [`interrupt`] |
-//! | [`Passthrough`](lintel_kernel::Passthrough) | the real syscall, inside the restartable window | `passthrough` |
+//! | [`Passthrough`](lintel_kernel::Passthrough) | the real syscall, inside the restartable window (a flag already set: `NotStarted`; caught on the `syscall` instruction: `Interrupted`) | `passthrough` |
+//! | [`Delivery`](lintel_kernel::Delivery) | a forwarding handler on every signal lintel manages, turning host signals into per-thread arrivals (an 8-slot ring; overflow re-queued on the host, blocked); `block_arrivals` as the thread's host mask; SIGCHLD's `SA_NOCLDSTOP`/`SA_NOCLDWAIT` on its host action; `resume` through the host's `rt_sigreturn`; default actions as `SIG_DFL` plus a `tgkill` to the thread; XSAVE frames sized by CPUID; the host signal stack as the delivery stack | [`delivery`] |
 //!
 //! ## The traps, and how this crate handles them
 //! - **Two owners of `%fs`.** In Rust tests the C library is glibc, in lintel-cc programs musl;
@@ -43,9 +44,19 @@
 //! - **CLEARTID is a shared wake.** The kernel's `CHILD_CLEARTID` wake uses a shared futex key,
 //!   so [`RawThread::join`] waits without `FUTEX_PRIVATE_FLAG`.
 //!
-//! Signal masks: this crate never leaves a host signal blocked (it blocks all signals only
-//! across `clone`, until the child has its GS base and signal stack). SIGSEGV, SIGBUS and
-//! [`INTERRUPT_SIGNAL`] must stay unblocked on threads lintel runs on.
+//! Signal masks: a thread's host mask is empty while it runs, except for what lintel asks and
+//! what this crate needs for a moment: lintel's mask plus the signals lintel discards while the
+//! thread waits in a call that any host handler would end with `EINTR`, and every signal from
+//! outside once it is exiting
+//! ([`Delivery::block_arrivals`](lintel_kernel::Delivery::block_arrivals)); lintel's mask
+//! across `execve` (the new image inherits it); forwarded signals re-queued on the host until
+//! the arrival ring has room; every signal its handlers take, from the start of `resume` until
+//! the host's `rt_sigreturn` installs the frame's mask, and during a thread's last exit step;
+//! all signals across a thread `clone`, until the child has its GS base and signal stack, and
+//! all but the fault signals across `posix_spawn`'s clone ([`musl::clone_passthrough`]: the
+//! child starts with them blocked). Apart from the thread `clone`, SIGSEGV and SIGBUS are never
+//! blocked (a program's `sigprocmask` that blocks them is passed on without them), and
+//! [`INTERRUPT_SIGNAL`] must stay deliverable on threads lintel runs on outside those moments.
 //!
 //! Initialisation ([`Host::init`]) is idempotent and also happens lazily on first use: it reads
 //! `/proc/self/auxv` (FSGSBASE, `AT_MINSIGSTKSZ`, page size, vDSO), and installs the

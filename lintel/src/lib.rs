@@ -1,25 +1,41 @@
 //! # lintel: the syscall dispatcher
 //!
 //! A Linux x86_64 syscall arrives as a number and six arguments; [`Lintel::syscall`] returns
-//! what Linux would (a value, or `-errno`). The calls lintel emulates go to its layers (today:
-//! `futex` to [`lintel_futex`]; `gettid`, `set_tid_address`, the robust-list calls and a
-//! thread's `exit` to [`lintel_clone`]; `arch_prctl` to [`lintel_tls`]); everything else goes to
-//! the port's
+//! what Linux would (a value, or `-errno`). The calls lintel emulates go to its layers: `futex`
+//! to [`lintel_futex`]; `gettid`, `set_tid_address`, the robust-list calls and a thread's `exit`
+//! to [`lintel_clone`]; `arch_prctl` to [`lintel_tls`]; the signal calls to the signal layer
+//! ([`signal`], over `lintel_signals`); `fork`, `exit_group` and `execve`'s signal hand-over are
+//! the dispatcher's own. Everything else goes to the port's
 //! [`Passthrough`](lintel_kernel::Passthrough). How the call arrived (musl's lintel arch calling
 //! `__lintel_syscall`, or later a trapped `syscall` instruction) is not this crate's business:
-//! the front doors live elsewhere (`musl/liblintel` for musl).
+//! the front doors live elsewhere (`musl/liblintel` for musl). [`table::route`] says where each
+//! number goes.
 //!
 //! Every call runs inside the port's [`Interrupt`](lintel_kernel::Interrupt) span, so a host
-//! interrupt never re-enters lintel while it holds a lock; the end of the span is a *delivery
-//! point*, where the signal layer will deliver what arrived meanwhile.
+//! interrupt never re-enters lintel while it holds a lock. A call made by a front door that
+//! saved the caller's registers ([`Lintel::syscall_from`] with an [`Entry`]) is a signal
+//! *delivery point* at both ends: a signal that became deliverable while the thread ran user code
+//! is delivered before the call starts (checked once per call, and at most 6 rounds before one
+//! call, counted in the thread's entry mark; the call is then made), and what arrived during the
+//! call is delivered at its end, where handlers' frames are built and the thread continues in
+//! the last handler ([`signal`] has the details). Without a front-door context
+//! ([`Lintel::syscall`]) nothing is delivered: signals stay pending.
 //!
 //! ## Restarts
-//! An interrupted emulated wait comes back as a restart request (Linux's `-ERESTARTSYS` or
-//! `-ERESTART_RESTARTBLOCK`), never a bare `EINTR`. With no emulated signal handlers yet
-//! (the signal layer is to come), no handler can have run, and Linux's rule is then to restart:
-//! an untimed wait restarts unchanged, a timed one through its restart block with the original
-//! absolute deadline. A passed-through call abandoned before it committed is simply made
-//! again. The interrupted flag is cleared first, so the restarted call can block.
+//! An interrupted call reports Linux's restart code ([`Interrupted`]: `-ERESTARTSYS`,
+//! `-ERESTARTNOINTR`, `-ERESTARTNOHAND` or `-ERESTART_RESTARTBLOCK`; a passed-through call the
+//! port refused to start is `NotStarted`, treated as `-ERESTARTNOINTR`), never a bare `EINTR`,
+//! and its delivery point decides as Linux's `arch_do_signal_or_restart`: when no handler runs the
+//! call is made again (an untimed wait unchanged, a timed one through its restart block with the
+//! original absolute deadline, a passed-through call the port abandoned or never started as
+//! it was); when a handler runs, the handler's frame holds either the call's restart (the front
+//! door's first instruction with the call's registers) or its return with `EINTR`, by the code
+//! and `SA_RESTART`. The interrupted flag is cleared first, so a restarted call can block.
+//!
+//! ## Exits
+//! `exit` ends the calling thread (it leaves signal delivery, walks its robust list, clears its
+//! tid). `exit_group` is Linux's: every other thread ends itself first, at its next delivery
+//! point, through the same path ([`Lintel::group_exit_pending`]); then the port ends the process.
 #![no_std]
 
 pub mod signal;

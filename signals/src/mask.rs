@@ -6,16 +6,17 @@
 //!
 //! | word | content | written by | read by |
 //! | --- | --- | --- | --- |
-//! | 12 | blocked mask | the thread itself, under the process signal lock | anyone |
+//! | 12 | blocked mask | the thread itself, under the process signal lock (its creator, before it runs) | anyone |
 //! | 13 | thread-directed pending set | any thread, under the lock | anyone (the owner lock-free, as its "anything to deliver?" check) |
-//! | 14 | saved mask (`sigsuspend`, `ppoll`: restored at delivery) | the thread | the thread |
-//! | 15 | state: [`LIVE`] (the thread takes part in signal delivery), [`RESTORE_SAVED`] (a frame must restore word 14, not word 12) | the thread, under the lock | anyone, under the lock |
-//! | 16, 17, 18 | the alternate signal stack: `ss_sp`, `ss_size`, `ss_flags` | the thread | the thread |
-//! | 19 | the stack pointer of the call a signal was last delivered *before* (so that call, re-entered, is made) | the thread | the thread |
+//! | 14 | saved mask (`sigsuspend`, and `ppoll`/`pselect6`/`epoll_pwait` with a mask: restored at delivery) | the thread | the thread |
+//! | 15 | state bits: [`LIVE`] (the thread takes part in signal delivery), [`RESTORE_SAVED`] (a frame must restore word 14, not word 12), [`SIGPENDING`] (Linux's `TIF_SIGPENDING` for the shared set), [`EXITED`] (left delivery for good) | the thread (its creator, before it runs), and senders setting [`SIGPENDING`], under the lock | anyone |
+//! | 16, 17, 18 | the alternate signal stack: `ss_sp`, `ss_size`, `ss_flags` as last given (a new thread's flags word: `SS_DISABLE`, stored by its creator) | the thread | the thread |
+//! | 19 | the entry mark: the stack pointer of the call signals were last delivered *before*, with in its 3 low bits how many times (so that call, re-entered, is made, and a flood delays it only so often) | the thread | the thread |
 //!
 //! [`ThreadSignals`] is a view of one thread's words plus its tid. For the calling thread it
-//! comes from the port's `locals()`; another thread's view needs a port accessor that does not
-//! exist yet (see the crate docs).
+//! comes from the port's `locals()`; for another thread (a sender's target, a walk over the
+//! process's threads) from `Threads::locals_of(thread)`, which the dispatcher visits through
+//! `Threads::for_each_thread`, keeping only threads marked [`LIVE`].
 
 use crate::sigset::SigSet;
 use core::sync::atomic::{AtomicUsize, Ordering};

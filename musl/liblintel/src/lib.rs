@@ -15,11 +15,20 @@
 //! `mmap`): it never touches `%fs` (lintel's own per-thread record is found through GS) and is
 //! built without a stack protector (Rust has none by default).
 //!
-//! Interim state, on the way to the threads-on-musl issue: `futex`, thread creation
-//! (`__clone` with `CLONE_THREAD`), `gettid`, `set_tid_address` and thread exit are emulated;
-//! signals and everything else are passed through to the host kernel, and so is a `__clone`
-//! that makes a process (`posix_spawn`'s `CLONE_VM | CLONE_VFORK`), through the host's own
-//! `clone` with musl's `__clone` contract. docs/abi.md lists every call's route.
+//! The two syscall doors save the caller's registers in a `lintel::Entry` and call
+//! [`lintel::Lintel::syscall_from`] with it, so the start and the end of every call are signal
+//! delivery points. lintel emulates `futex`, thread creation (`__clone` with `CLONE_THREAD`),
+//! `gettid`, `set_tid_address`, the robust-list calls, `arch_prctl`, `fork`, thread exit and
+//! `exit_group`, and the signal layer (the signal calls, the masks of `ppoll`/`pselect6`/
+//! `epoll_pwait`, delivery to handlers, `rt_sigreturn` through `__lintel_sigreturn`); the port's
+//! interrupt hook delivers to threads running user code (or sends them to their exit during a
+//! group exit). Everything else is passed through to the host kernel. A `__clone` that makes a
+//! process (`posix_spawn`'s `CLONE_VM | CLONE_VFORK`) still goes through the host's own `clone`
+//! with musl's `__clone` contract (interim); that child shares lintel's memory with its parent,
+//! so it starts with host signals blocked, gets the host's default action for every signal
+//! lintel forwards, and makes every call straight to the host until it execs or exits. A panic
+//! in lintel ends the process with SIGABRT's native default action. docs/abi.md lists every
+//! call's route.
 #![no_std]
 
 use core::sync::atomic::{AtomicUsize, Ordering};
