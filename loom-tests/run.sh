@@ -6,7 +6,6 @@
 #   LOOM_MAX_PREEMPTIONS=1 bash loom-tests/run.sh   # quick run (seconds)
 #   bash loom-tests/run.sh --test requeue           # one model file (args go to cargo test)
 #   bash loom-tests/run.sh stale_token              # a test-name filter
-#   bash loom-tests/run.sh --test signals mask_change -- --ignored   # a model of a known bug
 #
 # Cost (2-core machine, measured): the build into target/loom takes ~30 s cold and ~12 s after
 # a change to lintel-futex, lintel-clone or the models; the models themselves then run in

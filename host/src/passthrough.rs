@@ -1,11 +1,11 @@
 //! Passthrough: the real Linux syscall, inside the restartable window.
 //!
-//! A call that the interrupted flag catches before it commits — either before it enters the
-//! kernel or, blocked in a restartable call, rewound by `SA_RESTART` onto its `syscall`
-//! instruction — is abandoned and reported as [`Passed::Interrupted`]; see [`crate::window`].
-//! Consequently, while the calling thread's interrupted flag is set, **every** passthrough
-//! returns `Interrupted` at once: lintel takes the interrupt (`Notify::take_interrupt`) before
-//! issuing host calls of its own on that thread.
+//! A call that the interrupted flag catches before it commits is abandoned: before it enters
+//! the kernel it is reported as [`Passed::NotStarted`]; blocked in a restartable call and
+//! rewound by `SA_RESTART` onto its `syscall` instruction, as [`Passed::Interrupted`]; see
+//! [`crate::window`]. Consequently, while the calling thread's interrupted flag is set,
+//! **every** passthrough returns `NotStarted` at once: lintel takes the interrupt
+//! (`Notify::take_interrupt`) before issuing host calls of its own on that thread.
 //!
 //! Refused: `arch_prctl(ARCH_SET_GS)` returns `-EPERM` and `ARCH_GET_GS` reports 0 (GS is this
 //! port's per-thread slot: a program that moved it would break `Threads::current`, and its

@@ -128,7 +128,7 @@ fn a_blocked_passthrough_read_is_interrupted_with_no_effect() {
 }
 
 #[test]
-fn passthrough_with_the_flag_already_set_is_abandoned_before_the_kernel() {
+fn passthrough_with_the_flag_already_set_is_not_started() {
     let (rd, wr) = pipe();
     let me = HOST.current();
     HOST.interrupt(me);

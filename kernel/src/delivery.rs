@@ -1,7 +1,7 @@
 //! Signal delivery: what the port does so that lintel can be the process's signal layer.
 //!
 //! lintel keeps every signal disposition, mask and pending set itself (the `signals` crate).
-//! The port supplies four things it cannot do alone:
+//! The port supplies what lintel cannot do alone:
 //!
 //! 1. **Signals from outside** (another process's `kill`, `SIGCHLD`, `SIGPIPE`, a fault in the
 //!    program's own code): [`route_signal`](Delivery::route_signal) says what the port does
@@ -16,6 +16,9 @@
 //!    core and stopping are done by the underlying kernel, so a parent sees the native wait
 //!    status (`WTERMSIG`, `WCOREDUMP`, `WSTOPSIG`).
 //! 4. **The machine's signal-frame geometry**: the size of the FP area a frame carries.
+//! 5. **What only the underlying kernel can apply**: `SIGCHLD`'s `SA_NOCLDSTOP`/`SA_NOCLDWAIT`
+//!    ([`set_child_flags`](Delivery::set_child_flags)), and holding back signals lintel blocks
+//!    while a blocking passed-through call waits ([`block_arrivals`](Delivery::block_arrivals)).
 //!
 //! On x86_64 the context format is Linux's own `struct ucontext` with an XSAVE-layout FP area
 //! ([`crate::abi::Sigcontext`]), so a lintel frame is byte-for-byte a Linux `rt_sigframe`.

@@ -692,9 +692,22 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let me = self.me();
         let old = s.suspend_mask(me, lintel_signals::SigSet::from_bits(u64::from_ne_bytes(b)));
         self.retarget_newly_blocked(old, me.blocked());
-        if s.has_deliverable(me) {
-            // Already pending and unblocked by the call's mask: Linux's wait ends at once.
-            return Err(Interrupted::NoHand);
+        let zero = lintel_kernel::abi::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let pending = s.has_deliverable(me);
+        if pending {
+            // Already pending and unblocked by the call's mask: Linux's wait does not sleep,
+            // but ready descriptors still win over the signal (do_poll checks them first).
+            match n as u32 {
+                nr::__NR_epoll_pwait => host[3] = 0,
+                nr::__NR_ppoll => host[2] = &zero as *const _ as usize,
+                _ => {
+                    host[if n as u32 == nr::__NR_pselect6 { 4 } else { 3 }] =
+                        &zero as *const _ as usize
+                }
+            }
         }
         let ignored = s.ignored();
         self.kernel
@@ -705,6 +718,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         match r {
             Passed::Interrupted | Passed::NotStarted => Err(Interrupted::NoHand),
             Passed::Done(r) if r == Errno::EINTR.to_ret() => Err(Interrupted::NoHand),
+            Passed::Done(0) if pending => Err(Interrupted::NoHand),
             Passed::Done(r) => {
                 let during = me.blocked();
                 s.end_suspend(me);

@@ -352,15 +352,12 @@ fn process_signal_choice() {
 /// by its first call) sleeps in `pause`; A then blocks SIGUSR1 while the main thread sends
 /// `kill(getpid(), SIGUSR1)`.
 ///
-/// **Fails: a lintel bug.** A send that runs after A read its old mask but before A stored the
+/// The race this checks: a send that runs after A read its old mask but before A stored the
 /// new one (the lock orders them) picks A, which does not block SIGUSR1 yet, and notifies
-/// only A; A then blocks SIGUSR1, its delivery point has nothing deliverable, and B, the one
-/// thread that could take the signal, is never told: it sleeps in `pause` forever (loom:
-/// deadlock; with front doors the same: the kick is posted, A's exit delivery point finds
-/// SIGUSR1 blocked). Linux passes the signal on when a thread blocks it
-/// (`__set_task_blocked` → `retarget_shared_pending`); lintel retargets only when a thread
-/// exits. Ignored until lintel retargets on a mask change; run it with
-/// `bash loom-tests/run.sh --test signals mask_change -- --ignored`.
+/// only A; A then blocks SIGUSR1. Linux passes the signal on when a thread blocks it
+/// (`__set_task_blocked` → `retarget_shared_pending`), and so does lintel since this model
+/// found the bug: without it B, the one thread that could take the signal, is never told and
+/// sleeps in `pause` forever (loom reports the deadlock).
 #[test]
 fn process_signal_vs_mask_change() {
     activate();
