@@ -208,6 +208,11 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     pub unsafe fn syscall_from(&self, entry: Option<&Entry>, n: usize, args: [usize; 6]) -> isize {
         let mut block: Option<WaitRestart> = None;
         let mut first = true;
+        // The calling thread's signal words, looked up once for the whole call.
+        let me = match self.signals {
+            Some(_) if signal::is_active() => Some(self.me()),
+            _ => None,
+        };
         loop {
             self.kernel.enter();
             // A signal that became deliverable while the thread ran user code is Linux's to
@@ -217,9 +222,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // makes this once per call, and bounds the deliveries before a call the port
             // refuses to start: a flood of signals must not starve it. exit/exit_group never
             // wait for handlers.
-            let attempts = match entry {
-                Some(e) if signal::is_active() => {
-                    let mark = self.me().entry_mark();
+            let attempts = match (entry, me) {
+                (Some(e), Some(me)) => {
+                    let mark = me.entry_mark();
                     if mark & !ENTRY_COUNT == e.rsp as usize {
                         mark & ENTRY_COUNT
                     } else {
@@ -230,11 +235,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             };
             let before = first
                 && attempts == 0
-                && signal::is_active()
                 && n as u32 != nr::__NR_exit
                 && n as u32 != nr::__NR_exit_group
-                && entry.is_some_and(|e| {
-                    let me = self.me();
+                && entry.zip(me).is_some_and(|(e, me)| {
                     self.drain_arrivals();
                     let deliver = self.signals.is_some_and(|s| s.has_deliverable(me));
                     if deliver {
@@ -261,13 +264,11 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     let _ = self.kernel.leave();
                     continue;
                 }
-                if let Some(e) = entry {
-                    self.me()
-                        .set_entry_mark(e.rsp as usize | (attempts + 1).max(1));
+                if let (Some(e), Some(me)) = (entry, me) {
+                    me.set_entry_mark(e.rsp as usize | (attempts + 1).max(1));
                 }
-            } else if let Some(e) = entry {
-                if attempts != 0 && signal::is_active() && out != Err(Interrupted::NoIntr) {
-                    let me = self.me();
+            } else if let (Some(e), Some(me)) = (entry, me) {
+                if attempts != 0 && out != Err(Interrupted::NoIntr) {
                     if me.entry_mark() & !ENTRY_COUNT == e.rsp as usize {
                         me.set_entry_mark(0);
                     }
@@ -287,9 +288,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     unsafe { self.exit_thread(code) }
                 }
                 if signal::is_active() {
-                    match entry {
-                        Some(e) => self.deliver_at_exit(e, out),
-                        None => self.drain_arrivals(),
+                    match (entry, me) {
+                        (Some(e), Some(me)) => self.deliver_at_exit(e, out, me),
+                        _ => self.drain_arrivals(),
                     }
                 }
                 if !self.kernel.leave() {

@@ -169,7 +169,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// did not create starts with the host's mask).
     pub(crate) fn me(&self) -> ThreadSignals<'a> {
         let k = self.kernel;
-        let me = ThreadSignals::new(k.locals(), k.tid(k.current()));
+        let t = k.current();
+        let me = ThreadSignals::new(k.locals_of(t), k.tid(t));
         if !me.is_live() && me.state() & lintel_signals::process::EXITED == 0 {
             if let Some(s) = self.sig() {
                 s.register(me, self.host_mask());
@@ -746,9 +747,13 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// The delivery point at the exit of a call made through a front door. Returns if no
     /// handler is to run (the caller then finishes the call: its value, or a restart); else
     /// delivers on the port's delivery stack and resumes the handler.
-    pub(crate) fn deliver_at_exit(&self, entry: &Entry, out: Result<isize, Interrupted>) {
+    pub(crate) fn deliver_at_exit(
+        &self,
+        entry: &Entry,
+        out: Result<isize, Interrupted>,
+        me: ThreadSignals<'_>,
+    ) {
         let Some(s) = self.sig() else { return };
-        let me = self.me();
         self.drain_arrivals();
         while s.has_deliverable(me) {
             let Some(info) = s.dequeue(me, me.blocked()) else {
