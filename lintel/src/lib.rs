@@ -268,10 +268,11 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     me.set_entry_mark(e.rsp as usize | (attempts + 1).max(1));
                 }
             } else if let (Some(e), Some(me)) = (entry, me) {
-                if attempts != 0 && out != Err(Interrupted::NoIntr) {
-                    if me.entry_mark() & !ENTRY_COUNT == e.rsp as usize {
-                        me.set_entry_mark(0);
-                    }
+                if attempts != 0
+                    && out != Err(Interrupted::NoIntr)
+                    && me.entry_mark() & !ENTRY_COUNT == e.rsp as usize
+                {
+                    me.set_entry_mark(0);
                 }
             }
             if out == Err(Interrupted::NotStarted) {
