@@ -145,8 +145,11 @@ unsafe impl Interrupt for Host {
             return;
         }
         let t = thread.tcb();
-        t.kick.store(1, Ordering::SeqCst);
-        send_interrupt_signal(&thread);
+        // A kick not yet consumed has its signal on the way (the handler consumes the word
+        // with a swap before acting, so a kick after that sends again): one signal serves both.
+        if t.kick.swap(1, Ordering::SeqCst) == 0 {
+            send_interrupt_signal(&thread);
+        }
     }
 
     #[inline]

@@ -165,7 +165,9 @@ unsafe impl Notify for Host {
         if old & WAITING != 0 && old & (TOKEN | INTERRUPTED) == 0 {
             wake(t);
         }
-        if t.in_window.load(Ordering::SeqCst) != 0 {
+        // Only the setter of the flag signals: while it stays set, a window the thread enters
+        // is refused by its own test, and one it was already in got the first setter's signal.
+        if old & INTERRUPTED == 0 && t.in_window.load(Ordering::SeqCst) != 0 {
             send_interrupt_signal(&thread);
         }
     }
