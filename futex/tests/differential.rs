@@ -875,8 +875,20 @@ fn blocked_waiter_scenarios_match_native() {
     let mut mismatches = Vec::new();
     for scope in [PRIV, 0] {
         for sc in scenarios() {
-            let native = run_scenario(Backend::Native, &sc, scope);
-            let lintel = run_scenario(Backend::Lintel, &sc, scope);
+            // Each run puts the words at new (heap) addresses. Where a requeue puts a waiter
+            // depends on whether the two words share a hash bucket, in Linux's table and in
+            // lintel's (docs/abi.md, "Requeue placement depends on the hash"); a pair that
+            // happens to collide in one table only changes the wake order. So a mismatch
+            // counts only if it survives fresh addresses three times.
+            let mut attempt = 0;
+            let (native, lintel) = loop {
+                let native = run_scenario(Backend::Native, &sc, scope);
+                let lintel = run_scenario(Backend::Lintel, &sc, scope);
+                attempt += 1;
+                if native == lintel || attempt == 3 {
+                    break (native, lintel);
+                }
+            };
             if native != lintel {
                 mismatches.push(format!(
                     "{} (scope {scope:#x}):\n  native {native:?}\n  lintel {lintel:?}",
