@@ -881,6 +881,9 @@ fn blocked_waiter_scenarios_match_native() {
             // happens to collide in one table only changes the wake order. So a mismatch
             // counts only if it survives fresh addresses three times.
             let mut attempt = 0;
+            // Mappings held while retrying, so that the next arenas land elsewhere (an unmapped
+            // arena's hole would be handed out again).
+            let mut spacers = Vec::new();
             let (native, lintel) = loop {
                 let native = run_scenario(Backend::Native, &sc, scope);
                 let lintel = run_scenario(Backend::Lintel, &sc, scope);
@@ -888,6 +891,7 @@ fn blocked_waiter_scenarios_match_native() {
                 if native == lintel || attempt == 3 {
                     break (native, lintel);
                 }
+                spacers.push(Arena::new());
             };
             if native != lintel {
                 mismatches.push(format!(
