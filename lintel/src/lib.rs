@@ -564,6 +564,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if r == 0 {
             self.kernel.after_fork();
             GROUP_EXIT.store(0, Relaxed);
+            signal::PID.store(0, Relaxed);
             guard.in_child();
             if let Some(g) = sig_guard {
                 // The child's only thread (with a new tid) keeps its mask; pending signals go,
@@ -776,8 +777,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let Some(s) = self.signals else { return };
         let me = self.me();
         let blocked = me.blocked();
-        // SAFETY: getpid takes no arguments.
-        let pid = unsafe { self.passthrough(nr::__NR_getpid as usize, [0; 6]) } as usize;
+        let pid = self.pid() as usize;
         while let Some(info) = s.dequeue(me, lintel_signals::SigSet::FULL.minus(blocked)) {
             // SAFETY: a siginfo of ours, queued to this very thread (any si_code is allowed
             // when the target is the caller's own process).

@@ -106,6 +106,9 @@ const USER_SS: u16 = 0x2b;
 /// `EFLAGS` of a context built at a front door (IF and the always-one bit 1).
 const EFLAGS_AT_DOOR: u64 = 0x202;
 
+/// This process's pid, once asked (0: not yet); cleared in a fork child.
+pub(crate) static PID: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
+
 /// Activation state (see the module docs).
 static ACTIVE: AtomicU8 = AtomicU8::new(0);
 const INACTIVE: u8 = 0;
@@ -389,9 +392,15 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     }
 
     /// This process's pid.
-    fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
+        let cached = PID.load(Ordering::Relaxed);
+        if cached > 0 {
+            return cached;
+        }
         // SAFETY: getpid takes no arguments.
-        unsafe { self.passthrough(nr::__NR_getpid as usize, [0; 6]) as i32 }
+        let pid = unsafe { self.passthrough(nr::__NR_getpid as usize, [0; 6]) as i32 };
+        PID.store(pid, Ordering::Relaxed);
+        pid
     }
 
     /// The thread a process-directed signal tries first: the one the pid names (the thread
@@ -406,14 +415,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
 
     /// The calling process's pid and uid, as a sender's siginfo carries them.
     fn sender_ids(&self) -> (i32, u32) {
-        // SAFETY: getpid and getuid take no arguments.
-        let (pid, uid) = unsafe {
-            (
-                self.passthrough(nr::__NR_getpid as usize, [0; 6]),
-                self.passthrough(nr::__NR_getuid as usize, [0; 6]),
-            )
-        };
-        (pid as i32, uid as u32)
+        // SAFETY: getuid takes no arguments (the uid can change: asked every time).
+        let uid = unsafe { self.passthrough(nr::__NR_getuid as usize, [0; 6]) };
+        (self.pid(), uid as u32)
     }
 
     /// Whether `tid` names a live thread of this process.
