@@ -45,3 +45,13 @@ pub unsafe fn clone_passthrough(
 pub fn reset_forwarded_in_child() {
     crate::delivery::reset_forwarded_in_child();
 }
+
+/// `%gs`-relative offsets of the calling thread's delivery stack (its host signal stack): the
+/// base, and the size to add for the top. musl's `__restore_rt` jumps to liblintel's sigreturn
+/// entry with `%rsp` at the frame, which may sit at the very bottom of a small alternate stack:
+/// the entry switches to this stack before it runs any code that pushes (Linux's
+/// `rt_sigreturn` touches nothing below the frame either).
+pub const DELIVERY_STACK_GS_OFFSETS: (usize, usize) = (
+    core::mem::offset_of!(crate::tcb::Tcb, altstack),
+    core::mem::offset_of!(crate::tcb::Tcb, altstack_size),
+);

@@ -302,7 +302,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             match out {
                 Ok(v) => return v,
                 Err(kind) => {
-                    // No handler ran: Linux restarts every kind of interrupted call.
+                    // No handler ran: Linux restarts every kind of interrupted call. The
+                    // bookkeeping takes the signal lock: inside a span, where no hook can run.
+                    self.kernel.enter();
                     let deliverable = self.signals.is_some_and(|s| s.has_deliverable(self.me()));
                     if kind == Interrupted::NoHand {
                         if let Some(s) = self.signals {
@@ -312,6 +314,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                             self.retarget_newly_blocked(before, me.blocked());
                         }
                     }
+                    let _ = self.kernel.leave();
                     if entry.is_none()
                         && deliverable
                         && matches!(kind, Interrupted::NoHand | Interrupted::Block)
@@ -469,7 +472,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             self.kernel.block_arrivals(u64::MAX);
             self.drain_arrivals();
             let me = self.me();
-            if let Some(sig) = s.unregister(me) {
+            for sig in s.unregister(me).iter() {
                 self.retarget(sig);
             }
         }
@@ -615,7 +618,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if signal::is_active() {
             if let Some(at) = table::temporary_mask_arg(n) {
                 // SAFETY: our caller's contract.
-                return unsafe { self.with_temporary_mask(n, args, at) };
+                if let Some(r) = unsafe { self.with_temporary_mask(n, args, at) } {
+                    return r;
+                }
             }
         }
         // Calls that any signal ends with EINTR (handler or not, on the host) must not be
@@ -656,11 +661,24 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         n: usize,
         args: [usize; 6],
         at: usize,
-    ) -> Result<isize, Interrupted> {
-        let Some(s) = self.signals else {
-            // SAFETY: our caller's contract.
-            return Ok(unsafe { self.passthrough(n, args) });
-        };
+    ) -> Option<Result<isize, Interrupted>> {
+        let s = self.signals?;
+        // SAFETY: our caller's contract.
+        unsafe { self.with_temporary_mask_in(s, n, args, at) }
+    }
+
+    /// [`with_temporary_mask`](Self::with_temporary_mask) with the signal state; `Err(())`
+    /// when the call has no mask (the ordinary path then makes it).
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    unsafe fn with_temporary_mask_in(
+        &self,
+        s: &ProcessSignals,
+        n: usize,
+        args: [usize; 6],
+        at: usize,
+    ) -> Option<Result<isize, Interrupted>> {
         let mut host = args;
         let (ptr, size) = if n as u32 == nr::__NR_pselect6 {
             // The sixth argument points at { const sigset_t *ss; size_t ss_len }.
@@ -669,7 +687,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             } else {
                 let mut b = [0u8; 16];
                 if let Err(e) = self.kernel.read(args[5], &mut b) {
-                    return Ok(e.to_ret());
+                    return Some(Ok(e.to_ret()));
                 }
                 let w = |i: usize| {
                     usize::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default())
@@ -680,16 +698,15 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             (args[at], args[at + 1])
         };
         if ptr == 0 {
-            // No mask: an ordinary call.
-            // SAFETY: our caller's contract.
-            return Ok(unsafe { self.passthrough(n, args) });
+            // No mask: an ordinary blocking call.
+            return None;
         }
         if size != 8 {
-            return Ok(Errno::EINVAL.to_ret());
+            return Some(Ok(Errno::EINVAL.to_ret()));
         }
         let mut b = [0u8; 8];
         if let Err(e) = self.kernel.read(ptr, &mut b) {
-            return Ok(e.to_ret());
+            return Some(Ok(e.to_ret()));
         }
         host[at] = 0;
         let me = self.me();
@@ -718,7 +735,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         // SAFETY: the program's call without its mask argument.
         let r = unsafe { self.kernel.passthrough(n, host) };
         self.kernel.block_arrivals(0);
-        match r {
+        Some(match r {
             Passed::Interrupted | Passed::NotStarted => Err(Interrupted::NoHand),
             Passed::Done(r) if r == Errno::EINTR.to_ret() => Err(Interrupted::NoHand),
             Passed::Done(0) if pending => Err(Interrupted::NoHand),
@@ -728,7 +745,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 self.retarget_newly_blocked(during, me.blocked());
                 Ok(r)
             }
-        }
+        })
     }
 
     /// `execve`: the new program inherits the blocked mask (Linux keeps it across exec), so the

@@ -595,7 +595,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let Some(s) = self.sig() else { return };
         loop {
             self.drain_arrivals();
-            if s.has_deliverable(me) {
+            if s.has_deliverable(me) || self.group_exit_pending().is_some() {
                 return;
             }
             let _ = self.kernel.wait(None);
@@ -649,8 +649,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
         // Linux: the waited-for signals are unblocked while waiting (so a process-directed one
         // picks this thread), and the mask is restored before returning.
-        let old = me.blocked();
-        s.set_blocked(me, old.minus(set));
+        // The mask before the wait stays "blocked" for the ignore rule (Linux's real_blocked):
+        // a waited-for SIGCHLD with SIG_DFL is queued, not discarded.
+        let old = s.begin_wait(me, set);
         let r = loop {
             if let Some(info) = found(self) {
                 break Ok(info);
@@ -660,6 +661,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 // signals are unblocked now): Linux dequeues again after every wakeup.
                 break found(self).ok_or(Errno::EINTR);
             }
+            if self.group_exit_pending().is_some() {
+                break Err(Errno::EINTR); // the delivery point ends the thread
+            }
             match k.wait(deadline) {
                 lintel_kernel::Wakeup::TimedOut => break Err(Errno::EAGAIN),
                 _ => {
@@ -668,7 +672,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             }
         };
         let waiting = me.blocked();
-        s.set_blocked(me, old);
+        s.end_wait(me, old);
         self.retarget_newly_blocked(waiting, old);
         self.sigtimedwait_done(a[1], &r?)
     }
@@ -831,29 +835,21 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
     }
 
-    /// Writes `ctx` as a `ucontext` (fresh FP state) just below its stack pointer's red zone
-    /// and resumes it. Forces SIGSEGV if that memory is bad.
+    /// Resumes `ctx` (a handler's entry, fresh FP state) from a `ucontext` built on the
+    /// calling (delivery) stack.
     fn resume_context(&self, ctx: &Sigcontext, redeliver: bool) -> ! {
-        use lintel_signals::frame::{RtSigframe, UC_FLAGS, Ucontext};
-        let at = ((ctx.rsp as usize).wrapping_sub(128 + size_of::<RtSigframe>() + 64)) & !15;
-        let uc = Ucontext {
+        use lintel_signals::frame::{UC_FLAGS, Ucontext};
+        // On the port's delivery stack (where exit delivery runs): nothing of the program's is
+        // written beyond the frames Linux would write.
+        let mut uc = Ucontext {
             uc_flags: UC_FLAGS,
             uc_mcontext: *ctx,
             ..Ucontext::default()
         };
-        // SAFETY: plain data viewed as bytes.
-        let bytes = unsafe {
-            core::slice::from_raw_parts(
-                (&uc as *const Ucontext).cast::<u8>(),
-                size_of::<Ucontext>(),
-            )
-        };
-        // SAFETY: below the context's stack pointer and red zone: free stack.
-        if unsafe { self.kernel.write(at, bytes) }.is_err() {
-            self.force_segv();
-        }
+        let at = &mut uc as *mut Ucontext as usize;
         // The span ends inside `resume`, atomically with the switch.
-        // SAFETY: a handler's entry context (or a program context) we just wrote.
+        // SAFETY: a handler's entry context in our own (delivery-stack) memory, alive until the
+        // switch, which never returns.
         unsafe { self.kernel.resume(at, redeliver) }
     }
 
@@ -880,6 +876,15 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     ) {
         if self.sig().is_none() {
             return;
+        }
+        let exiting = {
+            let k = self.kernel;
+            let t = k.current();
+            ThreadSignals::new(k.locals_of(t), k.tid(t)).state() & lintel_signals::process::EXITED
+                != 0
+        };
+        if exiting {
+            return; // already on its way out
         }
         if self.group_exit_pending().is_some() {
             let sp = (regs.sp().wrapping_sub(256) & !15).wrapping_sub(8);

@@ -48,6 +48,9 @@ pub const SIGPENDING: usize = 4;
 /// Word 15 value: the thread has left delivery for good (it is exiting); it is never
 /// registered again (a record's words are zeroed when a new thread claims it).
 pub const EXITED: usize = 8;
+/// Word 15 bit: the thread waits in `sigtimedwait`; word 14 holds the mask from before the
+/// wait, which still counts as blocked for the ignore rule (Linux's `real_blocked`).
+pub const REAL_BLOCKED: usize = 16;
 // A `SigSet` must fit one word.
 static_assertions::const_assert!(core::mem::size_of::<usize>() >= 8);
 

@@ -16,7 +16,7 @@ use crate::sigset::{SIGCONT, SigSet, Signal};
 use crate::sync::{AtomicU64, Ordering};
 use lintel_kernel::{Errno, UserMemory};
 
-pub use crate::mask::{EXITED, LIVE, RESTORE_SAVED, SIGPENDING};
+pub use crate::mask::{EXITED, LIVE, REAL_BLOCKED, RESTORE_SAVED, SIGPENDING};
 
 /// Default size of the pending-entry pool (Linux bounds it by `RLIMIT_SIGPENDING`, per user;
 /// [`Signals::set_queue_limit`] applies that limit below this size).
@@ -77,6 +77,9 @@ pub struct Signals<const N: usize = DEFAULT_QUEUE> {
     /// A copy of the shared pending set, written under the lock, read without it (a thread's
     /// "anything deliverable?" check at every syscall exit takes no lock).
     shared: AtomicU64,
+    /// The signals the dispositions discard ([`Signals::ignored`]), kept in step by
+    /// `sigaction` (initially the default-ignore set).
+    ignored: AtomicU64,
 }
 
 impl<const N: usize> core::fmt::Debug for Signals<N> {
@@ -90,6 +93,20 @@ impl<const N: usize> Default for Signals<N> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The signals `SIG_DFL` discards (Linux's default-ignore set, by the same rule as
+/// [`Actions::ignores`]).
+const fn default_ignored() -> u64 {
+    let mut bits = 0u64;
+    let mut n = 1;
+    while n <= 64 {
+        if crate::action::handler_ignores(crate::action::SIG_DFL, Signal::of(n)) {
+            bits |= 1 << (n - 1);
+        }
+        n += 1;
+    }
+    bits
 }
 
 /// Sets `t`'s [`SIGPENDING`] bit (under the lock).
@@ -137,6 +154,7 @@ impl<const N: usize> Signals<N> {
                 queue: PendingQueue::new(),
             }),
             shared: AtomicU64::new(0),
+            ignored: AtomicU64::new(default_ignored()),
         }
     }
 
@@ -149,6 +167,7 @@ impl<const N: usize> Signals<N> {
                 queue: PendingQueue::new(),
             }),
             shared: AtomicU64::new(0),
+            ignored: AtomicU64::new(default_ignored()),
         }
     }
 
@@ -180,6 +199,11 @@ impl<const N: usize> Signals<N> {
             if !c.flush.is_empty() {
                 flush_all(&mut i.queue, threads, c.flush);
             }
+            let ignored = (1..=64u32)
+                .map(Signal::of)
+                .filter(|&s| i.actions.ignores(s))
+                .fold(SigSet::EMPTY, SigSet::with);
+            self.ignored.store(ignored.bits(), Ordering::Release);
             Ok(c.old)
         })
     }
@@ -311,7 +335,15 @@ impl<const N: usize> Signals<N> {
             let t = match target {
                 Target::Thread(t) | Target::Process(t) => t,
             };
-            if i.actions.ignores(sig) && !t.blocked().contains(sig) {
+            if let Target::Thread(t) = target {
+                if t.state() & EXITED != 0 {
+                    // Exited since the sender found it: the signal dies with the thread, as a
+                    // dead thread's pending signals do.
+                    return Ok(Sent::Ignored);
+                }
+            }
+            let real_blocked = t.state() & REAL_BLOCKED != 0 && t.saved_mask().contains(sig);
+            if i.actions.ignores(sig) && !t.blocked().contains(sig) && !real_blocked {
                 return Ok(Sent::Ignored);
             }
             let queued = match target {
@@ -392,12 +424,7 @@ impl<const N: usize> Signals<N> {
     /// The signals whose disposition discards them (`SIG_IGN`, or `SIG_DFL` with a default
     /// action of ignore).
     pub fn ignored(&self) -> SigSet {
-        self.inner.with(|i| {
-            (1..=64u32)
-                .map(Signal::of)
-                .filter(|&s| i.actions.ignores(s))
-                .fold(SigSet::EMPTY, SigSet::with)
-        })
+        SigSet::from_bits(self.ignored.load(Ordering::Acquire))
     }
 
     /// The process-wide pending set (lock-free copy).
@@ -434,15 +461,15 @@ impl<const N: usize> Signals<N> {
     }
 
     /// The calling thread `me` is exiting: it stops taking part in delivery and its
-    /// thread-directed signals are discarded (Linux). Returns a signal of the shared set that
-    /// `me` did not block, if any: some other thread must now be told (Linux's
+    /// thread-directed signals are discarded (Linux). Returns the signals of the shared set
+    /// that `me` did not block: for each, some other thread must now be told (Linux's
     /// `retarget_shared_pending`).
-    pub fn unregister(&self, me: ThreadSignals<'_>) -> Option<Signal> {
+    pub fn unregister(&self, me: ThreadSignals<'_>) -> SigSet {
         self.locked(|i| {
             me.store_state(EXITED);
             me.store_pending(SigSet::EMPTY);
             i.queue.forget_owner(me.tid());
-            i.queue.shared().minus(me.blocked()).lowest()
+            i.queue.shared().minus(me.blocked())
         })
     }
 
@@ -506,6 +533,28 @@ impl<const N: usize> Signals<N> {
     /// Bounds the queued entries (Linux's `RLIMIT_SIGPENDING`; the pool size at most).
     pub fn set_queue_limit(&self, limit: usize) {
         self.locked(|i| i.queue.set_limit(limit));
+    }
+
+    /// `sigtimedwait`'s mask for the wait: `set` unblocked, the old mask kept as
+    /// [`REAL_BLOCKED`]. Returns the old mask for [`end_wait`](Self::end_wait).
+    pub fn begin_wait(&self, me: ThreadSignals<'_>, set: SigSet) -> SigSet {
+        self.locked(|i| {
+            let old = me.blocked();
+            me.set_saved_mask(old);
+            me.store_state(me.state() | REAL_BLOCKED);
+            me.store_blocked(old.minus(set));
+            recalc(me, i.queue.shared());
+            old
+        })
+    }
+
+    /// Ends a [`begin_wait`](Self::begin_wait): the old mask back.
+    pub fn end_wait(&self, me: ThreadSignals<'_>, old: SigSet) {
+        self.locked(|i| {
+            me.store_state(me.state() & !REAL_BLOCKED);
+            me.store_blocked(old);
+            recalc(me, i.queue.shared());
+        })
     }
 
     /// Holds the lock across a `fork`; see [`ForkGuard`].

@@ -209,13 +209,17 @@ core::arch::global_asm!(
     ".type __lintel_sigreturn,@function",
     "__lintel_sigreturn:",
     "    mov %rsp, %rdi",                        // arg 0: the ucontext
-    "    and $-16, %rsp",                        // ABI alignment below the frame
+    "    mov %gs:{alt_base}, %rsp",              // the thread's delivery stack: nothing is
+    "    add %gs:{alt_size}, %rsp",              //   written below the frame (it may be at the
+    "    and $-16, %rsp",                        //   bottom of a small alternate stack)
     "    call {sigreturn}",                      // never returns
     "    ud2",                                   // unreachable
     ".size __lintel_sigreturn, .-__lintel_sigreturn",
     plain = sym lintel_entry,
     cp = sym lintel_entry_cp,
     sigreturn = sym lintel_sigreturn,
+    alt_base = const lintel_host::musl::DELIVERY_STACK_GS_OFFSETS.0,
+    alt_size = const lintel_host::musl::DELIVERY_STACK_GS_OFFSETS.1,
     options(att_syntax),
 );
 
