@@ -55,3 +55,8 @@ pub const DELIVERY_STACK_GS_OFFSETS: (usize, usize) = (
     core::mem::offset_of!(crate::tcb::Tcb, altstack),
     core::mem::offset_of!(crate::tcb::Tcb, altstack_size),
 );
+
+/// `%gs`-relative offset of the calling thread's `Interrupt` span flag (a `u32`): the sigreturn
+/// entry sets it (as `Interrupt::enter` does) before it switches to the delivery stack, so that
+/// no interrupt hook runs on lintel's code there (it would build a frame over that stack).
+pub const SPAN_GS_OFFSET: usize = core::mem::offset_of!(crate::tcb::Tcb, span);

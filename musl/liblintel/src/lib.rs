@@ -208,6 +208,7 @@ core::arch::global_asm!(
     ".hidden __lintel_sigreturn",
     ".type __lintel_sigreturn,@function",
     "__lintel_sigreturn:",
+    "    movl $1, %gs:{span}",                   // inside lintel from here (Interrupt::enter)
     "    mov %rsp, %rdi",                        // arg 0: the ucontext
     "    mov %gs:{alt_base}, %rsp",              // the thread's delivery stack: nothing is
     "    add %gs:{alt_size}, %rsp",              //   written below the frame (it may be at the
@@ -220,6 +221,7 @@ core::arch::global_asm!(
     sigreturn = sym lintel_sigreturn,
     alt_base = const lintel_host::musl::DELIVERY_STACK_GS_OFFSETS.0,
     alt_size = const lintel_host::musl::DELIVERY_STACK_GS_OFFSETS.1,
+    span = const lintel_host::musl::SPAN_GS_OFFSET,
     options(att_syntax),
 );
 
