@@ -20,6 +20,11 @@
 		}                                                                          \
 	} while (0)
 
+static inline const char *yesno(int b)
+{
+	return b ? "yes" : "no";
+}
+
 /* A pthread call that must return `want` (0 or an errno value). */
 #define EXPECT(call, want)                                                                 \
 	do {                                                                               \
@@ -70,14 +75,28 @@ static inline void sleep_ms(long ms)
 
 #ifdef _PTHREAD_H
 #include <signal.h>
-/* Starts a watchdog thread that takes no signal: it is created with every signal blocked (it
- * inherits the mask), so a process-directed signal can never land on it before it runs. */
-static inline void start_watchdog(pthread_t *t, void *(*fn)(void *))
+#include <stdint.h>
+
+/* Where a test is, for the watchdog's message. */
+static const char *volatile stage __attribute__((unused)) = "start";
+
+static void *watchdog_thread(void *arg)
+{
+	sleep_ms((long)(intptr_t)arg);
+	printf("FAIL watchdog: stuck in %s\n", stage);
+	fprintf(stderr, "FAIL watchdog: stuck in %s\n", stage);
+	exit(1);
+}
+
+/* Starts a watchdog thread that ends the test after `ms` milliseconds (a broken implementation
+ * fails instead of hanging). It takes no signal: it is created with every signal blocked (it
+ * inherits the mask), so a process-directed signal can never land on it. */
+static inline void start_watchdog(pthread_t *t, long ms)
 {
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int r = pthread_create(t, 0, fn, 0);
+	int r = pthread_create(t, 0, watchdog_thread, (void *)(intptr_t)ms);
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	CHECK(r == 0);
 }

@@ -9,19 +9,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *volatile stage = "start";
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, 0);
-	sleep_ms(5000);
-	printf("FAIL watchdog: stuck in %s\n", stage);
-	fprintf(stderr, "FAIL watchdog: stuck in %s\n", stage);
-	exit(1);
-}
-
 static sem_t started;
 static volatile int cleaned, reached, cancel_sent;
 static volatile unsigned long spins;
@@ -134,7 +121,7 @@ static void cancel(const char *what, void *(*f)(void *))
 int main(void)
 {
 	pthread_t wd;
-	start_watchdog(&wd, watchdog);
+	start_watchdog(&wd, 5000);
 	CHECK(sem_init(&started, 0, 0) == 0);
 	cancel("asynchronous, spinning", spin_async);
 	cancel("deferred, spinning, then turns asynchronous", turn_async_late);

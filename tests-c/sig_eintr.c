@@ -9,24 +9,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *volatile stage = "start";
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, 0);
-	sleep_ms(8000);
-	printf("FAIL watchdog: stuck in %s\n", stage);
-	fprintf(stderr, "FAIL watchdog: stuck in %s\n", stage);
-	exit(1);
-}
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
-
 enum op { SEM_WAIT, SEM_TIMEDWAIT, READ, COND_WAIT, COND_TIMEDWAIT, NANOSLEEP };
 static const char *op_names[] = { "sem_wait",	     "sem_timedwait (2 s)",
 				  "read on a pipe",  "pthread_cond_wait",
@@ -173,7 +155,7 @@ static void trial(enum op op, const char *how, int release)
 int main(void)
 {
 	pthread_t wd;
-	start_watchdog(&wd, watchdog);
+	start_watchdog(&wd, 8000);
 	CHECK(sem_init(&sem, 0, 0) == 0);
 	CHECK(sem_init(&started, 0, 0) == 0);
 	CHECK(pipe(fds) == 0);

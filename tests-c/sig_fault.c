@@ -16,24 +16,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *volatile stage = "start";
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, 0);
-	sleep_ms(5000);
-	printf("FAIL watchdog: stuck in %s\n", stage);
-	fprintf(stderr, "FAIL watchdog: stuck in %s\n", stage);
-	exit(1);
-}
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
-
 static int blocked(int sig)
 {
 	sigset_t s;
@@ -134,7 +116,7 @@ static void *overflow(void *arg)
 int main(void)
 {
 	pthread_t wd;
-	start_watchdog(&wd, watchdog);
+	start_watchdog(&wd, 5000);
 	long pg = sysconf(_SC_PAGESIZE);
 	sigjmp_buf jb;
 	install(SIGSEGV, 0);

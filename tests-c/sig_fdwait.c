@@ -12,21 +12,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *volatile stage = "start";
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sleep_ms(8000);
-	printf("FAIL watchdog: stuck in %s\n", stage);
-	fprintf(stderr, "FAIL watchdog: stuck in %s\n", stage);
-	exit(1);
-}
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
-
 static void mask(int how, int sig)
 {
 	sigset_t s;
@@ -166,7 +151,7 @@ int main(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_t w;
-	EXPECT(pthread_create(&w, 0, watchdog, 0), 0);
+	start_watchdog(&w, 8000);
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	main_thread = pthread_self();
 	test_pwait(0);

@@ -16,21 +16,6 @@
 
 extern char **environ;
 
-static const char *volatile stage = "start";
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sleep_ms(8000);
-	printf("FAIL watchdog: stuck in %s\n", stage);
-	fprintf(stderr, "FAIL watchdog: stuck in %s\n", stage);
-	exit(1);
-}
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
-
 static void set_handler(int sig, void (*h)(int), int flags)
 {
 	struct sigaction sa;
@@ -573,7 +558,6 @@ static void test_spawn(void)
 	printf("ok spawn\n");
 }
 
-
 /* ---- fork, pthread_create and execve inside a handler ---- */
 static volatile int in_handler_pid;
 static void fork_in_handler(int sig)
@@ -666,7 +650,7 @@ int main(int argc, char **argv)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_t w;
-	EXPECT(pthread_create(&w, 0, watchdog, 0), 0);
+	start_watchdog(&w, 8000);
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	test_defaults();
 	test_blocked_term();

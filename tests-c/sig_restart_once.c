@@ -10,16 +10,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *volatile stage = "start";
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sleep_ms(8000);
-	printf("FAIL watchdog: stuck in %s\n", stage);
-	fprintf(stderr, "FAIL watchdog: stuck in %s\n", stage);
-	exit(1);
-}
-
 enum { DEPTHS = 8 };
 static int pipes[DEPTHS + 1][2]; /* [0]: the thread itself, [1..]: handlers by depth */
 static volatile int depth;
@@ -130,7 +120,7 @@ int main(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_t w;
-	EXPECT(pthread_create(&w, 0, watchdog, 0), 0);
+	start_watchdog(&w, 8000);
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	for (int i = 0; i <= DEPTHS; i++) {
 		CHECK(pipe(pipes[i]) == 0);

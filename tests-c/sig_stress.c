@@ -13,21 +13,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *volatile stage = "start";
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sleep_ms(9000);
-	printf("FAIL watchdog: stuck in %s\n", stage);
-	fprintf(stderr, "FAIL watchdog: stuck in %s\n", stage);
-	exit(1);
-}
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
-
 static void set_handler(int sig, void (*h)(int), int flags)
 {
 	struct sigaction sa;
@@ -459,7 +444,7 @@ int main(void)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	pthread_t w;
-	EXPECT(pthread_create(&w, 0, watchdog, 0), 0);
+	start_watchdog(&w, 9000);
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	struct timespec t0 = mono_now();
 	test_raise();

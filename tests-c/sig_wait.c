@@ -10,24 +10,6 @@
 #include <unistd.h>
 #include "common.h"
 
-static const char *volatile stage = "start";
-static void *watchdog(void *arg)
-{
-	(void)arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, 0);
-	sleep_ms(5000);
-	printf("FAIL watchdog: stuck in %s\n", stage);
-	fprintf(stderr, "FAIL watchdog: stuck in %s\n", stage);
-	exit(1);
-}
-
-static const char *yesno(int b)
-{
-	return b ? "yes" : "no";
-}
-
 static int blocked(int sig)
 {
 	sigset_t s;
@@ -142,7 +124,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
 int main(void)
 {
 	pthread_t wd;
-	start_watchdog(&wd, watchdog);
+	start_watchdog(&wd, 5000);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = handler;
