@@ -459,11 +459,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         // The list was also registered with the port (see set_robust_list); lintel walks it
         // now, so the port must not walk it again after the clear-tid store, when the joiner
         // may already have reused that memory.
-        // SAFETY: set_robust_list(NULL, 24) only forgets the registration.
-        let _ = unsafe {
-            self.kernel
-                .passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0])
-        };
+        self.forget_port_robust_list();
         // The thread stops taking signals; a process-directed one only it could have taken
         // goes to another thread (Linux's retarget_shared_pending).
         if let Some(s) = self.signals {
@@ -512,9 +508,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         {
             let me = k.current();
             let others = |f: &mut dyn FnMut(K::Thread)| {
-                k.for_each_thread(&mut |t| {
-                    let v = lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t));
-                    if t != me && v.is_live() && !k.is_dead(t) {
+                self.for_each_live_thread(&mut |t| {
+                    if t != me && !k.is_dead(t) {
                         f(t);
                     }
                 })
@@ -533,12 +528,20 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 k.yield_now();
             }
             lintel_clone::robust::exit_robust_list(k);
-            // SAFETY: set_robust_list(NULL, 24) only forgets the registration (walked now).
-            let _ =
-                unsafe { k.passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0]) };
+            self.forget_port_robust_list();
         }
         // SAFETY: our caller's contract (the process ends).
         unsafe { self.passthrough(nr::__NR_exit_group as usize, [code as usize, 0, 0, 0, 0, 0]) }
+    }
+
+    /// Drops the calling thread's robust-list registration with the port (lintel walks the
+    /// list itself; see `set_robust_list`).
+    fn forget_port_robust_list(&self) {
+        // SAFETY: set_robust_list(NULL, 24) only forgets the registration.
+        let _ = unsafe {
+            self.kernel
+                .passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0])
+        };
     }
 
     /// The exit code of a group exit that another thread started, if any: the calling thread
@@ -573,36 +576,12 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 // The child's only thread (with a new tid) keeps its mask; pending signals go,
                 // and the parent's other threads stop taking part in delivery (their records
                 // are copies of threads that do not exist here).
-                let k = self.kernel;
-                let me = k.current();
-                k.for_each_thread(&mut |t| {
-                    if t != me {
-                        lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t)).store_state(0);
-                    }
-                });
-                g.in_child(lintel_signals::ThreadSignals::new(k.locals(), k.tid(me)));
+                self.forget_other_threads();
+                g.in_child(self.me());
             }
             lintel_clone::after_fork(self.kernel);
         }
         r
-    }
-
-    /// Tells some thread that does not block `sig` that the process has it pending.
-    pub(crate) fn retarget(&self, sig: lintel_signals::Signal) {
-        let k = self.kernel;
-        let Some(s) = self.signals else { return };
-        let mut target = None;
-        k.for_each_thread(&mut |t| {
-            let v = lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t));
-            if target.is_none() && v.is_live() && !v.blocked().contains(sig) && t != k.current() {
-                s.mark_sigpending(v);
-                target = Some(t);
-            }
-        });
-        if let Some(t) = target {
-            k.interrupt(t);
-            k.kick(t);
-        }
     }
 
     /// A passed-through call; a call the port abandoned before it committed is reported as
@@ -663,22 +642,6 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         at: usize,
     ) -> Option<Result<isize, Interrupted>> {
         let s = self.signals?;
-        // SAFETY: our caller's contract.
-        unsafe { self.with_temporary_mask_in(s, n, args, at) }
-    }
-
-    /// [`with_temporary_mask`](Self::with_temporary_mask) with the signal state; `Err(())`
-    /// when the call has no mask (the ordinary path then makes it).
-    ///
-    /// # Safety
-    /// As [`Lintel::syscall`].
-    unsafe fn with_temporary_mask_in(
-        &self,
-        s: &ProcessSignals,
-        n: usize,
-        args: [usize; 6],
-        at: usize,
-    ) -> Option<Result<isize, Interrupted>> {
         let mut host = args;
         let (ptr, size) = if n as u32 == nr::__NR_pselect6 {
             // The sixth argument points at { const sigset_t *ss; size_t ss_len }.

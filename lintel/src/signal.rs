@@ -123,32 +123,33 @@ pub fn is_active() -> bool {
 /// The process's threads that take part in delivery, as the signal layer walks them.
 struct Walk<'k, K: Kernel>(&'k K);
 
-impl<K: Kernel> ThreadList for Walk<'_, K> {
-    fn for_each(&self, f: &mut dyn FnMut(ThreadSignals<'_>)) {
+impl<'k, K: Kernel> Walk<'k, K> {
+    /// Calls `f` with every live thread's handle and signal words.
+    fn for_each_thread(&self, f: &mut dyn FnMut(K::Thread, ThreadSignals<'k>)) {
         let k = self.0;
         k.for_each_thread(&mut |t| {
             let v = ThreadSignals::new(k.locals_of(t), k.tid(t));
             if v.is_live() {
-                f(v);
+                f(t, v);
             }
         });
     }
-}
 
-impl<K: Kernel> Walk<'_, K> {
     /// The live thread with Linux tid `tid`.
     fn find(&self, tid: i32) -> Option<K::Thread> {
-        let k = self.0;
         let mut found = None;
-        k.for_each_thread(&mut |t| {
-            if found.is_none()
-                && k.tid(t) == tid
-                && ThreadSignals::new(k.locals_of(t), tid).is_live()
-            {
+        self.for_each_thread(&mut |t, v| {
+            if found.is_none() && v.tid() == tid {
                 found = Some(t);
             }
         });
         found
+    }
+}
+
+impl<K: Kernel> ThreadList for Walk<'_, K> {
+    fn for_each(&self, f: &mut dyn FnMut(ThreadSignals<'_>)) {
+        self.for_each_thread(&mut |_, v| f(v));
     }
 }
 
@@ -171,15 +172,20 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// The calling thread's signal words, registering the thread on first use (a thread lintel
     /// did not create starts with the host's mask).
     pub(crate) fn me(&self) -> ThreadSignals<'a> {
-        let k = self.kernel;
-        let t = k.current();
-        let me = ThreadSignals::new(k.locals_of(t), k.tid(t));
+        let me = self.my_words();
         if !me.is_live() && me.state() & lintel_signals::process::EXITED == 0 {
             if let Some(s) = self.sig() {
                 s.register(me, self.host_mask());
             }
         }
         me
+    }
+
+    /// The calling thread's signal words, as they are (no registration).
+    fn my_words(&self) -> ThreadSignals<'a> {
+        let k = self.kernel;
+        let t = k.current();
+        ThreadSignals::new(k.locals_of(t), k.tid(t))
     }
 
     /// The per-thread words a thread created by the calling one starts with (for
@@ -339,6 +345,41 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 self.notify(tid);
             }
         }
+    }
+
+    /// Tells some other thread that does not block `sig` that the process has it pending
+    /// (Linux's `retarget_shared_pending`, one signal).
+    pub(crate) fn retarget(&self, sig: Signal) {
+        let Some(s) = self.sig() else { return };
+        let k = self.kernel;
+        let me = k.current();
+        let mut target = None;
+        Walk(k).for_each_thread(&mut |t, v| {
+            if target.is_none() && t != me && !v.blocked().contains(sig) {
+                s.mark_sigpending(v);
+                target = Some(t);
+            }
+        });
+        if let Some(t) = target {
+            k.interrupt(t);
+            k.kick(t);
+        }
+    }
+
+    /// In a fork child: the parent's other threads (copied records of threads that do not
+    /// exist here) stop taking part in delivery.
+    pub(crate) fn forget_other_threads(&self) {
+        let me = self.kernel.current();
+        Walk(self.kernel).for_each_thread(&mut |t, v| {
+            if t != me {
+                v.store_state(0);
+            }
+        });
+    }
+
+    /// Calls `f` with every thread that takes part in signal delivery.
+    pub(crate) fn for_each_live_thread(&self, f: &mut dyn FnMut(K::Thread)) {
+        Walk(self.kernel).for_each_thread(&mut |t, _| f(t));
     }
 
     /// Linux's `retarget_shared_pending` after the calling thread's mask went from `old` to
@@ -877,13 +918,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if self.sig().is_none() {
             return;
         }
-        let exiting = {
-            let k = self.kernel;
-            let t = k.current();
-            ThreadSignals::new(k.locals_of(t), k.tid(t)).state() & lintel_signals::process::EXITED
-                != 0
-        };
-        if exiting {
+        if self.my_words().state() & lintel_signals::process::EXITED != 0 {
             return; // already on its way out
         }
         if self.group_exit_pending().is_some() {
