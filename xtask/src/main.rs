@@ -53,6 +53,7 @@ fn test() -> Result<(), String> {
 
 mod bench;
 mod demo;
+mod posix;
 mod sysroot;
 
 fn main() -> ExitCode {
@@ -63,8 +64,9 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         Some("sysroot") => sysroot::sysroot().map(|_| ()),
         Some("ctest") => sysroot::ctest(&args[1..]),
+        Some("posix") => posix::posix(&args[1..]),
         _ => Err(
-            "usage: cargo xtask demo | test | bench [criterion filter] | sysroot | ctest [filter]"
+            "usage: cargo xtask demo | test | bench [criterion filter] | sysroot | ctest [filter] | posix [filter]"
                 .into(),
         ),
     };
