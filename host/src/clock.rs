@@ -1,4 +1,4 @@
-//! Clocks: `CLOCK_MONOTONIC` and `CLOCK_REALTIME` in nanoseconds.
+//! Clocks: `CLOCK_MONOTONIC` and `CLOCK_REALTIME` in nanoseconds, and the CPU-time clocks.
 //!
 //! The fast path calls the vDSO's `__vdso_clock_gettime`, found once at init by walking the
 //! vDSO's ELF dynamic symbol table (`AT_SYSINFO_EHDR`). Without a vDSO, or if the lookup fails,
@@ -9,7 +9,7 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use lintel_kernel::abi::Timespec;
-use lintel_kernel::{Clock, ClockId};
+use lintel_kernel::{Clock, ClockId, CpuClock};
 use linux_raw_sys::elf_uapi as elf;
 use linux_raw_sys::general as g;
 
@@ -59,6 +59,25 @@ unsafe impl Clock for Host {
             ClockId::Realtime => g::CLOCK_REALTIME,
         };
         to_ns(&gettime(id))
+    }
+
+    fn cpu_now(&self, clock: CpuClock) -> Option<u64> {
+        // Linux's CPU clock ids (`MAKE_PROCESS_CPUCLOCK`, `MAKE_THREAD_CPUCLOCK`): the pid or
+        // tid inverted in the high bits, bit 2 for a thread, the low two bits the kind
+        // (1: user time, 2: scheduler time). Emulated tids are host tids.
+        const PROCESS_SCHED: i32 = g::CLOCK_PROCESS_CPUTIME_ID as i32;
+        const PROCESS_VIRT: i32 = (!0 << 3) | 1;
+        let id = match clock {
+            CpuClock::Process => PROCESS_SCHED,
+            CpuClock::ProcessUser => PROCESS_VIRT,
+            CpuClock::Thread(tid) if tid > 0 => (!tid << 3) | 4 | 2,
+            CpuClock::Thread(_) => return None,
+        };
+        let mut ts = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        (syscall::clock_gettime(id as u32, &mut ts) == 0).then(|| to_ns(&ts))
     }
 }
 

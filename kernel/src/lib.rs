@@ -9,7 +9,7 @@
 //! | --- | --- | --- |
 //! | [`Threads`] | create, identify, exit threads; learn when a dead thread's stack is free | [`thread`] |
 //! | [`Notify`] | a per-thread binary notification with a wake token and an *interrupted* flag | [`notify`] |
-//! | [`Clock`] | monotonic and realtime clocks | [`time`] |
+//! | [`Clock`] | monotonic and realtime clocks, CPU-time clocks | [`time`] |
 //! | [`UserMemory`] | fault-tolerant access to user memory (bad pointers give `EFAULT`) | [`usermem`] |
 //! | [`SharedFutex`] | futexes in memory shared between processes | [`shared`] |
 //! | [`Interrupt`] | make a running thread enter lintel at its next safe point | [`interrupt`] |
@@ -50,7 +50,7 @@ pub use notify::{Notify, Wakeup};
 pub use passthrough::{Passed, Passthrough};
 pub use shared::{SharedFutex, SharedWaitError};
 pub use thread::{LOCAL_WORDS, NORMAL_PRIORITY, SpawnSpec, Threads};
-pub use time::{Clock, ClockId, Deadline};
+pub use time::{Clock, ClockId, CpuClock, Deadline};
 pub use usermem::UserMemory;
 
 /// Everything lintel needs from a kernel: the porting interface as one bound.

@@ -12,6 +12,19 @@ pub enum ClockId {
     Realtime,
 }
 
+/// A CPU-time clock: the time a process or thread has spent running (Linux's
+/// `CLOCK_PROCESS_CPUTIME_ID`, `CLOCK_THREAD_CPUTIME_ID` and the clocks
+/// `pthread_getcpuclockid` names; `ITIMER_VIRTUAL` and `ITIMER_PROF` run on them too).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CpuClock {
+    /// User and system time of every thread of the process.
+    Process,
+    /// User time of every thread of the process (`ITIMER_VIRTUAL`).
+    ProcessUser,
+    /// User and system time of the thread with this tid (a thread of this process).
+    Thread(i32),
+}
+
 /// An absolute point in time on one clock, in nanoseconds since that clock's epoch.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Deadline {
@@ -53,6 +66,15 @@ pub fn timespec_to_ns(ts: &Timespec) -> Result<u64, Errno> {
 pub unsafe trait Clock {
     /// The current time on `clock`, in nanoseconds since its epoch.
     fn now(&self, clock: ClockId) -> u64;
+
+    /// The time in nanoseconds on CPU-time clock `clock`, or `None` if the port cannot measure
+    /// it (or the thread does not exist). lintel runs CPU-time timers by sampling it; a port
+    /// without CPU accounting keeps the default, and `timer_create` on those clocks answers
+    /// `EINVAL`.
+    fn cpu_now(&self, clock: CpuClock) -> Option<u64> {
+        let _ = clock;
+        None
+    }
 }
 
 #[cfg(test)]

@@ -40,8 +40,10 @@
 
 pub mod signal;
 pub mod stats;
+pub mod timer;
 
 pub use signal::{Entry, Interrupted, ProcessSignals};
+pub use timer::TimerService;
 
 use lintel_futex::{Bucket, FutexError, FutexTable, Restart, WaitRestart};
 use lintel_kernel::{Errno, Kernel, Passed};
@@ -59,6 +61,9 @@ pub mod table {
         /// A signal call: emulated by the signal layer when the dispatcher has one (a
         /// `kill`/`tkill`/... aimed at another process still goes to the port).
         Signal,
+        /// A timer call: emulated with the timer service when the dispatcher has one
+        /// ([`Lintel::with_timers`](crate::Lintel::with_timers)).
+        Timer,
         /// Handled as another call (`vfork` is done as `fork`: a C-call front door cannot
         /// share the parent's stack with the child).
         As(usize),
@@ -131,6 +136,14 @@ pub mod table {
             | nr::__NR_kill
             | nr::__NR_rt_sigqueueinfo
             | nr::__NR_rt_tgsigqueueinfo => Route::Signal,
+            nr::__NR_timer_create
+            | nr::__NR_timer_settime
+            | nr::__NR_timer_gettime
+            | nr::__NR_timer_getoverrun
+            | nr::__NR_timer_delete
+            | nr::__NR_setitimer
+            | nr::__NR_getitimer
+            | nr::__NR_alarm => Route::Timer,
             nr::__NR_vfork => Route::As(nr::__NR_fork as usize),
             // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
             // lintel arch reaches it through `__lintel_sigreturn` instead.
@@ -145,6 +158,7 @@ pub struct Lintel<'a, K: Kernel> {
     kernel: &'a K,
     futex: FutexTable<'a, K>,
     signals: Option<&'a ProcessSignals>,
+    timers: Option<&'a TimerService>,
 }
 
 impl<K: Kernel> Clone for Lintel<'_, K> {
@@ -170,6 +184,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             kernel,
             futex: FutexTable::new(kernel, buckets),
             signals: None,
+            timers: None,
         }
     }
 
@@ -177,6 +192,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// signals delivered (see [`signal`]). Every thread must use the same `signals`.
     pub fn with_signals(mut self, signals: &'a ProcessSignals) -> Self {
         self.signals = Some(signals);
+        // The timer service runs with a copy of this dispatcher: attach it again (with
+        // `with_timers`, which requires references that live for the whole process).
+        self.timers = None;
         self
     }
 
@@ -343,6 +361,12 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // SAFETY: as the original call (vfork takes no arguments).
             table::Route::As(other) => unsafe { self.dispatch(other, [0; 6], entry, block) },
             table::Route::Refused(e) => Ok(e.to_ret()),
+            // SAFETY: our caller's contract.
+            table::Route::Timer => match unsafe { self.timer_call(n, args) } {
+                Some(r) => Ok(r),
+                // SAFETY: our caller's contract.
+                None => unsafe { self.passthrough_once(n, args) },
+            },
             // SAFETY: our caller's contract.
             table::Route::Signal => match unsafe { self.signal_call(n, args, entry) } {
                 Some(r) => r,
@@ -572,6 +596,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             GROUP_EXIT.store(0, Relaxed);
             signal::PID.store(0, Relaxed);
             guard.in_child();
+            if let Some(t) = self.timers {
+                // The child has no timers (cleared with its signal state) and no service.
+                t.forget();
+            }
             if let Some(g) = sig_guard {
                 // The child's only thread (with a new tid) keeps its mask; pending signals go,
                 // and the parent's other threads stop taking part in delivery (their records
@@ -741,12 +769,49 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             set(m);
             self.export_pending();
         }
+        // Linux keeps ITIMER_REAL (and so alarm) across exec: hand it to the port.
+        let real = self.export_real_itimer(false);
         // SAFETY: our caller's contract.
         let r = unsafe { self.passthrough(n, args) };
         if mask.is_some() {
             set(0);
         }
+        if real {
+            self.export_real_itimer(true);
+        }
         r
+    }
+
+    /// Before `execve` (`undo` false): an armed `ITIMER_REAL` is set on the port too, so the
+    /// new program gets its `SIGALRM`; returns whether it was. After a failed exec (`undo`):
+    /// the port's copy is disarmed (lintel's own kept running).
+    fn export_real_itimer(&self, undo: bool) -> bool {
+        if self.timers.is_none() {
+            return false;
+        }
+        let Some(s) = self.signals else { return false };
+        let cur = if undo {
+            lintel_signals::timer::Setting::default()
+        } else {
+            let now = self.kernel.now(lintel_kernel::ClockId::Monotonic);
+            let cur = s.getitimer(lintel_signals::timer::Itimer::Real, now);
+            if cur.value == 0 {
+                return false;
+            }
+            cur
+        };
+        let us = |ns: u64| [ns / 1_000_000_000, ns % 1_000_000_000 / 1000];
+        let [is, iu] = us(cur.interval);
+        let [vs, vu] = us(cur.value.max(1000));
+        let val = [is, iu, vs, vu];
+        // SAFETY: setitimer(ITIMER_REAL) from our own buffer.
+        let _ = unsafe {
+            self.kernel.passthrough(
+                nr::__NR_setitimer as usize,
+                [0, val.as_ptr() as usize, 0, 0, 0, 0],
+            )
+        };
+        true
     }
 
     /// Before `execve`: Linux keeps pending signals across exec, so the calling thread's
@@ -754,11 +819,13 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// with their siginfo, where the host mask now blocks them. If the exec fails, they come
     /// back as arrivals.
     fn export_pending(&self) {
-        let Some(s) = self.signals else { return };
+        if self.signals.is_none() {
+            return;
+        }
         let me = self.me();
         let blocked = me.blocked();
         let pid = self.pid() as usize;
-        while let Some(info) = s.dequeue(me, lintel_signals::SigSet::FULL.minus(blocked)) {
+        while let Some(info) = self.take_signal(me, lintel_signals::SigSet::FULL.minus(blocked)) {
             // SAFETY: a siginfo of ours, queued to this very thread (any si_code is allowed
             // when the target is the caller's own process).
             let _ = unsafe {

@@ -121,7 +121,7 @@ pub fn is_active() -> bool {
 }
 
 /// The process's threads that take part in delivery, as the signal layer walks them.
-struct Walk<'k, K: Kernel>(&'k K);
+pub(crate) struct Walk<'k, K: Kernel>(pub(crate) &'k K);
 
 impl<'k, K: Kernel> Walk<'k, K> {
     /// Calls `f` with every live thread's handle and signal words.
@@ -396,7 +396,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// Tells thread `tid` that it has a deliverable signal: ends a blocking wait and makes a
     /// thread running user code enter its delivery point. Nothing for the calling thread (it
     /// is at a delivery point already).
-    fn notify(&self, tid: i32) {
+    pub(crate) fn notify(&self, tid: i32) {
         let k = self.kernel;
         if tid == k.tid(k.current()) {
             return;
@@ -625,10 +625,21 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             }
             _ => return None,
         };
+        // A sigaction may have un-parked a timer (its signal no longer ignored).
+        self.poke_timers();
         Some(Ok(match r {
             Ok(v) => v,
             Err(e) => e.to_ret(),
         }))
+    }
+
+    /// Dequeues the calling thread's next signal outside `mask` (a POSIX timer's is handed over:
+    /// a stale one dropped, a periodic timer re-armed, and the timer service told).
+    pub(crate) fn take_signal(&self, me: ThreadSignals<'_>, mask: SigSet) -> Option<SigInfo> {
+        let s = self.sig()?;
+        let r = s.dequeue(me, mask, &mut |c| self.timer_now(c));
+        self.poke_timers();
+        r
     }
 
     /// Blocks until the calling thread has a deliverable signal (sigsuspend, pause).
@@ -680,7 +691,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let me = self.me();
         let found = |this: &Self| {
             this.drain_arrivals();
-            s.dequeue(me, SigSet::FULL.minus(set))
+            self.take_signal(me, SigSet::FULL.minus(set))
         };
         if let Some(info) = found(self) {
             return self.sigtimedwait_done(a[1], &info);
@@ -805,7 +816,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let Some(s) = self.sig() else { return };
         self.drain_arrivals();
         while s.has_deliverable(me) {
-            let Some(info) = s.dequeue(me, me.blocked()) else {
+            let Some(info) = self.take_signal(me, me.blocked()) else {
                 break;
             };
             match self.disposition(me, &info) {
@@ -865,7 +876,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             if !s.has_deliverable(me) {
                 return Ok(built);
             }
-            let Some(info) = s.dequeue(me, me.blocked()) else {
+            let Some(info) = self.take_signal(me, me.blocked()) else {
                 return Ok(built);
             };
             match self.disposition(me, &info) {

@@ -218,6 +218,14 @@ impl Actions {
         handler_ignores(self.get(sig).handler, sig)
     }
 
+    /// Every signal [`ignores`](Self::ignores) is true for.
+    pub fn ignored_set(&self) -> SigSet {
+        (1..=64u32)
+            .map(Signal::of)
+            .filter(|&s| self.ignores(s))
+            .fold(SigSet::EMPTY, SigSet::with)
+    }
+
     /// Linux's `do_sigaction(sig, act, oact)`: validates `sig`, returns the old action and, if
     /// `act` is given, installs it with unknown flags cleared and KILL/STOP removed from its
     /// mask. The caller flushes [`Changed::flush`] from the pending sets under the same lock.

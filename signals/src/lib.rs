@@ -16,6 +16,7 @@
 //! | [`siginfo`] | the 128-byte `siginfo_t` and its union layouts, `si_code`s |
 //! | [`frame`] | the x86_64 `rt_sigframe`: `ucontext`, `sigcontext`, XSAVE area, placement |
 //! | [`deliver`] | writing a frame (`x64_setup_rt_frame`) and the alternate-stack rules |
+//! | [`timer`] | POSIX interval timers and `setitimer` (`posix-timers.c`, `itimer.c`): ids, arming, overruns, stale signals |
 //! | [`process`] | [`Signals`]: the process's state under one lock, and the syscall edges |
 //! | [`lock`] | that lock, and the crate's single memory-ordering argument |
 //!
@@ -45,6 +46,7 @@ pub mod process;
 pub mod siginfo;
 pub mod sigset;
 mod sync;
+pub mod timer;
 
 pub use action::{Actions, DefaultAction, KSigaction, SIG_DFL, SIG_IGN};
 pub use deliver::{FpSource, FrameFault, setup_frame};

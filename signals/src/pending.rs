@@ -31,6 +31,9 @@ struct Entry {
     sig: u8,
     owner: i32,
     seq: u64,
+    /// Non-zero for a POSIX timer's signal: which timer, at which arming
+    /// ([`crate::timer::Timers::deliver`] checks it at dequeue).
+    tag: u64,
     info: SigInfo,
 }
 
@@ -39,6 +42,7 @@ impl Entry {
         sig: 0,
         owner: 0,
         seq: 0,
+        tag: 0,
         info: SigInfo::ZERO,
     };
 }
@@ -126,10 +130,25 @@ impl<const N: usize> PendingQueue<N> {
         sig: Signal,
         info: &SigInfo,
     ) -> Result<Queued, Errno> {
-        if !sig.is_rt() && set.contains(sig) {
+        self.enqueue_tagged(set, owner, sig, info, 0)
+    }
+
+    /// [`enqueue`](Self::enqueue) with a POSIX timer's `tag` (non-zero). A timer's entry is
+    /// preallocated on Linux, so it does not count against the limit (only the pool's size),
+    /// and it is queued even when its standard signal is already pending (Linux's
+    /// `posixtimer_send_sigqueue` does no `legacy_queue` check).
+    pub fn enqueue_tagged(
+        &mut self,
+        set: &mut SigSet,
+        owner: i32,
+        sig: Signal,
+        info: &SigInfo,
+        tag: u64,
+    ) -> Result<Queued, Errno> {
+        if tag == 0 && !sig.is_rt() && set.contains(sig) {
             return Ok(Queued::AlreadyPending);
         }
-        let free = if self.used < self.limit {
+        let free = if self.used < self.limit || (tag != 0 && self.used < N) {
             self.entries.iter().position(|e| e.sig == 0)
         } else {
             None
@@ -143,6 +162,7 @@ impl<const N: usize> PendingQueue<N> {
                     sig: sig.get() as u8,
                     owner,
                     seq: self.next_seq,
+                    tag,
                     info,
                 };
                 self.next_seq += 1;
@@ -169,6 +189,11 @@ impl<const N: usize> PendingQueue<N> {
     /// siginfo; clears `sig` from `set` unless another entry for it remains. A pending bit with
     /// no entry gives [`SigInfo::lost`].
     pub fn collect(&mut self, set: &mut SigSet, owner: i32, sig: Signal) -> SigInfo {
+        self.collect_tagged(set, owner, sig).0
+    }
+
+    /// [`collect`](Self::collect), with the entry's timer tag (0 if none).
+    pub fn collect_tagged(&mut self, set: &mut SigSet, owner: i32, sig: Signal) -> (SigInfo, u64) {
         let mut first: Option<usize> = None;
         let mut more = false;
         for (i, e) in self.entries[..self.high].iter().enumerate() {
@@ -188,34 +213,47 @@ impl<const N: usize> PendingQueue<N> {
         }
         match first {
             Some(i) => {
-                let info = self.entries[i].info;
+                let e = self.entries[i];
                 self.entries[i] = Entry::FREE;
                 self.used -= 1;
-                info
+                (e.info, e.tag)
             }
-            None => SigInfo::lost(sig),
+            None => (SigInfo::lost(sig), 0),
         }
     }
 
     /// Linux's `flush_sigqueue_mask`: removes every signal of `mask` from `set` and the entries
     /// of `owner` for them.
-    pub fn flush(&mut self, set: &mut SigSet, owner: i32, mask: SigSet) {
+    /// `timer` is told the tag of every timer entry removed.
+    pub fn flush(
+        &mut self,
+        set: &mut SigSet,
+        owner: i32,
+        mask: SigSet,
+        timer: &mut dyn FnMut(u64),
+    ) {
         if set.intersect(mask).is_empty() {
             return;
         }
         *set = set.minus(mask);
-        for e in self.entries[..self.high].iter_mut() {
-            if e.sig != 0 && e.owner == owner && mask.contains(Signal::of(e.sig as u32)) {
-                *e = Entry::FREE;
-                self.used -= 1;
-            }
-        }
+        self.drop_where(
+            |e| e.owner == owner && mask.contains(Signal::of(e.sig as u32)),
+            timer,
+        );
     }
 
-    /// Drops every entry of `owner` (a thread that exited; Linux's `flush_sigqueue`).
-    pub fn forget_owner(&mut self, owner: i32) {
+    /// Drops every entry of `owner` (a thread that exited; Linux's `flush_sigqueue`); `timer`
+    /// is told the tag of every timer entry removed.
+    pub fn forget_owner(&mut self, owner: i32, timer: &mut dyn FnMut(u64)) {
+        self.drop_where(|e| e.owner == owner, timer);
+    }
+
+    fn drop_where(&mut self, which: impl Fn(&Entry) -> bool, timer: &mut dyn FnMut(u64)) {
         for e in self.entries[..self.high].iter_mut() {
-            if e.sig != 0 && e.owner == owner {
+            if e.sig != 0 && which(e) {
+                if e.tag != 0 {
+                    timer(e.tag);
+                }
                 *e = Entry::FREE;
                 self.used -= 1;
             }
@@ -281,7 +319,7 @@ mod tests {
         // Owners are separate.
         let mut none = SigSet::EMPTY;
         assert_eq!(q.collect(&mut none, 6, s40), SigInfo::lost(s40));
-        q.flush(&mut set, 5, s40.set());
+        q.flush(&mut set, 5, s40.set(), &mut |_| {});
         assert_eq!((set, q.queued()), (SigSet::EMPTY, 0));
     }
 }

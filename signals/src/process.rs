@@ -13,7 +13,8 @@ use crate::mask::{How, ThreadSignals};
 use crate::pending::{PendingQueue, Queued, SHARED};
 use crate::siginfo::SigInfo;
 use crate::sigset::{SIGCONT, SigSet, Signal};
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
+use crate::timer::{Fate, Itimer, Notify, Setting, Sigevent, TimerClock, Timers};
 use lintel_kernel::{Errno, UserMemory};
 
 pub use crate::mask::{EXITED, LIVE, REAL_BLOCKED, RESTORE_SAVED, SIGPENDING};
@@ -69,6 +70,7 @@ pub enum Sent {
 struct Inner<const N: usize> {
     actions: Actions,
     queue: PendingQueue<N>,
+    timers: Timers,
 }
 
 /// The signal state of one process: dispositions and pending queue, `N` queue entries.
@@ -80,6 +82,9 @@ pub struct Signals<const N: usize = DEFAULT_QUEUE> {
     /// The signals the dispositions discard ([`Signals::ignored`]), kept in step by
     /// `sigaction` (initially the default-ignore set).
     ignored: AtomicU64,
+    /// Set when a timer's next expiry may have moved earlier (see
+    /// [`Signals::take_timer_change`]).
+    timer_change: AtomicBool,
 }
 
 impl<const N: usize> core::fmt::Debug for Signals<N> {
@@ -128,20 +133,90 @@ fn recalc(me: ThreadSignals<'_>, shared: SigSet) {
     }
 }
 
-/// Flushes `mask` from the shared set and from every thread's pending set.
-fn flush_all<const N: usize>(
-    q: &mut PendingQueue<N>,
-    threads: &(impl ThreadList + ?Sized),
-    mask: SigSet,
-) {
-    q.with_shared(|q, s| q.flush(s, SHARED, mask));
+/// Flushes `mask` from the shared set and from every thread's pending set (a timer whose
+/// signal is flushed is told).
+fn flush_all<const N: usize>(i: &mut Inner<N>, threads: &(impl ThreadList + ?Sized), mask: SigSet) {
+    let ignored = i.actions.ignored_set();
+    let Inner { queue, timers, .. } = i;
+    let timer = &mut |tag| timers.flushed(tag, ignored);
+    queue.with_shared(|q, s| q.flush(s, SHARED, mask, timer));
     threads.for_each(&mut |t| {
         let mut set = t.pending();
         if !set.intersect(mask).is_empty() {
-            q.flush(&mut set, t.tid(), mask);
+            queue.flush(&mut set, t.tid(), mask, timer);
             t.store_pending(set);
         }
     });
+}
+
+/// Drops the queued entries of thread `tid` (a timer whose signal goes is told).
+fn forget_owner<const N: usize>(i: &mut Inner<N>, tid: i32) {
+    let ignored = i.actions.ignored_set();
+    let Inner { queue, timers, .. } = i;
+    queue.forget_owner(tid, &mut |tag| timers.flushed(tag, ignored));
+}
+
+/// Linux's `prepare_signal` + `__send_signal_locked` + `complete_signal`'s choice, under the
+/// lock (see [`Signals::send`]); `tag` marks a POSIX timer's signal.
+fn send_locked<const N: usize>(
+    i: &mut Inner<N>,
+    threads: &(impl ThreadList + ?Sized),
+    sig: Signal,
+    info: &SigInfo,
+    target: Target<'_>,
+    tag: u64,
+) -> Result<Sent, Errno> {
+    if SigSet::STOP.contains(sig) {
+        flush_all(i, threads, SIGCONT.set());
+    } else if sig == SIGCONT {
+        flush_all(i, threads, SigSet::STOP);
+    }
+    let t = match target {
+        Target::Thread(t) | Target::Process(t) => t,
+    };
+    if let Target::Thread(t) = target {
+        if t.state() & EXITED != 0 {
+            // Exited since the sender found it: the signal dies with the thread, as a dead
+            // thread's pending signals do.
+            return Ok(Sent::Ignored);
+        }
+    }
+    let real_blocked = t.state() & REAL_BLOCKED != 0 && t.saved_mask().contains(sig);
+    if i.actions.ignores(sig) && !t.blocked().contains(sig) && !real_blocked {
+        return Ok(Sent::Ignored);
+    }
+    let queued = match target {
+        Target::Thread(t) => {
+            let mut set = t.pending();
+            let r = i.queue.enqueue_tagged(&mut set, t.tid(), sig, info, tag)?;
+            t.store_pending(set);
+            r
+        }
+        Target::Process(_) => i
+            .queue
+            .with_shared(|q, s| q.enqueue_tagged(s, SHARED, sig, info, tag))?,
+    };
+    let shared = matches!(target, Target::Process(_));
+    let wake = if queued == Queued::AlreadyPending {
+        None
+    } else if !t.blocked().contains(sig) {
+        if shared {
+            mark(t);
+        }
+        Some(t.tid())
+    } else if shared {
+        let mut found = None;
+        threads.for_each(&mut |o| {
+            if found.is_none() && !o.blocked().contains(sig) {
+                mark(o);
+                found = Some(o.tid());
+            }
+        });
+        found
+    } else {
+        None
+    };
+    Ok(Sent::Pending { queued, wake })
 }
 
 impl<const N: usize> Signals<N> {
@@ -152,9 +227,11 @@ impl<const N: usize> Signals<N> {
             inner: SpinLock::new(Inner {
                 actions: Actions::new(),
                 queue: PendingQueue::new(),
+                timers: Timers::new(),
             }),
             shared: AtomicU64::new(0),
             ignored: AtomicU64::new(default_ignored()),
+            timer_change: AtomicBool::new(false),
         }
     }
 
@@ -165,9 +242,11 @@ impl<const N: usize> Signals<N> {
             inner: SpinLock::new(Inner {
                 actions: Actions::new(),
                 queue: PendingQueue::new(),
+                timers: Timers::new(),
             }),
             shared: AtomicU64::new(0),
             ignored: AtomicU64::new(default_ignored()),
+            timer_change: AtomicBool::new(false),
         }
     }
 
@@ -195,15 +274,19 @@ impl<const N: usize> Signals<N> {
         act: Option<KSigaction>,
     ) -> Result<KSigaction, Errno> {
         self.locked(|i| {
+            let before = i.actions.ignored_set();
             let c = i.actions.sigaction(sig, act)?;
             if !c.flush.is_empty() {
-                flush_all(&mut i.queue, threads, c.flush);
+                flush_all(i, threads, c.flush);
             }
-            let ignored = (1..=64u32)
-                .map(Signal::of)
-                .filter(|&s| i.actions.ignores(s))
-                .fold(SigSet::EMPTY, SigSet::with);
+            let ignored = i.actions.ignored_set();
             self.ignored.store(ignored.bits(), Ordering::Release);
+            let wanted = before.minus(ignored);
+            if !wanted.is_empty() {
+                // Linux's `posix_timer_sig_unignore`: parked periodic timers fire again.
+                i.timers.unignore(wanted);
+                self.timer_change.store(true, Ordering::Release);
+            }
             Ok(c.old)
         })
     }
@@ -326,76 +409,48 @@ impl<const N: usize> Signals<N> {
         info: &SigInfo,
         target: Target<'_>,
     ) -> Result<Sent, Errno> {
-        self.locked(|i| {
-            if SigSet::STOP.contains(sig) {
-                flush_all(&mut i.queue, threads, SIGCONT.set());
-            } else if sig == SIGCONT {
-                flush_all(&mut i.queue, threads, SigSet::STOP);
-            }
-            let t = match target {
-                Target::Thread(t) | Target::Process(t) => t,
-            };
-            if let Target::Thread(t) = target {
-                if t.state() & EXITED != 0 {
-                    // Exited since the sender found it: the signal dies with the thread, as a
-                    // dead thread's pending signals do.
-                    return Ok(Sent::Ignored);
-                }
-            }
-            let real_blocked = t.state() & REAL_BLOCKED != 0 && t.saved_mask().contains(sig);
-            if i.actions.ignores(sig) && !t.blocked().contains(sig) && !real_blocked {
-                return Ok(Sent::Ignored);
-            }
-            let queued = match target {
-                Target::Thread(t) => {
-                    let mut set = t.pending();
-                    let r = i.queue.enqueue(&mut set, t.tid(), sig, info)?;
-                    t.store_pending(set);
-                    r
-                }
-                Target::Process(_) => i
-                    .queue
-                    .with_shared(|q, s| q.enqueue(s, SHARED, sig, info))?,
-            };
-            let shared = matches!(target, Target::Process(_));
-            let wake = if queued == Queued::AlreadyPending {
-                None
-            } else if !t.blocked().contains(sig) {
-                if shared {
-                    mark(t);
-                }
-                Some(t.tid())
-            } else if shared {
-                let mut found = None;
-                threads.for_each(&mut |o| {
-                    if found.is_none() && !o.blocked().contains(sig) {
-                        mark(o);
-                        found = Some(o.tid());
-                    }
-                });
-                found
-            } else {
-                None
-            };
-            Ok(Sent::Pending { queued, wake })
-        })
+        self.locked(|i| send_locked(i, threads, sig, info, target, 0))
     }
 
     /// Linux's `dequeue_signal(mask)` for the calling thread `me`: the next signal not in
     /// `mask`, thread-directed before process-directed, each by `next_signal` order; its
     /// siginfo (`si_signo` is the signal).
-    pub fn dequeue(&self, me: ThreadSignals<'_>, mask: SigSet) -> Option<SigInfo> {
+    ///
+    /// A POSIX timer's signal is handed over as Linux's `posixtimer_deliver_signal` does: a
+    /// stale one (its timer re-armed or deleted since) is dropped and the next signal taken;
+    /// a periodic timer is re-armed past now on its clock, read with `now`.
+    pub fn dequeue(
+        &self,
+        me: ThreadSignals<'_>,
+        mask: SigSet,
+        now: &mut dyn FnMut(TimerClock) -> Option<u64>,
+    ) -> Option<SigInfo> {
         self.locked(|i| {
-            let mut set = me.pending();
-            let r = if let Some(sig) = SigSet::next_signal(set, mask) {
-                let info = i.queue.collect(&mut set, me.tid(), sig);
-                me.store_pending(set);
-                Some(info)
-            } else {
-                i.queue.with_shared(|q, s| {
-                    let sig = SigSet::next_signal(*s, mask)?;
-                    Some(q.collect(s, SHARED, sig))
-                })
+            let r = loop {
+                let mut set = me.pending();
+                let (mut info, tag) = if let Some(sig) = SigSet::next_signal(set, mask) {
+                    let r = i.queue.collect_tagged(&mut set, me.tid(), sig);
+                    me.store_pending(set);
+                    r
+                } else {
+                    match i.queue.with_shared(|q, s| {
+                        let sig = SigSet::next_signal(*s, mask)?;
+                        Some(q.collect_tagged(s, SHARED, sig))
+                    }) {
+                        Some(r) => r,
+                        None => break None,
+                    }
+                };
+                if tag == 0 {
+                    break Some(info);
+                }
+                let (valid, rearmed) = i.timers.deliver(tag, &mut info, now);
+                if rearmed {
+                    self.timer_change.store(true, Ordering::Release);
+                }
+                if valid {
+                    break Some(info);
+                }
             };
             recalc(me, i.queue.shared());
             r
@@ -442,7 +497,7 @@ impl<const N: usize> Signals<N> {
 
     /// A thread exited: drop its queued entries (its pending bits die with its words).
     pub fn thread_exited(&self, tid: i32) {
-        self.locked(|i| i.queue.forget_owner(tid));
+        self.locked(|i| forget_owner(i, tid));
     }
 
     /// Makes the calling thread `me` take part in delivery, with blocked mask `blocked` (a new
@@ -468,7 +523,7 @@ impl<const N: usize> Signals<N> {
         self.locked(|i| {
             me.store_state(EXITED);
             me.store_pending(SigSet::EMPTY);
-            i.queue.forget_owner(me.tid());
+            forget_owner(i, me.tid());
             i.queue.shared().minus(me.blocked())
         })
     }
@@ -557,6 +612,164 @@ impl<const N: usize> Signals<N> {
         })
     }
 
+    /// `timer_create` once the caller checked the clock and read the `sigevent` (`None`: the
+    /// NULL default, `SIGALRM` to the process with the timer id as value): takes an id, checks
+    /// the event (`EINVAL` after the id is consumed, as Linux), and creates the timer
+    /// disarmed. The caller writes the id out and deletes the timer if that faults.
+    pub fn timer_create(
+        &self,
+        threads: &(impl ThreadList + ?Sized),
+        clock: TimerClock,
+        event: Option<Sigevent>,
+    ) -> Result<i32, Errno> {
+        self.locked(|i| {
+            let id = i.timers.take_id()?;
+            let (notify, sig, value) = match event {
+                None => (
+                    Notify::Process,
+                    Signal::of(linux_raw_sys::general::SIGALRM),
+                    id as u32 as u64,
+                ),
+                Some(e) => {
+                    let (notify, sig) = e.check(|tid| {
+                        let mut found = false;
+                        threads.for_each(&mut |t| found |= t.tid() == tid);
+                        tid > 0 && found
+                    })?;
+                    (notify, sig, e.value)
+                }
+            };
+            i.timers.insert(id, clock, notify, sig, value);
+            Ok(id)
+        })
+    }
+
+    /// The clock of timer `id` (`EINVAL`: no such timer).
+    pub fn timer_clock(&self, id: i32) -> Result<TimerClock, Errno> {
+        self.inner.with(|i| i.timers.clock_of(id))
+    }
+
+    /// `timer_settime` of timer `id` (on `clock`, from [`timer_clock`](Self::timer_clock), now
+    /// at `now`): returns the old setting.
+    pub fn timer_settime(
+        &self,
+        id: i32,
+        absolute: bool,
+        new: Setting,
+        now: u64,
+    ) -> Result<Setting, Errno> {
+        let r = self.locked(|i| i.timers.settime(id, absolute, new, now));
+        self.timer_change.store(true, Ordering::Release);
+        r
+    }
+
+    /// `timer_gettime` of timer `id`, now at `now` on its clock.
+    pub fn timer_gettime(&self, id: i32, now: u64) -> Result<Setting, Errno> {
+        self.inner.with(|i| i.timers.gettime(id, now))
+    }
+
+    /// `timer_getoverrun`.
+    pub fn timer_getoverrun(&self, id: i32) -> Result<i32, Errno> {
+        self.inner.with(|i| i.timers.getoverrun(id))
+    }
+
+    /// `timer_delete`.
+    pub fn timer_delete(&self, id: i32) -> Result<(), Errno> {
+        self.locked(|i| i.timers.delete(id))
+    }
+
+    /// `setitimer(which)`, now at `now` on its clock: returns the old setting.
+    pub fn setitimer(&self, which: Itimer, new: Setting, now: u64) -> Setting {
+        let r = self.locked(|i| i.timers.setitimer(which, new, now));
+        self.timer_change.store(true, Ordering::Release);
+        r
+    }
+
+    /// `getitimer(which)`, now at `now` on its clock.
+    pub fn getitimer(&self, which: Itimer, now: u64) -> Setting {
+        self.inner.with(|i| i.timers.getitimer(which, now))
+    }
+
+    /// Whether a timer's next expiry may have moved earlier since the last call (a timer was
+    /// armed, re-armed at delivery, or un-parked): whoever runs the timers must look again.
+    pub fn take_timer_change(&self) -> bool {
+        self.timer_change.load(Ordering::Relaxed)
+            && self.timer_change.swap(false, Ordering::Acquire)
+    }
+
+    /// The earliest expiry of a running timer on wall clock `clock`.
+    pub fn next_timer_expiry(&self, clock: lintel_kernel::ClockId) -> Option<u64> {
+        self.inner.with(|i| i.timers.next_expiry(clock))
+    }
+
+    /// Whether a running timer is on a CPU-time clock (sampled, see [`Timers`]).
+    pub fn cpu_timers_running(&self) -> bool {
+        self.inner.with(|i| i.timers.cpu_timers_running())
+    }
+
+    /// Generates the signals of the timers that are due (at `now` on their clocks) for the
+    /// process whose leader's tid is `pid`, under one lock. The tids of threads to notify are
+    /// put in `wake`; returns how many, and whether more timers may be due (`wake` was full).
+    pub fn fire_timers(
+        &self,
+        threads: &(impl ThreadList + ?Sized),
+        pid: i32,
+        now: &mut dyn FnMut(TimerClock) -> Option<u64>,
+        wake: &mut [i32],
+    ) -> (usize, bool) {
+        self.locked(|i| {
+            let mut n = 0;
+            while n < wake.len() {
+                let Some(e) = i.timers.next_due(now) else {
+                    return (n, false);
+                };
+                let mut sent = Err(Errno::ESRCH);
+                let send = |i: &mut Inner<N>, t: ThreadSignals<'_>, process: bool| {
+                    let target = if process {
+                        Target::Process(t)
+                    } else {
+                        Target::Thread(t)
+                    };
+                    send_locked(i, threads, e.sig, &e.info, target, e.tag)
+                };
+                match e.notify {
+                    Notify::Thread(tid) => threads.for_each(&mut |t| {
+                        if t.tid() == tid && sent.is_err() {
+                            sent = send(i, t, false);
+                        }
+                    }),
+                    _ => {
+                        // The leader first, as a kill of the pid would; else any thread.
+                        threads.for_each(&mut |t| {
+                            if t.tid() == pid && sent.is_err() {
+                                sent = send(i, t, true);
+                            }
+                        });
+                        threads.for_each(&mut |t| {
+                            if sent.is_err() {
+                                sent = send(i, t, true);
+                            }
+                        });
+                    }
+                }
+                let fate = match sent {
+                    Ok(Sent::Ignored) => Fate::Ignored,
+                    Ok(Sent::Pending { wake: w, .. }) => {
+                        if let Some(tid) = w {
+                            wake[n] = tid;
+                            n += 1;
+                        }
+                        Fate::Queued
+                    }
+                    Err(_) => Fate::Lost,
+                };
+                let at = now(e.clock).unwrap_or(0);
+                i.timers.fired(&e, fate, at);
+            }
+            (n, true)
+        })
+    }
+
     /// Holds the lock across a `fork`; see [`ForkGuard`].
     pub fn prepare_fork(&self) -> ForkGuard<'_, N> {
         self.inner.lock_raw();
@@ -587,6 +800,7 @@ impl<const N: usize> ForkGuard<'_, N> {
         let limit = i.queue.limit();
         i.queue = PendingQueue::new();
         i.queue.set_limit(limit);
+        i.timers.clear();
         self.signals.shared.store(0, Ordering::Release);
         me.store_pending(SigSet::EMPTY);
         // `self` drops here and releases the lock.

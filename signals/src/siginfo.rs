@@ -220,6 +220,11 @@ impl SigInfo {
     pub const fn timer_id(&self) -> i32 {
         self.u32_at(TID) as i32
     }
+    /// Sets `si_overrun` (timer layout): filled in at delivery, as Linux's `posixtimer_rearm`.
+    pub fn set_overrun(&mut self, overrun: i32) {
+        self.put(OVERRUN, &overrun.to_ne_bytes());
+    }
+
     /// `si_overrun` (timer layout).
     pub const fn overrun(&self) -> i32 {
         self.u32_at(OVERRUN) as i32

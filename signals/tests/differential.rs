@@ -444,7 +444,7 @@ fn pending_rules_match_linux() {
         let mut n = 0;
         loop {
             let r = real_dequeue(all);
-            let o = sigs.dequeue(me, SigSet::EMPTY).map(|i| {
+            let o = sigs.dequeue(me, SigSet::EMPTY, &mut |_| None).map(|i| {
                 (
                     i.signo,
                     i.code,

@@ -52,6 +52,9 @@ static USED: AtomicUsize = AtomicUsize::new(0);
 /// The process's signal state.
 static SIGNALS: lintel::ProcessSignals = lintel::ProcessSignals::new();
 
+/// The process's timer service (POSIX timers, setitimer, alarm): its thread's stack and state.
+static TIMERS: lintel::TimerService = lintel::TimerService::new();
+
 fn lintel() -> Lintel<'static, Host> {
     let mut n = USED.load(Ordering::Relaxed);
     if n == 0 {
@@ -61,7 +64,9 @@ fn lintel() -> Lintel<'static, Host> {
         // Every thread computes the same value; the first store wins, the rest agree.
         USED.store(n, Ordering::Relaxed);
     }
-    Lintel::new(&HOST, &BUCKETS[..n]).with_signals(&SIGNALS)
+    Lintel::new(&HOST, &BUCKETS[..n])
+        .with_signals(&SIGNALS)
+        .with_timers(&TIMERS)
 }
 
 unsafe extern "C" {
