@@ -98,6 +98,17 @@ pub mod table {
         )
     }
 
+    /// For a relative sleep (`nanosleep`, `clock_nanosleep` without `TIMER_ABSTIME`): the
+    /// indexes of its requested and remaining-time arguments. Such a sleep that something
+    /// other than a signal ended goes on for the time that remains.
+    pub fn sleep_args(n: usize, a: &[usize; 6]) -> Option<(usize, usize)> {
+        match n as u32 {
+            nr::__NR_nanosleep => Some((0, 1)),
+            nr::__NR_clock_nanosleep if a[1] as u32 & nr::TIMER_ABSTIME == 0 => Some((2, 3)),
+            _ => None,
+        }
+    }
+
     /// The index of the signal-mask argument of the calls that take one for their duration
     /// (`ppoll`, `pselect6`: the pointer to its `{mask, size}` pair, `epoll_pwait`,
     /// `epoll_pwait2`); the size follows it (except for `pselect6`).
@@ -642,12 +653,51 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             self.kernel
                 .block_arrivals(self.me().blocked().union(ignored).bits());
         }
-        // SAFETY: our caller's contract.
-        let r = unsafe { self.kernel.passthrough(n, args) };
+        let mut a = args;
+        // A relative sleep always gets a buffer for the remaining time (ours if the program
+        // passed none), so that it can go on after an interruption that was not a signal.
+        let mut rem = [0u64; 2];
+        let mut req;
+        let sleep = if hold { table::sleep_args(n, &a) } else { None };
+        if let Some((_, rem_at)) = sleep {
+            if a[rem_at] == 0 {
+                a[rem_at] = rem.as_mut_ptr() as usize;
+            }
+        }
+        let r = loop {
+            // SAFETY: our caller's contract (a retry passes our own timespecs, see below).
+            let r = unsafe { self.kernel.passthrough(n, a) };
+            if !hold || r != Passed::Done(Errno::EINTR.to_ret()) {
+                break Ok(r);
+            }
+            // The host ended the call with EINTR: the port's own interrupt or kick did, as
+            // every signal lintel holds back is blocked on the host meanwhile. If one of the
+            // program's signals is now deliverable, that is Linux's ERESTARTNOHAND /
+            // ERESTART_RESTARTBLOCK case (EINTR after a handler): the delivery point decides.
+            let deliverable = self.group_exit_pending().is_some()
+                || self.signals.is_some_and(|s| s.has_deliverable(self.me()));
+            if deliverable {
+                break Err(Interrupted::NoHand);
+            }
+            // Otherwise no signal of the program's was involved: Linux would not have stopped
+            // the call, so it goes on (a sleep for the time that remains).
+            self.kernel.take_interrupt();
+            if let Some((req_at, rem_at)) = sleep {
+                let mut b = [0u8; 16];
+                if self.kernel.read(a[rem_at], &mut b).is_err() {
+                    break Ok(r);
+                }
+                req = [
+                    u64::from_ne_bytes(b[..8].try_into().unwrap_or_default()),
+                    u64::from_ne_bytes(b[8..].try_into().unwrap_or_default()),
+                ];
+                a[req_at] = req.as_ptr() as usize;
+            }
+        };
         if hold {
             self.kernel.block_arrivals(0);
         }
-        match r {
+        match r? {
             Passed::Done(r) => Ok(r),
             Passed::Interrupted => Err(Interrupted::Sys),
             // The signal came first: delivered before the call, which is then made.

@@ -251,17 +251,18 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                         (TimerClock::Wall(ClockId::Monotonic), Some(Errno::EINVAL))
                     }
                 };
-                s.timer_create(&Walk(k), clock, event).and_then(|id| {
-                    // SAFETY: the program's output pointer (a `timer_t`, an int to the kernel).
-                    let w = unsafe { k.write(a[2], &id.to_ne_bytes()) };
-                    match w.err().or(late) {
-                        Some(e) => {
-                            let _ = s.timer_delete(id);
-                            Err(e)
+                s.timer_create(|tid| tid > 0 && k.tid_alive(tid), clock, event)
+                    .and_then(|id| {
+                        // SAFETY: the program's output pointer (a `timer_t`, an int to the kernel).
+                        let w = unsafe { k.write(a[2], &id.to_ne_bytes()) };
+                        match w.err().or(late) {
+                            Some(e) => {
+                                let _ = s.timer_delete(id);
+                                Err(e)
+                            }
+                            None => Ok(0),
                         }
-                        None => Ok(0),
-                    }
-                })
+                    })
             }
             nr::__NR_timer_settime => {
                 // SAFETY: the program's pointers.
@@ -404,8 +405,31 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         (sec + u64::from((sec == 0 && usec != 0) || usec >= 500_000)) as isize
     }
 
-    /// Wakes the timer service if a timer's next expiry may have moved earlier, starting it
-    /// first if it does not run yet.
+    /// Generates the signals of every timer that is due, and notifies their threads.
+    fn fire_due(&self) {
+        let Some(s) = self.signals else { return };
+        let pid = self.pid();
+        loop {
+            let mut wake = [0i32; 16];
+            let (n, more) = s.fire_timers(
+                &Walk(self.kernel),
+                pid,
+                &mut |c| self.timer_now(c),
+                &mut wake,
+            );
+            for &tid in &wake[..n] {
+                self.notify(tid);
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+
+    /// After a timer's next expiry may have moved earlier (armed, re-armed at delivery, or
+    /// un-parked by a sigaction): what is already due fires now, on the calling thread, as
+    /// Linux's would in the same call; then the timer service is woken (started first if it
+    /// does not run yet) to wait for the new earliest expiry.
     pub(crate) fn poke_timers(&self) {
         let (Some(ts), Some(s)) = (self.timers, self.signals) else {
             return;
@@ -413,6 +437,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if !s.take_timer_change() {
             return;
         }
+        self.fire_due();
         match ts.state.load(Ordering::Acquire) {
             RUNNING => {
                 // SAFETY: RUNNING (Acquire) follows the thread's Release store of its handle.
@@ -459,18 +484,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 k.wait(None);
             }
         };
-        let pid = self.pid();
         loop {
-            loop {
-                let mut wake = [0i32; 16];
-                let (n, more) = s.fire_timers(&Walk(k), pid, &mut |c| self.timer_now(c), &mut wake);
-                for &tid in &wake[..n] {
-                    self.notify(tid);
-                }
-                if !more {
-                    break;
-                }
-            }
+            self.fire_due();
             let now_m = k.now(ClockId::Monotonic);
             let now_r = k.now(ClockId::Realtime);
             let mut deadline: Option<Deadline> = None;

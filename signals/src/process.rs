@@ -616,9 +616,11 @@ impl<const N: usize> Signals<N> {
     /// NULL default, `SIGALRM` to the process with the timer id as value): takes an id, checks
     /// the event (`EINVAL` after the id is consumed, as Linux), and creates the timer
     /// disarmed. The caller writes the id out and deletes the timer if that faults.
+    /// `is_ours(tid)` says whether a `SIGEV_THREAD_ID` target is a thread of this process (one
+    /// just created counts, before it runs).
     pub fn timer_create(
         &self,
-        threads: &(impl ThreadList + ?Sized),
+        is_ours: impl FnOnce(i32) -> bool,
         clock: TimerClock,
         event: Option<Sigevent>,
     ) -> Result<i32, Errno> {
@@ -631,11 +633,7 @@ impl<const N: usize> Signals<N> {
                     id as u32 as u64,
                 ),
                 Some(e) => {
-                    let (notify, sig) = e.check(|tid| {
-                        let mut found = false;
-                        threads.for_each(&mut |t| found |= t.tid() == tid);
-                        tid > 0 && found
-                    })?;
+                    let (notify, sig) = e.check(is_ours)?;
                     (notify, sig, e.value)
                 }
             };

@@ -605,6 +605,7 @@ impl Timers {
             };
         }
         self.high = ITIMERS;
+        self.next_id = 0;
     }
 }
 
