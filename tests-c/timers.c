@@ -458,6 +458,27 @@ static void fork_child(void)
 	setitimer(ITIMER_REAL, &iv, 0);
 	sys(SYS_timer_delete, t, 0, 0, 0);
 	printf("child exit %d\n", WEXITSTATUS(st));
+
+	/* The last thread's exit ends the process even with a timer armed. */
+	stage = "last exit";
+	fflush(stdout);
+	p = fork();
+	if (p == 0) {
+		alarm(100);
+		syscall(SYS_exit, 7);
+		_exit(1);
+	}
+	int waited = 0;
+	while (waitpid(p, &st, WNOHANG) == 0 && waited < 300) {
+		sleep_ms(10);
+		waited++;
+	}
+	if (waited == 300) {
+		kill(p, SIGKILL);
+		waitpid(p, &st, 0);
+	}
+	printf("last thread's exit with an alarm armed: exited %s, code %d\n",
+	       yesno(WIFEXITED(st)), WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
 int main(void)

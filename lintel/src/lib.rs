@@ -506,6 +506,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             for sig in s.unregister(me).iter() {
                 self.retarget(sig);
             }
+            if self.last_thread_out() {
+                // The last thread: the process ends (the timer service would keep it alive).
+                lintel_clone::robust::exit_robust_list(self.kernel);
+                // SAFETY: the process ends with this thread's code, as Linux's last exit.
+                unsafe {
+                    self.passthrough(nr::__NR_exit_group as usize, [code as usize, 0, 0, 0, 0, 0])
+                };
+            }
         }
         // The thread ends here: close the span first (nothing is delivered to a thread that is
         // exiting), then leave through the clone layer's exit.

@@ -449,6 +449,38 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
     }
 
+    /// Whether the calling thread, exiting (its signal state already `EXITED`), is the last
+    /// thread of the process apart from the timer service: then the process ends with it, as
+    /// on Linux, and the service must not keep it alive. Exact when threads exit at once:
+    /// each marks itself under the signal lock first, so the last one to do so sees all.
+    pub(crate) fn last_thread_out(&self) -> bool {
+        let Some(ts) = self.timers else { return false };
+        loop {
+            match ts.state.load(Ordering::Acquire) {
+                RUNNING => break,
+                // Spawned, not yet running: its handle comes in a moment.
+                STARTING => self.kernel.yield_now(),
+                _ => return false,
+            }
+        }
+        // SAFETY: RUNNING (Acquire) follows the thread's Release store of its handle.
+        let service = unsafe { read_words::<K::Thread>(&ts.thread) };
+        let k = self.kernel;
+        let me = k.current();
+        let mut others = 0;
+        k.for_each_thread(&mut |t| {
+            let v = lintel_signals::ThreadSignals::new(k.locals_of(t), k.tid(t));
+            if t != me
+                && t != service
+                && !k.is_dead(t)
+                && v.state() & lintel_signals::process::EXITED == 0
+            {
+                others += 1;
+            }
+        });
+        others == 0
+    }
+
     fn start_service(&self, ts: &TimerService) {
         if ts
             .state
