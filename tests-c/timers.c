@@ -481,8 +481,38 @@ static void fork_child(void)
 	       yesno(WIFEXITED(st)), WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
-int main(void)
+/* The exec'd image: what it inherited. */
+static int exec_child(void)
 {
+	struct itimerval ov;
+	getitimer(ITIMER_REAL, &ov);
+	printf("after exec: alarm kept %s\n", yesno(ov.it_value.tv_sec >= 1 && ov.it_value.tv_sec <= 5));
+	struct sigaction sa = { 0 };
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGALRM, &sa, 0);
+	alarm(0);
+	return 0;
+}
+
+static void exec_keeps_alarm(const char *self)
+{
+	stage = "exec";
+	fflush(stdout);
+	pid_t p = fork();
+	if (p == 0) {
+		alarm(5);
+		execl(self, self, "exec-child", (char *)0);
+		_exit(99);
+	}
+	int st;
+	CHECK(waitpid(p, &st, 0) == p);
+	printf("exec child exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "exec-child") == 0)
+		return exec_child();
 	pthread_t wd;
 	start_watchdog(&wd, 20000);
 	main_thread = pthread_self();
@@ -493,6 +523,7 @@ int main(void)
 	cpu_timers();
 	itimers();
 	fork_child();
+	exec_keeps_alarm(argv[0]);
 	printf("done\n");
 	return 0;
 }

@@ -449,6 +449,43 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
     }
 
+    /// At activation: an `ITIMER_REAL` the port runs for this process (set before an `execve`
+    /// that started this program: Linux keeps it across exec) becomes lintel's.
+    pub(crate) fn import_real_itimer(&self) {
+        let (Some(_), Some(s)) = (self.timers, self.signals) else {
+            return;
+        };
+        let zero = [0u64; 4];
+        let mut old = [0u64; 4];
+        // SAFETY: setitimer(ITIMER_REAL, 0, &old) from and into our own buffers: disarms the
+        // port's timer and reads what it had.
+        let r = unsafe {
+            self.kernel.passthrough(
+                nr::__NR_setitimer as usize,
+                [
+                    0,
+                    zero.as_ptr() as usize,
+                    old.as_mut_ptr() as usize,
+                    0,
+                    0,
+                    0,
+                ],
+            )
+        };
+        let ns = |s: u64, us: u64| {
+            s.saturating_mul(NSEC_PER_SEC as u64)
+                .saturating_add(us * 1000)
+        };
+        if r == lintel_kernel::Passed::Done(0) && (old[2] | old[3]) != 0 {
+            let set = Setting {
+                interval: ns(old[0], old[1]),
+                value: ns(old[2], old[3]),
+            };
+            s.setitimer(Itimer::Real, set, self.getitimer_now(Itimer::Real));
+            self.poke_timers();
+        }
+    }
+
     /// Whether the calling thread, exiting (its signal state already `EXITED`), is the last
     /// thread of the process apart from the timer service: then the process ends with it, as
     /// on Linux, and the service must not keep it alive. Exact when threads exit at once:
