@@ -30,10 +30,12 @@ struct Entry {
     /// 0: free; else the signal number.
     sig: u8,
     owner: i32,
-    seq: u64,
+    /// Order among the entries of one owner and signal (compared with wrapping arithmetic:
+    /// far fewer than 2^31 entries are ever queued at once).
+    seq: u32,
     /// Non-zero for a POSIX timer's signal: which timer, at which arming
     /// ([`crate::timer::Timers::deliver`] checks it at dequeue).
-    tag: u64,
+    tag: u32,
     info: SigInfo,
 }
 
@@ -68,7 +70,7 @@ pub struct PendingQueue<const N: usize> {
     high: usize,
     /// The most entries that may be in use (Linux's `RLIMIT_SIGPENDING`), at most `N`.
     limit: usize,
-    next_seq: u64,
+    next_seq: u32,
 }
 
 impl<const N: usize> core::fmt::Debug for PendingQueue<N> {
@@ -143,7 +145,7 @@ impl<const N: usize> PendingQueue<N> {
         owner: i32,
         sig: Signal,
         info: &SigInfo,
-        tag: u64,
+        tag: u32,
     ) -> Result<Queued, Errno> {
         if tag == 0 && !sig.is_rt() && set.contains(sig) {
             return Ok(Queued::AlreadyPending);
@@ -165,7 +167,7 @@ impl<const N: usize> PendingQueue<N> {
                     tag,
                     info,
                 };
-                self.next_seq += 1;
+                self.next_seq = self.next_seq.wrapping_add(1);
                 self.used += 1;
                 Queued::Queued
             }
@@ -193,13 +195,13 @@ impl<const N: usize> PendingQueue<N> {
     }
 
     /// [`collect`](Self::collect), with the entry's timer tag (0 if none).
-    pub fn collect_tagged(&mut self, set: &mut SigSet, owner: i32, sig: Signal) -> (SigInfo, u64) {
+    pub fn collect_tagged(&mut self, set: &mut SigSet, owner: i32, sig: Signal) -> (SigInfo, u32) {
         let mut first: Option<usize> = None;
         let mut more = false;
         for (i, e) in self.entries[..self.high].iter().enumerate() {
             if e.sig as u32 == sig.get() && e.owner == owner {
                 match first {
-                    Some(f) if self.entries[f].seq < e.seq => more = true,
+                    Some(f) if (e.seq.wrapping_sub(self.entries[f].seq) as i32) > 0 => more = true,
                     Some(_) => {
                         more = true;
                         first = Some(i);
@@ -230,7 +232,7 @@ impl<const N: usize> PendingQueue<N> {
         set: &mut SigSet,
         owner: i32,
         mask: SigSet,
-        timer: &mut dyn FnMut(u64),
+        timer: &mut dyn FnMut(u32),
     ) {
         if set.intersect(mask).is_empty() {
             return;
@@ -244,11 +246,11 @@ impl<const N: usize> PendingQueue<N> {
 
     /// Drops every entry of `owner` (a thread that exited; Linux's `flush_sigqueue`); `timer`
     /// is told the tag of every timer entry removed.
-    pub fn forget_owner(&mut self, owner: i32, timer: &mut dyn FnMut(u64)) {
+    pub fn forget_owner(&mut self, owner: i32, timer: &mut dyn FnMut(u32)) {
         self.drop_where(|e| e.owner == owner, timer);
     }
 
-    fn drop_where(&mut self, which: impl Fn(&Entry) -> bool, timer: &mut dyn FnMut(u64)) {
+    fn drop_where(&mut self, which: impl Fn(&Entry) -> bool, timer: &mut dyn FnMut(u32)) {
         for e in self.entries[..self.high].iter_mut() {
             if e.sig != 0 && which(e) {
                 if e.tag != 0 {

@@ -164,7 +164,7 @@ fn send_locked<const N: usize>(
     sig: Signal,
     info: &SigInfo,
     target: Target<'_>,
-    tag: u64,
+    tag: u32,
 ) -> Result<Sent, Errno> {
     if SigSet::STOP.contains(sig) {
         flush_all(i, threads, SIGCONT.set());

@@ -32,8 +32,9 @@ use crate::sigset::Signal;
 use lintel_kernel::{ClockId, CpuClock, Errno};
 
 /// How many POSIX timers a process may have at once (Linux bounds them by memory and
-/// `RLIMIT_SIGPENDING`; `timer_create` answers `EAGAIN` beyond this).
-pub const MAX_TIMERS: usize = 256;
+/// `RLIMIT_SIGPENDING`; `timer_create` answers `EAGAIN` beyond this). Loom models run on
+/// small coroutine stacks: they get a few.
+pub const MAX_TIMERS: usize = if cfg!(lintel_loom) { 4 } else { 256 };
 
 /// The reserved slots of the `setitimer` timers, by Linux's `which`.
 const ITIMERS: usize = 3;
@@ -240,7 +241,7 @@ pub struct Expiry {
     /// The target.
     pub notify: Notify,
     /// The queue entry's tag: non-zero for POSIX timers (see [`Timers::deliver`]).
-    pub tag: u64,
+    pub tag: u32,
     /// The timer's clock.
     pub clock: TimerClock,
     slot: usize,
@@ -540,7 +541,7 @@ impl Timers {
     /// it skipped as the overrun. Returns whether it is valid and whether a timer was re-armed.
     pub fn deliver(
         &mut self,
-        tag: u64,
+        tag: u32,
         info: &mut SigInfo,
         now_of: &mut dyn FnMut(TimerClock) -> Option<u64>,
     ) -> (bool, bool) {
@@ -550,7 +551,7 @@ impl Timers {
         let Some(t) = self.slots.get_mut(i) else {
             return (false, false);
         };
-        if t.status != Status::Queued || t.seq != seq {
+        if t.status != Status::Queued || t.seq & TAG_SEQ_MASK != seq {
             return (false, false);
         }
         if t.interval == 0 {
@@ -581,12 +582,12 @@ impl Timers {
     /// The queued signal with tag `tag` was flushed (`SIG_IGN`, a stop or continue signal, its
     /// thread's exit): a periodic timer whose signal is in `ignored` is parked, as at an
     /// ignored expiry; any other stops.
-    pub fn flushed(&mut self, tag: u64, ignored: crate::SigSet) {
+    pub fn flushed(&mut self, tag: u32, ignored: crate::SigSet) {
         let Some((i, seq)) = untag(tag) else { return };
         let Some(t) = self.slots.get_mut(i) else {
             return;
         };
-        if t.status == Status::Queued && t.seq == seq {
+        if t.status == Status::Queued && t.seq & TAG_SEQ_MASK == seq {
             t.status = if t.interval != 0 && ignored.contains(t.sig) {
                 Status::Ignored
             } else {
@@ -609,14 +610,23 @@ impl Timers {
     }
 }
 
-/// A queue entry's tag for slot `i` at sequence `seq` (never 0).
-fn tag(i: usize, seq: u32) -> u64 {
-    (u64::from(seq) << 32) | (i as u64 + 1)
+/// The low bits of a tag: the slot plus one (`ITIMERS + MAX_TIMERS` < 2^9).
+const TAG_SLOT_BITS: u32 = 9;
+const _: () = assert!(ITIMERS + MAX_TIMERS < 1 << TAG_SLOT_BITS);
+
+/// The sequence bits a tag keeps.
+const TAG_SEQ_MASK: u32 = u32::MAX >> TAG_SLOT_BITS;
+
+/// A queue entry's tag for slot `i` at sequence `seq` (never 0): the slot and the low bits of
+/// the timer's arming sequence (a stale signal would need 2^23 re-arms while queued to pass).
+fn tag(i: usize, seq: u32) -> u32 {
+    ((seq & TAG_SEQ_MASK) << TAG_SLOT_BITS) | (i as u32 + 1)
 }
 
-fn untag(tag: u64) -> Option<(usize, u32)> {
-    let slot = (tag & 0xffff_ffff) as usize;
-    (slot != 0).then(|| (slot - 1, (tag >> 32) as u32))
+/// The slot and sequence bits of a tag, `None` for 0 (not a timer's).
+fn untag(tag: u32) -> Option<(usize, u32)> {
+    let slot = (tag & ((1 << TAG_SLOT_BITS) - 1)) as usize;
+    (slot != 0).then(|| (slot - 1, tag >> TAG_SLOT_BITS))
 }
 
 #[cfg(test)]
