@@ -39,6 +39,7 @@ errnos!(
     EINTR,
     EIO,
     EBADF,
+    EMFILE,
     ECHILD,
     EAGAIN,
     ENOMEM,

@@ -39,6 +39,7 @@
 #![no_std]
 
 pub mod signal;
+pub mod signalfd;
 pub mod stats;
 pub mod timer;
 
@@ -146,7 +147,9 @@ pub mod table {
             | nr::__NR_tgkill
             | nr::__NR_kill
             | nr::__NR_rt_sigqueueinfo
-            | nr::__NR_rt_tgsigqueueinfo => Route::Signal,
+            | nr::__NR_rt_tgsigqueueinfo
+            | nr::__NR_signalfd
+            | nr::__NR_signalfd4 => Route::Signal,
             nr::__NR_timer_create
             | nr::__NR_timer_settime
             | nr::__NR_timer_gettime
@@ -641,6 +644,13 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // SAFETY: our caller's contract.
             return Ok(unsafe { self.execve(n, args) });
         }
+        if n as u32 == nr::__NR_read {
+            if let Some(r) = self.signalfd_read(args) {
+                return r;
+            }
+        } else if n as u32 == nr::__NR_close {
+            self.signalfd_close(args[0] as i32);
+        }
         if signal::is_active() {
             if let Some(at) = table::temporary_mask_arg(n) {
                 // SAFETY: our caller's contract.
@@ -655,11 +665,16 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if hold {
             // Also the signals lintel discards (a default-ignored SIGCHLD must not end a
             // nanosleep either): they arrive, and are dropped, after the call.
+            // Not those a signalfd watches: they must reach lintel to make it readable.
             let ignored = self
                 .signals
                 .map_or(lintel_signals::SigSet::EMPTY, |s| s.ignored());
-            self.kernel
-                .block_arrivals(self.me().blocked().union(ignored).bits());
+            let held = self
+                .me()
+                .blocked()
+                .union(ignored)
+                .minus(signalfd::watched());
+            self.kernel.block_arrivals(held.bits());
         }
         let mut a = args;
         // A relative sleep always gets a buffer for the remaining time (ours if the program
@@ -682,6 +697,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // every signal lintel holds back is blocked on the host meanwhile. If one of the
             // program's signals is now deliverable, that is Linux's ERESTARTNOHAND /
             // ERESTART_RESTARTBLOCK case (EINTR after a handler): the delivery point decides.
+            self.drain_arrivals();
             let deliverable = self.group_exit_pending().is_some()
                 || self.signals.is_some_and(|s| s.has_deliverable(self.me()));
             if deliverable {

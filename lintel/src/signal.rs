@@ -347,6 +347,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 self.notify(tid);
             }
         }
+        self.signalfd_sync();
     }
 
     /// Tells some other thread that does not block `sig` that the process has it pending
@@ -431,6 +432,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         {
             self.notify(tid);
         }
+        self.signalfd_sync();
         Ok(())
     }
 
@@ -599,6 +601,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     }
                 }
             }
+            nr::__NR_signalfd4 => {
+                self.activate();
+                self.signalfd4(a, a[3])
+            }
+            nr::__NR_signalfd => {
+                self.activate();
+                self.signalfd4(a, 0)
+            }
             nr::__NR_rt_sigqueueinfo | nr::__NR_rt_tgsigqueueinfo => {
                 let tg = n as u32 == nr::__NR_rt_tgsigqueueinfo;
                 let (pid, _) = self.sender_ids();
@@ -641,6 +651,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let s = self.sig()?;
         let r = s.dequeue(me, mask, &mut |c| self.timer_now(c));
         self.poke_timers();
+        self.signalfd_sync();
         r
     }
 
@@ -662,7 +673,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// # Safety
     /// The program's pointers.
     unsafe fn sigtimedwait(&self, a: [usize; 6]) -> Result<isize, Errno> {
-        let s = self.sig().ok_or(Errno::ENOSYS)?;
+        self.sig().ok_or(Errno::ENOSYS)?;
         let k = self.kernel;
         if a[3] != 8 {
             return Err(Errno::EINVAL);
@@ -691,20 +702,35 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             None
         };
         let me = self.me();
-        let found = |this: &Self| {
-            this.drain_arrivals();
-            self.take_signal(me, SigSet::FULL.minus(set))
-        };
-        if let Some(info) = found(self) {
+        self.drain_arrivals();
+        if let Some(info) = self.take_signal(me, SigSet::FULL.minus(set)) {
             return self.sigtimedwait_done(a[1], &info);
         }
         if deadline.is_some_and(|d| d.ns <= k.now(lintel_kernel::ClockId::Monotonic)) {
             return Err(Errno::EAGAIN);
         }
-        // Linux: the waited-for signals are unblocked while waiting (so a process-directed one
-        // picks this thread), and the mask is restored before returning.
-        // The mask before the wait stays "blocked" for the ignore rule (Linux's real_blocked):
-        // a waited-for SIGCHLD with SIG_DFL is queued, not discarded.
+        let info = self.wait_dequeue(set, deadline)?;
+        self.sigtimedwait_done(a[1], &info)
+    }
+
+    /// Waits until a signal of `set` is pending for the calling thread and dequeues it, as
+    /// Linux's `sigtimedwait` does: the waited-for signals are unblocked meanwhile (so a
+    /// process-directed one picks this thread), the mask before the wait stays "blocked" for
+    /// the ignore rule (Linux's `real_blocked`: a waited-for SIGCHLD with SIG_DFL is queued,
+    /// not discarded), and the mask is restored before returning. `EAGAIN` at `deadline`;
+    /// `EINTR` when another deliverable signal or a group exit ends the wait.
+    pub(crate) fn wait_dequeue(
+        &self,
+        set: SigSet,
+        deadline: Option<lintel_kernel::Deadline>,
+    ) -> Result<SigInfo, Errno> {
+        let s = self.sig().ok_or(Errno::ENOSYS)?;
+        let k = self.kernel;
+        let me = self.me();
+        let found = |this: &Self| {
+            this.drain_arrivals();
+            this.take_signal(me, SigSet::FULL.minus(set))
+        };
         let old = s.begin_wait(me, set);
         let r = loop {
             if let Some(info) = found(self) {
@@ -728,7 +754,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let waiting = me.blocked();
         s.end_wait(me, old);
         self.retarget_newly_blocked(waiting, old);
-        self.sigtimedwait_done(a[1], &r?)
+        r
     }
 
     fn sigtimedwait_done(&self, uinfo: usize, info: &SigInfo) -> Result<isize, Errno> {

@@ -424,6 +424,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 break;
             }
         }
+        self.signalfd_sync();
     }
 
     /// After a timer's next expiry may have moved earlier (armed, re-armed at delivery, or

@@ -16,6 +16,7 @@
 //! | [`siginfo`] | the 128-byte `siginfo_t` and its union layouts, `si_code`s |
 //! | [`frame`] | the x86_64 `rt_sigframe`: `ucontext`, `sigcontext`, XSAVE area, placement |
 //! | [`deliver`] | writing a frame (`x64_setup_rt_frame`) and the alternate-stack rules |
+//! | [`signalfd`] | `struct signalfd_siginfo` (`fs/signalfd.c`'s `signalfd_copyinfo`) |
 //! | [`timer`] | POSIX interval timers and `setitimer` (`posix-timers.c`, `itimer.c`): ids, arming, overruns, stale signals |
 //! | [`process`] | [`Signals`]: the process's state under one lock, and the syscall edges |
 //! | [`lock`] | that lock, and the crate's single memory-ordering argument |
@@ -44,6 +45,7 @@ pub mod mask;
 pub mod pending;
 pub mod process;
 pub mod siginfo;
+pub mod signalfd;
 pub mod sigset;
 mod sync;
 pub mod timer;

@@ -8,7 +8,9 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "../common.h"
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include "common.h"
 
 /* ---- signalfd ---- */
 static void test_signalfd(void)
@@ -88,6 +90,85 @@ static void test_signalfd(void)
 	printf("ok signalfd\n");
 }
 
+static void *sender(void *arg)
+{
+	(void)arg;
+	sleep_ms(30);
+	union sigval v = { .sival_int = 7 };
+	sigqueue(getpid(), SIGRTMIN + 3, v);
+	return 0;
+}
+
+/* Errors, a mask update, several signals in one read, a blocking read woken by another thread's
+ * signal, and epoll. */
+static void test_more(void)
+{
+	stage = "signalfd more";
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	sigaddset(&s, SIGRTMIN + 3);
+	CHECK(pthread_sigmask(SIG_BLOCK, &s, 0) == 0);
+	long r1 = syscall(SYS_signalfd4, -1, &s, 7, 0);
+	int e1 = errno;
+	long r2 = syscall(SYS_signalfd4, -1, (void *)8, 8, 0);
+	int e2 = errno;
+	long r3 = syscall(SYS_signalfd4, -1, &s, 8, 1);
+	int e3 = errno;
+	long r4 = syscall(SYS_signalfd4, 9999, &s, 8, 0);
+	int e4 = errno;
+	long r5 = syscall(SYS_signalfd4, 1, &s, 8, 0);
+	int e5 = errno;
+	printf("errors: size %ld %d, mask %ld %d, flags %ld %d, closed fd %ld %d, not a signalfd %ld %d\n",
+	       r1, e1, r2, e2, r3, e3, r4, e4, r5, e5);
+	sigset_t only_usr1;
+	sigemptyset(&only_usr1);
+	sigaddset(&only_usr1, SIGUSR1);
+	int fd = signalfd(-1, &only_usr1, SFD_NONBLOCK);
+	CHECK(fd >= 0);
+	char small[64];
+	errno = 0;
+	long rs = (long)read(fd, small, sizeof small);
+	printf("read of 64 bytes: %ld errno %d\n", rs, errno);
+	union sigval v = { .sival_int = 1 };
+	sigqueue(getpid(), SIGRTMIN + 3, v);
+	struct signalfd_siginfo si[4];
+	errno = 0;
+	rs = (long)read(fd, si, sizeof si);
+	printf("not in the mask: read %ld errno %d\n", rs, errno);
+	/* widen the mask: same descriptor */
+	printf("update returns the fd: %s\n", yesno(signalfd(fd, &s, 0) == fd));
+	v.sival_int = 2;
+	sigqueue(getpid(), SIGRTMIN + 3, v);
+	raise(SIGUSR1);
+	ssize_t n = read(fd, si, sizeof si);
+	printf("three pending, one read of four: %ld bytes, signals %d %d %d, values %d %d\n",
+	       (long)n, n >= 128 ? (int)si[0].ssi_signo : -1, n >= 256 ? (int)si[1].ssi_signo : -1,
+	       n >= 384 ? (int)si[2].ssi_signo : -1, n >= 256 ? si[1].ssi_int : -1,
+	       n >= 384 ? si[2].ssi_int : -1);
+	close(fd);
+	/* blocking read */
+	fd = signalfd(-1, &s, 0);
+	pthread_t t;
+	CHECK(pthread_create(&t, 0, sender, 0) == 0);
+	n = read(fd, si, sizeof si);
+	printf("blocking read: %ld bytes, value %d, code is SI_QUEUE %s\n", (long)n, si[0].ssi_int,
+	       yesno(si[0].ssi_code == SI_QUEUE));
+	pthread_join(t, 0);
+	/* epoll */
+	int ep = epoll_create1(0);
+	struct epoll_event ev = { .events = EPOLLIN }, out;
+	CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+	printf("epoll, nothing pending: %d\n", epoll_wait(ep, &out, 1, 20));
+	raise(SIGUSR1);
+	printf("epoll, pending: %d\n", epoll_wait(ep, &out, 1, 200));
+	n = read(fd, si, sizeof si);
+	printf("epoll then read: %ld, then epoll: %d\n", (long)n, epoll_wait(ep, &out, 1, 20));
+	close(ep);
+	close(fd);
+	CHECK(pthread_sigmask(SIG_UNBLOCK, &s, 0) == 0);
+}
+
 int main(void)
 {
 	setvbuf(stdout, 0, _IOLBF, 0);
@@ -98,5 +179,6 @@ int main(void)
 	start_watchdog(&w, 8000);
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	test_signalfd();
+	test_more();
 	return 0;
 }
