@@ -484,9 +484,14 @@ static void fork_child(void)
 /* The exec'd image: what it inherited. */
 static int exec_child(void)
 {
-	struct itimerval ov;
+	struct itimerval ov, pv;
 	getitimer(ITIMER_REAL, &ov);
-	printf("after exec: alarm kept %s\n", yesno(ov.it_value.tv_sec >= 1 && ov.it_value.tv_sec <= 5));
+	getitimer(ITIMER_PROF, &pv);
+	printf("after exec: alarm kept %s, ITIMER_PROF kept %s\n",
+	       yesno(ov.it_value.tv_sec >= 1 && ov.it_value.tv_sec <= 5),
+	       yesno(pv.it_value.tv_sec >= 1 && pv.it_value.tv_sec <= 5));
+	struct itimerval zero = { { 0, 0 }, { 0, 0 } };
+	setitimer(ITIMER_PROF, &zero, 0);
 	struct sigaction sa = { 0 };
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGALRM, &sa, 0);
@@ -501,6 +506,8 @@ static void exec_keeps_alarm(const char *self)
 	pid_t p = fork();
 	if (p == 0) {
 		alarm(5);
+		struct itimerval prof = { { 0, 0 }, { 5, 0 } };
+		setitimer(ITIMER_PROF, &prof, 0);
 		execl(self, self, "exec-child", (char *)0);
 		_exit(99);
 	}

@@ -843,49 +843,17 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             set(m);
             self.export_pending();
         }
-        // Linux keeps ITIMER_REAL (and so alarm) across exec: hand it to the port.
-        let real = self.export_real_itimer(false);
+        // Linux keeps the interval timers (and so alarm) across exec: hand them to the port.
+        let itimers = self.export_itimers(false);
         // SAFETY: our caller's contract.
         let r = unsafe { self.passthrough(n, args) };
         if mask.is_some() {
             set(0);
         }
-        if real {
-            self.export_real_itimer(true);
+        if itimers {
+            self.export_itimers(true);
         }
         r
-    }
-
-    /// Before `execve` (`undo` false): an armed `ITIMER_REAL` is set on the port too, so the
-    /// new program gets its `SIGALRM`; returns whether it was. After a failed exec (`undo`):
-    /// the port's copy is disarmed (lintel's own kept running).
-    fn export_real_itimer(&self, undo: bool) -> bool {
-        if self.timers.is_none() {
-            return false;
-        }
-        let Some(s) = self.signals else { return false };
-        let cur = if undo {
-            lintel_signals::timer::Setting::default()
-        } else {
-            let now = self.kernel.now(lintel_kernel::ClockId::Monotonic);
-            let cur = s.getitimer(lintel_signals::timer::Itimer::Real, now);
-            if cur.value == 0 {
-                return false;
-            }
-            cur
-        };
-        let us = |ns: u64| [ns / 1_000_000_000, ns % 1_000_000_000 / 1000];
-        let [is, iu] = us(cur.interval);
-        let [vs, vu] = us(cur.value.max(1000));
-        let val = [is, iu, vs, vu];
-        // SAFETY: setitimer(ITIMER_REAL) from our own buffer.
-        let _ = unsafe {
-            self.kernel.passthrough(
-                nr::__NR_setitimer as usize,
-                [0, val.as_ptr() as usize, 0, 0, 0, 0],
-            )
-        };
-        true
     }
 
     /// Before `execve`: Linux keeps pending signals across exec, so the calling thread's

@@ -302,8 +302,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         };
         let _ = me;
         ACTIVE.store(ACTIVE_DONE, Ordering::Release);
-        // Linux keeps ITIMER_REAL across exec: one the previous program left on the port.
-        self.import_real_itimer();
+        // Linux keeps the interval timers across exec: those the previous program left.
+        self.import_itimers();
     }
 
     /// Moves the calling thread's arrivals (signals from outside) into the pending sets.

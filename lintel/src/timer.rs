@@ -40,8 +40,6 @@ const STACK: usize = 64 * 1024;
 const IDLE: u8 = 0;
 const STARTING: u8 = 1;
 const RUNNING: u8 = 2;
-/// Could not be spawned: timers fall back to being answered with `EAGAIN`.
-const FAILED: u8 = 3;
 
 /// The service thread's start: the dispatcher (a `Lintel<'static, K>`) and, once it runs, its
 /// own handle, as words (the types are the port's).
@@ -339,15 +337,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     }
 
     fn getitimer(&self, which: Itimer) -> Setting {
-        let Some(s) = self.signals else {
-            return Setting::default();
-        };
-        let clock = match which {
-            Itimer::Real => TimerClock::Wall(ClockId::Monotonic),
-            Itimer::Virtual => TimerClock::Cpu(CpuClock::ProcessUser),
-            Itimer::Prof => TimerClock::Cpu(CpuClock::Process),
-        };
-        s.getitimer(which, self.timer_now(clock).unwrap_or(0))
+        self.signals.map_or(Setting::default(), |s| {
+            s.getitimer(which, self.getitimer_now(which))
+        })
     }
 
     /// `setitimer(which, new, old)`: a NULL `new` disarms (Linux accepts it, with a warning).
@@ -376,13 +368,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         Ok(0)
     }
 
+    /// The time now on interval timer `which`'s clock.
     fn getitimer_now(&self, which: Itimer) -> u64 {
-        let clock = match which {
-            Itimer::Real => TimerClock::Wall(ClockId::Monotonic),
-            Itimer::Virtual => TimerClock::Cpu(CpuClock::ProcessUser),
-            Itimer::Prof => TimerClock::Cpu(CpuClock::Process),
-        };
-        self.timer_now(clock).unwrap_or(0)
+        self.timer_now(which.clock()).unwrap_or(0)
     }
 
     /// `alarm(seconds)` (Linux's `alarm_setitimer`): `ITIMER_REAL` one-shot (not capped on 64-bit)
@@ -445,46 +433,88 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 let t = unsafe { read_words::<K::Thread>(&ts.thread) };
                 self.kernel.signal(t);
             }
-            IDLE => self.start_service(ts),
+            // Only once there is something to wait for.
+            IDLE if s.next_timer_expiry(ClockId::Monotonic).is_some()
+                || s.next_timer_expiry(ClockId::Realtime).is_some()
+                || s.cpu_timers_running() =>
+            {
+                self.start_service(ts)
+            }
             _ => {}
         }
     }
 
-    /// At activation: an `ITIMER_REAL` the port runs for this process (set before an `execve`
-    /// that started this program: Linux keeps it across exec) becomes lintel's.
-    pub(crate) fn import_real_itimer(&self) {
+    /// Before `execve` (`undo` false): the armed interval timers are set on the port too, so
+    /// the new program gets them (Linux keeps all three across exec); returns whether any was.
+    /// After a failed exec (`undo`): the port's copies are disarmed (lintel's kept running).
+    pub(crate) fn export_itimers(&self, undo: bool) -> bool {
+        let (Some(_), Some(s)) = (self.timers, self.signals) else {
+            return false;
+        };
+        let mut any = false;
+        for which in [Itimer::Real, Itimer::Virtual, Itimer::Prof] {
+            let cur = if undo {
+                Setting::default()
+            } else {
+                s.getitimer(which, self.getitimer_now(which))
+            };
+            if !undo && cur.value == 0 {
+                continue;
+            }
+            any = true;
+            let us = |ns: u64| [ns / NSEC_PER_SEC as u64, ns % NSEC_PER_SEC as u64 / 1000];
+            let [is, iu] = us(cur.interval);
+            // A timer due in under a microsecond is still armed.
+            let [vs, vu] = us(if undo { 0 } else { cur.value.max(1000) });
+            let val = [is, iu, vs, vu];
+            // SAFETY: setitimer(which) from our own buffer.
+            let _ = unsafe {
+                self.kernel.passthrough(
+                    nr::__NR_setitimer as usize,
+                    [which as usize, val.as_ptr() as usize, 0, 0, 0, 0],
+                )
+            };
+        }
+        any
+    }
+
+    /// At activation: the interval timers the port runs for this process (set before the
+    /// `execve` that started this program) become lintel's.
+    pub(crate) fn import_itimers(&self) {
         let (Some(_), Some(s)) = (self.timers, self.signals) else {
             return;
         };
-        let zero = [0u64; 4];
-        let mut old = [0u64; 4];
-        // SAFETY: setitimer(ITIMER_REAL, 0, &old) from and into our own buffers: disarms the
-        // port's timer and reads what it had.
-        let r = unsafe {
-            self.kernel.passthrough(
-                nr::__NR_setitimer as usize,
-                [
-                    0,
-                    zero.as_ptr() as usize,
-                    old.as_mut_ptr() as usize,
-                    0,
-                    0,
-                    0,
-                ],
-            )
-        };
-        let ns = |s: u64, us: u64| {
-            s.saturating_mul(NSEC_PER_SEC as u64)
-                .saturating_add(us * 1000)
-        };
-        if r == lintel_kernel::Passed::Done(0) && (old[2] | old[3]) != 0 {
-            let set = Setting {
-                interval: ns(old[0], old[1]),
-                value: ns(old[2], old[3]),
+        for which in [Itimer::Real, Itimer::Virtual, Itimer::Prof] {
+            let zero = [0u64; 4];
+            let mut old = [0u64; 4];
+            // SAFETY: setitimer(which, 0, &old) from and into our own buffers: disarms the
+            // port's timer and reads what it had.
+            let r = unsafe {
+                self.kernel.passthrough(
+                    nr::__NR_setitimer as usize,
+                    [
+                        which as usize,
+                        zero.as_ptr() as usize,
+                        old.as_mut_ptr() as usize,
+                        0,
+                        0,
+                        0,
+                    ],
+                )
             };
-            s.setitimer(Itimer::Real, set, self.getitimer_now(Itimer::Real));
-            self.poke_timers();
+            let ns = |s: u64, us: u64| {
+                s.saturating_mul(NSEC_PER_SEC as u64)
+                    .saturating_add(us * 1000)
+            };
+            if r == lintel_kernel::Passed::Done(0) && (old[2] | old[3]) != 0 {
+                let set = Setting {
+                    interval: ns(old[0], old[1]),
+                    value: ns(old[2], old[3]),
+                };
+                s.setitimer(which, set, self.getitimer_now(which));
+            }
         }
+        self.poke_timers();
     }
 
     /// Whether the calling thread, exiting (its signal state already `EXITED`), is the last
@@ -542,7 +572,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         // the life of the process (or until a fork child, where the thread does not exist);
         // `service` takes `arg` as the `TimerService` it is.
         if unsafe { self.kernel.spawn(&spec) }.is_err() {
-            ts.state.store(FAILED, Ordering::Release);
+            // Tried again at the next poke; meanwhile a timer fires only when a call that
+            // arms or re-arms timers finds it due.
+            ts.state.store(IDLE, Ordering::Release);
         }
     }
 

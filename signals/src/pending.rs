@@ -171,7 +171,10 @@ impl<const N: usize> PendingQueue<N> {
                 self.used += 1;
                 Queued::Queued
             }
-            None if sig.is_rt() && info.code != code::SI_USER => return Err(Errno::EAGAIN),
+            // A timer's signal without room is not sent (the timer counts the expiry lost).
+            None if tag != 0 || (sig.is_rt() && info.code != code::SI_USER) => {
+                return Err(Errno::EAGAIN);
+            }
             None => Queued::InfoLost,
         };
         *set = set.with(sig);

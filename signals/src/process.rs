@@ -282,9 +282,8 @@ impl<const N: usize> Signals<N> {
             let ignored = i.actions.ignored_set();
             self.ignored.store(ignored.bits(), Ordering::Release);
             let wanted = before.minus(ignored);
-            if !wanted.is_empty() {
-                // Linux's `posix_timer_sig_unignore`: parked periodic timers fire again.
-                i.timers.unignore(wanted);
+            // Linux's `posix_timer_sig_unignore`: parked periodic timers fire again.
+            if !wanted.is_empty() && i.timers.unignore(wanted) {
                 self.timer_change.store(true, Ordering::Release);
             }
             Ok(c.old)

@@ -2,8 +2,8 @@
 //! `kernel/time/posix-timers.c` and `itimer.c`): the table, arming, expiry, and the hand-over
 //! of a timer's signal at delivery.
 //!
-//! Linux 6.18's rules, each confirmed by a probe on the host (the C test `tests-c/timers.c` and
-//! `lintel/tests/timer_calls.rs` compare them):
+//! Linux 6.18's rules, each confirmed by a probe on the host (the C test `tests-c/timers.c`
+//! compares them with native musl):
 //! - ids are a per-process counter starting at 0, never reused until it wraps; a
 //!   `timer_create` that fails on its `sigevent` (`EINVAL`) or on writing the id (`EFAULT`)
 //!   still consumes an id; a bad clock or an unreadable `sigevent` does not;
@@ -94,7 +94,8 @@ impl Itimer {
         })
     }
 
-    fn clock(self) -> TimerClock {
+    /// The clock it runs on.
+    pub fn clock(self) -> TimerClock {
         match self {
             Itimer::Real => TimerClock::Wall(ClockId::Monotonic),
             Itimer::Virtual => TimerClock::Cpu(CpuClock::ProcessUser),
@@ -571,12 +572,16 @@ impl Timers {
 
     /// Signals `set` stopped being ignored: the periodic timers parked on them expire again
     /// at once (the caller sends what [`next_due`](Self::next_due) then returns).
-    pub fn unignore(&mut self, set: crate::SigSet) {
+    /// Returns whether any was.
+    pub fn unignore(&mut self, set: crate::SigSet) -> bool {
+        let mut any = false;
         for t in &mut self.slots[..self.high] {
             if t.status == Status::Ignored && set.contains(t.sig) {
                 t.status = Status::Armed;
+                any = true;
             }
         }
+        any
     }
 
     /// The queued signal with tag `tag` was flushed (`SIG_IGN`, a stop or continue signal, its
