@@ -162,6 +162,21 @@ impl<K: Kernel> FutexTable<'_, K> {
         self.wake_locked(bucket, key, nr_wake, bitset)
     }
 
+    /// The lock-free half of a private `FUTEX_WAKE`: `Some(0)` when `uaddr` is a valid futex
+    /// address and no thread waits in its bucket (Linux returns 0 without taking the bucket
+    /// lock then), `None` when the full [`wake`](Self::wake) must run (waiters may be queued,
+    /// or the address is invalid: the full call reports the errno). Takes no lock and changes
+    /// nothing, so a caller may run it outside the port's span.
+    #[inline]
+    pub fn wake_no_waiters(&self, uaddr: usize) -> Option<u32> {
+        let key = self.key(uaddr).ok()?;
+        if self.bucket(key).waiters_pending() {
+            return None;
+        }
+        // [ORDER] B
+        Some(0)
+    }
+
     #[cold]
     fn wake_locked(
         &self,

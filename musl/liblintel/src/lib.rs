@@ -246,12 +246,16 @@ unsafe extern "C" fn lintel_entry(e: &lintel::Entry) -> isize {
         e.r9 as usize,
         f,
     ];
+    let l = lintel();
+    if let Some(r) = l.futex_wake_fast(e.rdi as usize, &args) {
+        return r;
+    }
     if in_vfork_child() {
         // SAFETY: the program's own call, made by the host as it asked.
         return unsafe { raw_syscall6(e.rdi as usize, args) };
     }
     // SAFETY: our caller's contract.
-    unsafe { lintel().syscall_from(Some(e), e.rdi as usize, args) }
+    unsafe { l.syscall_from(Some(e), e.rdi as usize, args) }
 }
 
 unsafe extern "C" {
