@@ -209,6 +209,17 @@ unsafe impl UserMemory for Host {
             return Ok(());
         }
         init::ensure_init();
+        if buf.len() <= 32 && buf.len() % 8 == 0 {
+            // Whole words (timespecs, sigsets, counters): word stores start faster.
+            for (i, w) in buf.chunks_exact(8).enumerate() {
+                let v = u64::from_ne_bytes(w.try_into().unwrap_or_default());
+                // SAFETY: as below: faults on the user side are fixed up.
+                if unsafe { arch::lintel_host_store_u64(addr + 8 * i, v) }.flag != 0 {
+                    return Err(Errno::EFAULT);
+                }
+            }
+            return Ok(());
+        }
         // SAFETY: `buf` is valid for reads; faults on the user side are fixed up. Writing to
         // arbitrary user memory is the caller's (lintel's) business, as on Linux.
         let p = unsafe { arch::lintel_host_copy(addr, buf.as_ptr() as usize, buf.len()) };

@@ -230,21 +230,51 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         unsafe { self.syscall_from(None, n, args) }
     }
 
-    /// A private `FUTEX_WAKE` when nobody waits on the word, answered without entering the
-    /// dispatcher (no span, no delivery point: the call takes no lock and changes nothing, so
-    /// a signal that comes meanwhile is handled as for user code, by the port's interrupt).
-    /// `None`: make the call with [`syscall_from`](Self::syscall_from). Front doors try this
-    /// first; Linux's answer for these calls never needs more.
+    /// The calls a front door answers without entering the dispatcher (no span, no delivery
+    /// point): each takes no lock and changes nothing of lintel's, so a signal that comes
+    /// meanwhile is handled as for user code, by the port's interrupt. `None`: make the call
+    /// with [`syscall_from`](Self::syscall_from). Front doors try this first; Linux's answer
+    /// for these calls never needs more:
+    /// - a private `FUTEX_WAKE` when nobody waits on the word (Linux returns 0 without taking
+    ///   the bucket lock then);
+    /// - `clock_gettime` on `CLOCK_MONOTONIC` or `CLOCK_REALTIME`, from the port's clock (the
+    ///   vDSO's job on Linux); a bad pointer is `EFAULT`, as Linux's.
     #[inline]
-    pub fn futex_wake_fast(&self, n: usize, args: &[usize; 6]) -> Option<isize> {
+    pub fn fast_call(&self, n: usize, args: &[usize; 6]) -> Option<isize> {
         const WAKE_PRIVATE: usize = (nr::FUTEX_WAKE | nr::FUTEX_PRIVATE_FLAG) as usize;
-        if n != nr::__NR_futex as usize
-            || args[1] as u32 as usize != WAKE_PRIVATE
-            || stats::ENABLED.load(Relaxed)
-        {
+        if stats::ENABLED.load(Relaxed) {
             return None;
         }
-        self.futex.wake_no_waiters(args[0]).map(|n| n as isize)
+        match n as u32 {
+            nr::__NR_futex if args[1] as u32 as usize == WAKE_PRIVATE => {
+                self.futex.wake_no_waiters(args[0]).map(|n| n as isize)
+            }
+            nr::__NR_clock_gettime if args[0] <= 1 => {
+                Some(self.clock_gettime_fast(args[0], args[1]))
+            }
+            _ => None,
+        }
+    }
+
+    /// `clock_gettime(clock, ts)` for `CLOCK_REALTIME` (0) and `CLOCK_MONOTONIC` (1) (any other
+    /// `clock` is taken as monotonic: callers check), from the port's clock; `EFAULT` for a
+    /// bad `ts`. A front door may call it directly (see [`fast_call`](Self::fast_call)).
+    #[inline]
+    pub fn clock_gettime_fast(&self, clock: usize, ts: usize) -> isize {
+        let clock = if clock as u32 == nr::CLOCK_REALTIME {
+            lintel_kernel::ClockId::Realtime
+        } else {
+            lintel_kernel::ClockId::Monotonic
+        };
+        let ns = self.kernel.now(clock);
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&(ns / 1_000_000_000).to_ne_bytes());
+        b[8..].copy_from_slice(&(ns % 1_000_000_000).to_ne_bytes());
+        // SAFETY: the program's timespec pointer, written as Linux would.
+        match unsafe { self.kernel.write(ts, &b) } {
+            Ok(()) => 0,
+            Err(e) => e.to_ret(),
+        }
     }
 
     /// [`syscall`](Self::syscall) made by a front door that saved the caller's registers in

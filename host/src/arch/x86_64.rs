@@ -267,6 +267,20 @@ global_asm!(
     "    ret",                       // rax = value found
     ".size lintel_host_cmpxchg_u32, .-lintel_host_cmpxchg_u32",
     //
+    // Pair lintel_host_store_u64(addr, value): rdx = 0 when stored, 1 on a fault (short writes
+    // of whole words: `rep movsb` costs more to start than a few of these).
+    ".globl lintel_host_store_u64",
+    ".hidden lintel_host_store_u64",
+    ".type lintel_host_store_u64,@function",
+    "lintel_host_store_u64:",
+    "    xor %edx, %edx", // rdx = 0: no fault
+    ".globl __lintel_host_ufault_store",
+    ".hidden __lintel_host_ufault_store",
+    "__lintel_host_ufault_store:",
+    "    mov %rsi, (%rdi)", // the store
+    "    ret",              // done
+    ".size lintel_host_store_u64, .-lintel_host_store_u64",
+    //
     // Pair lintel_host_copy(dst, src, len): rdx = 0 when all bytes were copied, 1 on a fault.
     ".globl lintel_host_copy",
     ".hidden lintel_host_copy",
@@ -370,6 +384,8 @@ unsafe extern "C" {
     pub(crate) fn lintel_host_cmpxchg_u32(addr: usize, expected: u32, new: u32) -> Pair;
     /// Fault-tolerant byte copy.
     pub(crate) fn lintel_host_copy(dst: usize, src: usize, len: usize) -> Pair;
+    /// Fault-tolerant 64-bit store.
+    pub(crate) fn lintel_host_store_u64(addr: usize, value: u64) -> Pair;
     /// The usermem fault exit.
     fn lintel_host_ufault_fixup();
 
@@ -383,6 +399,7 @@ unsafe extern "C" {
     static __lintel_host_ufault_load: u8;
     static __lintel_host_ufault_cmpxchg: u8;
     static __lintel_host_ufault_copy: u8;
+    static __lintel_host_ufault_store: u8;
 }
 
 /// The addresses of the labels above, for the signal handlers and for Syscall User Dispatch.
@@ -417,11 +434,12 @@ pub(crate) mod labels {
         (&raw const __lintel_host_window_refuse) as usize
     }
     /// The instructions of the usermem routines that may fault.
-    pub(crate) fn ufault_sites() -> [usize; 3] {
+    pub(crate) fn ufault_sites() -> [usize; 4] {
         [
             (&raw const __lintel_host_ufault_load) as usize,
             (&raw const __lintel_host_ufault_cmpxchg) as usize,
             (&raw const __lintel_host_ufault_copy) as usize,
+            (&raw const __lintel_host_ufault_store) as usize,
         ]
     }
     /// Where a faulting usermem instruction resumes.

@@ -137,6 +137,11 @@ core::arch::global_asm!(
     ".hidden __lintel_syscall",
     ".type __lintel_syscall,@function",
     "__lintel_syscall:",
+    "    cmp $228, %rdi",                        // clock_gettime?
+    "    jne 1f",                                //   no: the full door
+    "    cmp $1, %rsi",                          // CLOCK_REALTIME (0) or CLOCK_MONOTONIC (1)?
+    "    jbe {cgt}",                             //   yes: the port's clock, a tail call
+    "1:",
     "    mov %rsp, %rax",                        // the caller's rsp (at the return address)
     "    sub $112, %rsp",                        // room for the Entry
     "    and $-16, %rsp",                        // aligned for the call
@@ -222,6 +227,7 @@ core::arch::global_asm!(
     "    ud2",                                   // unreachable
     ".size __lintel_sigreturn, .-__lintel_sigreturn",
     plain = sym lintel_entry,
+    cgt = sym lintel_clock_gettime,
     cp = sym lintel_entry_cp,
     sigreturn = sym lintel_sigreturn,
     alt_base = const lintel_host::musl::DELIVERY_STACK_GS_OFFSETS.0,
@@ -247,7 +253,7 @@ unsafe extern "C" fn lintel_entry(e: &lintel::Entry) -> isize {
         f,
     ];
     let l = lintel();
-    if let Some(r) = l.futex_wake_fast(e.rdi as usize, &args) {
+    if let Some(r) = l.fast_call(e.rdi as usize, &args) {
         return r;
     }
     if in_vfork_child() {
@@ -262,6 +268,15 @@ unsafe extern "C" {
     /// musl's cancellation: acts on the pending cancel of the calling thread (does not return
     /// when cancellation is enabled).
     fn __cancel() -> isize;
+}
+
+/// `clock_gettime` on `CLOCK_REALTIME` or `CLOCK_MONOTONIC`, which `__lintel_syscall` jumps
+/// to with its arguments as they came (no delivery point: nothing of lintel's changes).
+///
+/// # Safety
+/// `ts` is the program's pointer (a bad one is `EFAULT`).
+unsafe extern "C" fn lintel_clock_gettime(_n: usize, clock: usize, ts: usize) -> isize {
+    lintel().clock_gettime_fast(clock, ts)
 }
 
 /// `__lintel_syscall_cp`'s Rust half: a cancellation point. If the thread's cancel flag is
