@@ -768,6 +768,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if hold {
             self.kernel.block_arrivals(0);
         }
+        Self::forget_uid(n);
         match r? {
             Passed::Done(r) => Ok(r),
             Passed::Interrupted => Err(Interrupted::Sys),

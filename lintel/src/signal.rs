@@ -106,6 +106,12 @@ const USER_SS: u16 = 0x2b;
 /// `EFLAGS` of a context built at a front door (IF and the always-one bit 1).
 const EFLAGS_AT_DOOR: u64 = 0x202;
 
+/// The real uid senders put in siginfo: bit 32 says it is known, bits 33.. count uid changes
+/// (so a `getuid` answer that raced with a change is not kept), the low 32 bits are the uid.
+static UID: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+const UID_KNOWN: u64 = 1 << 32;
+const UID_EPOCH: u64 = !((1 << 33) - 1);
+
 /// This process's pid, once asked (0: not yet); cleared in a fork child.
 pub(crate) static PID: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
 
@@ -458,11 +464,41 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             .map(|t| ThreadSignals::new(k.locals_of(t), pid))
     }
 
-    /// The calling process's pid and uid, as a sender's siginfo carries them.
+    /// The calling process's pid and real uid, as a sender's siginfo carries them. The uid is
+    /// asked of the port once and kept until a call that may change it
+    /// ([`forget_uid`](Self::forget_uid)).
     fn sender_ids(&self) -> (i32, u32) {
-        // SAFETY: getuid takes no arguments (the uid can change: asked every time).
-        let uid = unsafe { self.passthrough(nr::__NR_getuid as usize, [0; 6]) };
-        (self.pid(), uid as u32)
+        let cached = UID.load(Ordering::Acquire);
+        let uid = if cached & UID_KNOWN != 0 {
+            cached as u32
+        } else {
+            // SAFETY: getuid takes no arguments.
+            let uid = unsafe { self.passthrough(nr::__NR_getuid as usize, [0; 6]) } as u32;
+            // Kept only if no uid change ran meanwhile (it would have bumped the epoch).
+            let _ = UID.compare_exchange(
+                cached,
+                UID_KNOWN | (cached & UID_EPOCH) | u64::from(uid),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            );
+            uid
+        };
+        (self.pid(), uid)
+    }
+
+    /// After a call that may change the real uid (`setuid`, `setreuid`, `setresuid`): the next
+    /// sender asks the port again.
+    pub(crate) fn forget_uid(n: usize) {
+        if matches!(
+            n as u32,
+            nr::__NR_setuid | nr::__NR_setreuid | nr::__NR_setresuid
+        ) {
+            let v = UID.load(Ordering::Relaxed);
+            UID.store(
+                (v & UID_EPOCH).wrapping_add(1 << 33) & UID_EPOCH,
+                Ordering::Release,
+            );
+        }
     }
 
     /// Whether `tid` names a live thread of this process.
