@@ -10,6 +10,8 @@
 //!      v
 //!  wait_wake.rs WAIT / WAIT_BITSET, WAKE / WAKE_BITSET, WAKE_OP      op.rs: WAKE_OP decoding
 //!  requeue.rs   REQUEUE, CMP_REQUEUE
+//!  futex2.rs    futex_wake, futex_wait, futex_requeue (454-456): their own argument checks,
+//!               then the same wait/wake/requeue
 //!      |
 //!      v
 //!  table.rs     buckets, waiter nodes, queue surgery, [ORDER] [LIFETIME] [LOCKORDER]
@@ -41,6 +43,7 @@
 extern crate std;
 
 mod error;
+mod futex2;
 mod lock;
 mod op;
 mod pi;

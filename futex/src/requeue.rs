@@ -4,7 +4,7 @@
 //! target that races with the requeue does not skip the lock (`[ORDER]` in table.rs, as
 //! Linux's `futex_hb_waiters_inc(hb2)`).
 
-use crate::table::{Visit, WakeList, lock_pair};
+use crate::table::{Key, Visit, WakeList, lock_pair};
 use crate::{FutexTable, Scope};
 use lintel_kernel::{Errno, Kernel};
 
@@ -34,6 +34,28 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
         let key1 = self.key(uaddr)?;
         let key2 = self.key(uaddr2)?;
+        self.requeue_keyed(
+            (uaddr, key1),
+            (uaddr2, key2),
+            nr_wake,
+            nr_requeue,
+            expected,
+            scope,
+        )
+    }
+
+    /// [`requeue`](Self::requeue) once the counts are checked and both keys are known (futex2's
+    /// `futex_requeue` derives its keys by its own rules: `FUTEX2_NUMA`). `from` and `to` are
+    /// each an address and its key.
+    pub(crate) fn requeue_keyed(
+        &self,
+        (uaddr, key1): (usize, Key),
+        (uaddr2, key2): (usize, Key),
+        nr_wake: i32,
+        nr_requeue: i32,
+        expected: Option<u32>,
+        scope: Scope,
+    ) -> Result<u32, Errno> {
         if scope == Scope::Shared {
             return self
                 .kernel

@@ -129,7 +129,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
     }
 
-    fn read_timespec(&self, addr: usize) -> Result<Timespec, Errno> {
+    pub(crate) fn read_timespec(&self, addr: usize) -> Result<Timespec, Errno> {
         let mut raw = [0u8; 16];
         self.kernel().read(addr, &mut raw)?;
         let (sec, nsec) = raw.split_at(8);

@@ -3,7 +3,7 @@
 //! The memory-ordering argument for all of them is `[ORDER]` in table.rs; node lifetime is
 //! `[LIFETIME]`.
 
-use crate::table::{Locked, Visit, Waiter, WakeList, lock_pair};
+use crate::table::{Key, Locked, Visit, Waiter, WakeList, lock_pair};
 use crate::{FutexError, FutexTable, Restart, Scope, WaitRestart, WakeOp};
 use lintel_kernel::{Deadline, Errno, Kernel, SharedWaitError, Wakeup};
 
@@ -31,6 +31,20 @@ impl<K: Kernel> FutexTable<'_, K> {
             return Err(Errno::EINVAL.into());
         }
         let key = self.key(uaddr)?;
+        self.wait_keyed(uaddr, key, val, bitset, deadline, scope)
+    }
+
+    /// [`wait`](Self::wait) once the arguments are checked and the key is known (futex2's
+    /// `futex_wait` derives its key by its own rules: `FUTEX2_NUMA`).
+    pub(crate) fn wait_keyed(
+        &self,
+        uaddr: usize,
+        key: Key,
+        val: u32,
+        bitset: u32,
+        deadline: Option<Deadline>,
+        scope: Scope,
+    ) -> Result<(), FutexError> {
         // An interrupted wait that was not woken. Linux decides woken, then timed out, then
         // interrupted (`__futex_wait`): a wait whose deadline passed before the thread ran
         // again is ETIMEDOUT even with a signal pending.
@@ -154,6 +168,12 @@ impl<K: Kernel> FutexTable<'_, K> {
         if scope == Scope::Shared {
             return self.kernel.shared_wake(uaddr, nr_wake, bitset);
         }
+        self.wake_private(key, nr_wake, bitset)
+    }
+
+    /// The private half of [`wake`](Self::wake), once the arguments are checked.
+    #[inline]
+    pub(crate) fn wake_private(&self, key: Key, nr_wake: i32, bitset: u32) -> Result<u32, Errno> {
         let bucket = self.bucket(key);
         if !bucket.waiters_pending() {
             // [ORDER] B

@@ -1,0 +1,312 @@
+//! futex2: `futex_wake` (454), `futex_wait` (455) and `futex_requeue` (456).
+//!
+//! The three calls are Linux's `FUTEX_WAKE_BITSET`, `FUTEX_WAIT_BITSET` and `FUTEX_CMP_REQUEUE`
+//! with a new flags word per futex (`FUTEX2_SIZE_*`, `FUTEX2_NUMA`, `FUTEX2_MPOL`,
+//! `FUTEX2_PRIVATE`), values and masks as wide as a register, and the timeout's clock as an
+//! argument. They run on the same engine as `futex(2)`; what is new is the argument checking,
+//! done here in Linux's order (`kernel/futex/syscalls.c`, `futex.h`), each rule checked against
+//! Linux 6.18 (`futex/tests/futex2.rs`):
+//!
+//! - flags: a bit outside `FUTEX2_VALID_MASK` (`SIZE_MASK | NUMA | MPOL | PRIVATE`) is `EINVAL`;
+//!   so is every size but `FUTEX2_SIZE_U32` (Linux implements only 32-bit futexes);
+//! - a value or mask with bits above the futex size is `EINVAL` (`futex_validate_input`); a
+//!   zero mask is `EINVAL` too (after the timeout is checked, for `futex_wait`);
+//! - `futex_wake` with `nr == 0` wakes nobody and returns 0 once the address is checked
+//!   (`FLAGS_STRICT`; `FUTEX_WAKE` would wake one); a negative `nr` wakes one;
+//! - `futex_wait`'s timeout is absolute, on `CLOCK_MONOTONIC` or `CLOCK_REALTIME` (any other
+//!   clock is `EINVAL`, checked before the timespec is read; without a timeout the clock is
+//!   ignored). An interrupted wait is `ERESTARTSYS`, timed or not: Linux's `sys_futex_wait`
+//!   has no restart block, so after an `SA_RESTART` handler the call is made again with its
+//!   absolute deadline, and after another handler it returns `EINTR`;
+//! - `futex_requeue(waiters[2], flags, nr_wake, nr_requeue)`: `flags` must be 0 and `waiters`
+//!   non-null (`EINVAL`); each `struct futex_waitv` is copied (`EFAULT`) and checked in turn
+//!   (flags as above, `__reserved` 0, `val` within the size); both entries must have the same
+//!   flags; then `FUTEX_CMP_REQUEUE`'s rules with `waiters[0].val` as the expected value.
+//!
+//! `FUTEX2_NUMA`: the futex is two words, the value and a NUMA node; the pair must be 8-byte
+//! aligned and below the end of user space, the node word is read (`EFAULT`), a node that is
+//! not possible is `EINVAL`, and `-1` ("any node") is replaced by the caller's node, written
+//! back (`EFAULT` on a read-only page). lintel presents one node, 0. On Linux a private NUMA
+//! futex hashes by its node and a plain one into the process's private hash, so the two never
+//! meet, even on one address; lintel keeps them apart with a tag in the key. Shared NUMA and
+//! plain futexes on one address do meet (one node: one bucket), and lintel hands both to the
+//! port as plain shared futexes. `FUTEX2_MPOL` (take the node from the memory policy) changes
+//! nothing without a memory policy on the page, which lintel assumes (docs/abi.md).
+
+use crate::table::Key;
+use crate::{FutexError, FutexTable, Restart, Scope};
+use lintel_kernel::abi::linux;
+use lintel_kernel::time::timespec_to_ns;
+use lintel_kernel::{ClockId, Deadline, Errno, Kernel};
+
+/// `FUTEX2_VALID_MASK` (Linux 6.16 and later: with `NUMA` and `MPOL`).
+const VALID_MASK: u32 =
+    linux::FUTEX2_SIZE_MASK | linux::FUTEX2_NUMA | linux::FUTEX2_MPOL | linux::FUTEX2_PRIVATE;
+
+/// `FUTEX_NO_NODE`: a NUMA futex's node word before the kernel picked one.
+const NO_NODE: u32 = u32::MAX;
+
+/// Tags the key of a private `FUTEX2_NUMA` futex: such a futex never meets a plain one on the
+/// same address (see the module documentation). User addresses never have the top bit set.
+const NUMA_KEY: Key = 1 << (usize::BITS - 1);
+
+/// `sizeof(struct futex_waitv)`: `u64 val; u64 uaddr; u32 flags; u32 __reserved`.
+const WAITV_SIZE: usize = 24;
+
+/// A futex2 flags word, checked.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+struct Flags2 {
+    scope: Scope,
+    numa: bool,
+}
+
+/// Linux's `flags & ~FUTEX2_VALID_MASK` check, `futex2_to_flags` and `futex_flags_valid`.
+fn flags2(flags: u32) -> Result<Flags2, Errno> {
+    if flags & !VALID_MASK != 0 || flags & linux::FUTEX2_SIZE_MASK != linux::FUTEX2_SIZE_U32 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Flags2 {
+        scope: if flags & linux::FUTEX2_PRIVATE != 0 {
+            Scope::Private
+        } else {
+            Scope::Shared
+        },
+        numa: flags & linux::FUTEX2_NUMA != 0,
+    })
+}
+
+/// `futex_validate_input` for a 32-bit futex: no bits above the futex size.
+fn fits(v: u64) -> Result<u32, Errno> {
+    u32::try_from(v).map_err(|_| Errno::EINVAL)
+}
+
+/// One `struct futex_waitv`, checked.
+#[derive(Copy, Clone, Debug)]
+struct WaitV {
+    val: u32,
+    uaddr: usize,
+    /// The raw flags (two entries must have equal ones).
+    raw: u32,
+    flags: Flags2,
+}
+
+impl<K: Kernel> FutexTable<'_, K> {
+    /// `syscall(SYS_futex_wake, uaddr, mask, nr, flags)` with the raw registers: wakes up to
+    /// `nr` waiters on `uaddr` whose bitset intersects `mask`; returns how many.
+    ///
+    /// # Safety
+    /// As the syscall: with `FUTEX2_NUMA` the node word after `*uaddr` may be written, so the
+    /// program must have handed lintel these arguments as a `futex_wake` call.
+    ///
+    /// # References
+    /// Linux `kernel/futex/syscalls.c` (`sys_futex_wake`), `waitwake.c` (`futex_wake`).
+    pub unsafe fn futex_wake2(
+        &self,
+        uaddr: usize,
+        mask: usize,
+        nr: usize,
+        flags: usize,
+    ) -> Result<usize, FutexError> {
+        // The C prototype: `unsigned long mask, int nr, unsigned int flags`.
+        let (nr, flags) = (nr as i32, flags as u32);
+        let f = flags2(flags)?;
+        let mask = fits(mask as u64)?;
+        if mask == 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        // SAFETY: our caller's contract.
+        let key = unsafe { self.key2(uaddr, f) }?;
+        let woken = match f.scope {
+            // FLAGS_STRICT: zero wakes nobody, once the key is known (for a shared futex the
+            // port resolves it: a requeue of nobody to itself does exactly that).
+            Scope::Shared if nr == 0 => self.kernel.shared_requeue(uaddr, uaddr, 0, 0, None),
+            Scope::Shared => self.kernel.shared_wake(uaddr, nr, mask),
+            Scope::Private if nr == 0 => Ok(0),
+            Scope::Private => self.wake_private(key, nr, mask),
+        }?;
+        Ok(woken as usize)
+    }
+
+    /// `syscall(SYS_futex_wait, uaddr, val, mask, flags, timeout, clockid)` with the raw
+    /// registers: sleeps while `*uaddr == val` until a wake whose mask intersects `mask`, the
+    /// absolute `timeout` on `clockid` (`ETIMEDOUT`), or an interruption
+    /// ([`Restart::Syscall`], timed or not).
+    ///
+    /// # Safety
+    /// As [`futex_wake2`](Self::futex_wake2).
+    ///
+    /// # References
+    /// Linux `kernel/futex/syscalls.c` (`sys_futex_wait`, `futex2_setup_timeout`),
+    /// `waitwake.c` (`__futex_wait`).
+    pub unsafe fn futex_wait2(
+        &self,
+        uaddr: usize,
+        val: usize,
+        mask: usize,
+        flags: usize,
+        timeout: usize,
+        clockid: usize,
+    ) -> Result<usize, FutexError> {
+        // `unsigned long val, unsigned long mask, unsigned int flags, ..., clockid_t clockid`.
+        let f = flags2(flags as u32)?;
+        let (val, mask) = (fits(val as u64)?, fits(mask as u64)?);
+        let deadline = match timeout {
+            0 => None,
+            t => {
+                let clock = match clockid as i32 as u32 {
+                    linux::CLOCK_MONOTONIC => ClockId::Monotonic,
+                    linux::CLOCK_REALTIME => ClockId::Realtime,
+                    _ => return Err(Errno::EINVAL.into()),
+                };
+                let ns = timespec_to_ns(&self.read_timespec(t)?)?;
+                Some(Deadline { clock, ns })
+            }
+        };
+        if mask == 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        // SAFETY: our caller's contract.
+        let key = unsafe { self.key2(uaddr, f) }?;
+        match self.wait_keyed(uaddr, key, val, mask, deadline, f.scope) {
+            Ok(()) => Ok(0),
+            // `__futex_wait` returns -ERESTARTSYS; only `futex(2)`'s wait sets a restart block.
+            Err(FutexError::Restart(Restart::Block(_))) => {
+                Err(FutexError::Restart(Restart::Syscall))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `syscall(SYS_futex_requeue, waiters, flags, nr_wake, nr_requeue)` with the raw
+    /// registers: if `*waiters[0].uaddr == waiters[0].val`, wakes up to `nr_wake` waiters on
+    /// `waiters[0].uaddr` and moves up to `nr_requeue` more onto `waiters[1].uaddr`; returns
+    /// woken + moved (`EAGAIN` on a mismatch).
+    ///
+    /// # Safety
+    /// As [`futex_wake2`](Self::futex_wake2) (for both entries' node words).
+    ///
+    /// # References
+    /// Linux `kernel/futex/syscalls.c` (`sys_futex_requeue`, `futex_parse_waitv`),
+    /// `requeue.c` (`futex_requeue`).
+    pub unsafe fn futex_requeue2(
+        &self,
+        waiters: usize,
+        flags: usize,
+        nr_wake: usize,
+        nr_requeue: usize,
+    ) -> Result<usize, FutexError> {
+        // `unsigned int flags, int nr_wake, int nr_requeue`.
+        if flags as u32 != 0 || waiters == 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        let from = self.read_waitv(waiters)?;
+        let to = self.read_waitv(waiters.wrapping_add(WAITV_SIZE))?;
+        // "For now mandate both flags are identical" (sys_futex_requeue).
+        if from.raw != to.raw {
+            return Err(Errno::EINVAL.into());
+        }
+        let (nr_wake, nr_requeue) = (nr_wake as i32, nr_requeue as i32);
+        if nr_wake < 0 || nr_requeue < 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        // SAFETY: our caller's contract.
+        let key1 = unsafe { self.key2(from.uaddr, from.flags) }?;
+        // SAFETY: our caller's contract.
+        let key2 = unsafe { self.key2(to.uaddr, to.flags) }?;
+        let n = self.requeue_keyed(
+            (from.uaddr, key1),
+            (to.uaddr, key2),
+            nr_wake,
+            nr_requeue,
+            Some(from.val),
+            from.flags.scope,
+        )?;
+        Ok(n as usize)
+    }
+
+    /// Copies and checks one `struct futex_waitv` (`futex_parse_waitv`): `EFAULT` if it cannot
+    /// be read, `EINVAL` for bad flags, a nonzero `__reserved` or a value too wide.
+    fn read_waitv(&self, addr: usize) -> Result<WaitV, Errno> {
+        let mut raw = [0u8; WAITV_SIZE];
+        self.kernel.read(addr, &mut raw)?;
+        let u64_at = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&raw[at..at + 8]);
+            u64::from_ne_bytes(b)
+        };
+        let u32_at = |at: usize| {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&raw[at..at + 4]);
+            u32::from_ne_bytes(b)
+        };
+        let (val, uaddr, flags, reserved) = (u64_at(0), u64_at(8), u32_at(16), u32_at(20));
+        if flags & !VALID_MASK != 0 || reserved != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let checked = flags2(flags)?;
+        Ok(WaitV {
+            val: fits(val)?,
+            uaddr: uaddr as usize,
+            raw: flags,
+            flags: checked,
+        })
+    }
+
+    /// Linux's `get_futex_key` for a futex2 futex: without `FUTEX2_NUMA` the plain key; with
+    /// it, the value-and-node pair is checked (alignment `EINVAL`, `access_ok` `EFAULT`), the
+    /// node word read (`EFAULT`) and checked (`EINVAL` unless 0 or `-1`), a `-1` replaced by
+    /// this node (0) in user memory, and a private key tagged.
+    ///
+    /// # Safety
+    /// With `FUTEX2_NUMA`, the program handed lintel `uaddr + 4` as the node word to update.
+    unsafe fn key2(&self, uaddr: usize, f: Flags2) -> Result<Key, Errno> {
+        if !f.numa {
+            return self.key(uaddr);
+        }
+        if uaddr % 8 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if !self.kernel.access_ok(uaddr, 8) {
+            return Err(Errno::EFAULT);
+        }
+        let naddr = uaddr + 4;
+        let mut node = self.kernel.load_u32(naddr)?;
+        if node == NO_NODE {
+            // Linux's `put_user(node, naddr)`: a plain store of the node, whatever the word
+            // holds by now; an atomic one here.
+            loop {
+                // SAFETY: our caller's contract.
+                let found = unsafe { self.kernel.cmpxchg_u32(naddr, node, 0) }?;
+                if found == node {
+                    break;
+                }
+                node = found;
+            }
+        } else if node != 0 {
+            // Not a possible node: lintel presents one, node 0.
+            return Err(Errno::EINVAL);
+        }
+        Ok(match f.scope {
+            Scope::Private => uaddr | NUMA_KEY,
+            Scope::Shared => uaddr,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_follow_linux() {
+        let ok = |f| flags2(f).is_ok();
+        assert!(ok(linux::FUTEX2_SIZE_U32));
+        assert!(ok(linux::FUTEX2_SIZE_U32 | linux::FUTEX2_PRIVATE));
+        assert!(ok(0x8e));
+        for bad in [0, 1, 3, 0x80, 0x81, 0x83, 0x10, 0x92, 0x182, 0x8000_0082] {
+            assert!(!ok(bad), "{bad:#x}");
+        }
+        assert_eq!(fits(u64::from(u32::MAX)), Ok(u32::MAX));
+        assert_eq!(fits(1 << 32), Err(Errno::EINVAL));
+    }
+}
