@@ -5,8 +5,9 @@
  *
  *   bench list                       the row names, one a line
  *   bench run ROW TARGET_MS SAMPLES  calibrates an iteration count so that one sample takes
- *                                    about TARGET_MS, then prints SAMPLES lines
- *                                    `sample ROW NS_PER_OP ITERS`
+ *                                    about TARGET_MS (the contended-mutex rows instead run for
+ *                                    TARGET_MS and count), then prints SAMPLES lines
+ *                                    `sample ROW NS_PER_OP ITERS` (ITERS 0 for a time-boxed row)
  *   bench mem N                      creates N threads that stay blocked, prints
  *                                    `mem N VMSIZE_KB_BEFORE VMSIZE_KB_AFTER VMRSS_KB_BEFORE
  *                                    VMRSS_KB_AFTER` and `stack_default KB` and `minsigstksz B`
@@ -208,53 +209,64 @@ static uint64_t row_ping_pong(long n)
 static pthread_mutex_t cm = PTHREAD_MUTEX_INITIALIZER;
 static volatile unsigned long cm_counter;
 static pthread_barrier_t cm_start, cm_end;
+static volatile int cm_stop;
+static long cm_ops[8];
 
 static void *cm_worker(void *p)
 {
-	long n = *(long *)p;
+	long me = (long)(intptr_t)p, ops = 0;
 	pthread_barrier_wait(&cm_start);
-	for (long i = 0; i < n; i++) {
+	while (!__atomic_load_n(&cm_stop, __ATOMIC_RELAXED)) {
 		pthread_mutex_lock(&cm);
 		/* the short critical section: a few dependent loads and stores */
 		for (int k = 0; k < 8; k++)
 			cm_counter++;
 		pthread_mutex_unlock(&cm);
+		ops++;
 	}
+	cm_ops[me] = ops;
 	pthread_barrier_wait(&cm_end);
 	return 0;
 }
 
-/* `threads` threads share n lock+unlock pairs; timed from when all have started until all are
- * done (thread creation and join are not counted). */
-static uint64_t contended(long n, int threads)
+/* `threads` threads lock and unlock one mutex for `target_ns` (timed from when all have started
+ * until all have stopped; creation and join are not counted): ns per acquisition. Time-boxed
+ * rather than calibrated: how much the threads overlap varies from run to run on two CPUs, and
+ * with it the cost per op by orders of magnitude. */
+static double contended(uint64_t target_ns, int threads)
 {
 	pthread_t th[8];
-	long each = n / threads > 0 ? n / threads : 1;
-	long total = each * threads;
+	struct timespec d = {(time_t)(target_ns / 1000000000u), (long)(target_ns % 1000000000u)};
+	long total = 0;
+	cm_stop = 0;
 	pthread_barrier_init(&cm_start, 0, (unsigned)threads + 1);
 	pthread_barrier_init(&cm_end, 0, (unsigned)threads + 1);
-	for (int i = 0; i < threads; i++)
-		check(pthread_create(&th[i], 0, cm_worker, &each), "pthread_create");
+	for (long i = 0; i < threads; i++)
+		check(pthread_create(&th[i], 0, cm_worker, (void *)(intptr_t)i), "pthread_create");
 	pthread_barrier_wait(&cm_start);
 	uint64_t t = now_ns();
+	while (nanosleep(&d, &d))
+		;
+	__atomic_store_n(&cm_stop, 1, __ATOMIC_RELAXED);
 	pthread_barrier_wait(&cm_end);
 	t = now_ns() - t;
-	for (int i = 0; i < threads; i++)
+	for (int i = 0; i < threads; i++) {
 		check(pthread_join(th[i], 0), "pthread_join");
+		total += cm_ops[i];
+	}
 	pthread_barrier_destroy(&cm_start);
 	pthread_barrier_destroy(&cm_end);
-	/* scale to n ops */
-	return (uint64_t)((double)t * (double)n / (double)total);
+	return (double)t / (double)(total > 0 ? total : 1);
 }
 
-static uint64_t row_mutex2(long n)
+static double row_mutex2(uint64_t target_ns)
 {
-	return contended(n, 2);
+	return contended(target_ns, 2);
 }
 
-static uint64_t row_mutex4(long n)
+static double row_mutex4(uint64_t target_ns)
 {
-	return contended(n, 4);
+	return contended(target_ns, 4);
 }
 
 /* ---- condvar broadcast to 8 waiters ------------------------------------------------------- */
@@ -318,20 +330,23 @@ static uint64_t row_broadcast8(long n)
 
 /* ---- the table and the driver ------------------------------------------------------------- */
 
+/* A row is either counted (`run(n)` returns the time n ops took; calibrated) or time-boxed
+ * (`timed(target)` runs for about `target` ns and returns ns per op). */
 static const struct {
 	const char *name;
 	uint64_t (*run)(long n);
+	double (*timed)(uint64_t target_ns);
 } rows[] = {
-	{"wake_no_waiters", row_wake},
-	{"clock_gettime", row_clock},
-	{"timedlock", row_timedlock},
-	{"raise_handler", row_raise},
-	{"sigprocmask_pair", row_sigprocmask},
-	{"create_join", row_create_join},
-	{"ping_pong", row_ping_pong},
-	{"mutex_2", row_mutex2},
-	{"mutex_4", row_mutex4},
-	{"broadcast_8", row_broadcast8},
+	{"wake_no_waiters", row_wake, 0},
+	{"clock_gettime", row_clock, 0},
+	{"timedlock", row_timedlock, 0},
+	{"raise_handler", row_raise, 0},
+	{"sigprocmask_pair", row_sigprocmask, 0},
+	{"create_join", row_create_join, 0},
+	{"ping_pong", row_ping_pong, 0},
+	{"mutex_2", 0, row_mutex2},
+	{"mutex_4", 0, row_mutex4},
+	{"broadcast_8", row_broadcast8, 0},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 
@@ -347,6 +362,14 @@ static int run(const char *name, long target_ms, int samples)
 		if (strcmp(rows[r].name, name))
 			continue;
 		uint64_t target = (uint64_t)target_ms * 1000000u;
+		if (rows[r].timed) {
+			rows[r].timed(target / 10); /* warm-up */
+			for (int s = 0; s < samples; s++) {
+				printf("sample %s %.3f %ld\n", name, rows[r].timed(target), 0L);
+				fflush(stdout);
+			}
+			return 0;
+		}
 		/* Calibration (and warm-up): double until a run takes a tenth of the target, then
 		 * scale; the median of three short runs guards against a preempted one. */
 		long n = 1;

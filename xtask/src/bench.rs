@@ -161,7 +161,7 @@ const C_ROWS: &[CRow] = &[
         name: "mutex_2",
         pinned: false,
         goal: Some(1.30),
-        what: "2 threads lock/unlock one `pthread_mutex` around 8 increments; per acquisition",
+        what: "2 threads lock/unlock one `pthread_mutex` around 8 increments for the sample's time; per acquisition",
     },
     CRow {
         name: "mutex_4",
@@ -895,7 +895,7 @@ fn write_report(
     // ---- methodology and summary
     md.push_str("## Methodology\n\n");
     md.push_str("- One `cargo xtask bench` regenerates this file and the plots: criterion first, then the C level, then the memory measurement.\n");
-    md.push_str("- C level: each run of `bench run ROW TARGET_MS SAMPLES` calibrates (doubling until a run takes a tenth of the target, then scaling to it; this also warms up), then prints one `sample ROW NS_PER_OP ITERS` line per sample. The musl-gcc and lintel-cc builds alternate run by run, and which goes first alternates by round, so drift on the shared VM hits both.\n");
+    md.push_str("- C level: each run of `bench run ROW TARGET_MS SAMPLES` calibrates (doubling until a run takes a tenth of the target, then scaling to it; this also warms up), then prints one `sample ROW NS_PER_OP ITERS` line per sample. The contended-mutex rows are time-boxed instead (the threads lock and unlock until the sample's time is up, and the acquisitions are counted): how much two or four threads overlap on two CPUs varies from run to run, and with it the cost per acquisition by orders of magnitude, so a calibrated count could make one sample last minutes. The musl-gcc and lintel-cc builds alternate run by run, and which goes first alternates by round, so drift on the shared VM hits both.\n");
     md.push_str("- Pinned rows run under `taskset -c 0`; every thread inherits the mask, so the pinned ping-pong measures the software cost of a blocking handoff on one CPU. Unpinned rows (contention, cross-CPU wakeups) get more rounds because they are noisier.\n");
     md.push_str("- Under lintel-cc, musl's syscall entry is a function call into lintel (the lintel arch has no vDSO): futex, thread creation and the signal calls are emulated; everything else (mmap, read, `clock_gettime`, the host side of thread creation) is passed through to Linux by the host port, inside its restartable window.\n");
     md.push_str(
