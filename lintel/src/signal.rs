@@ -852,7 +852,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             return Disposition::Nothing;
         };
         let sig = Signal::of(info.signo as u32);
-        let act = s.action(sig);
+        // The action is read once, where the handler's mask is applied: another thread may
+        // change it at any time, and the delivery acts on what was read.
+        let before = me.blocked();
+        let (act, restore) = s.begin_delivery(me, sig);
         match act.handler {
             SIG_IGN => Disposition::Nothing,
             SIG_DFL => match DefaultAction::of(sig) {
@@ -860,8 +863,6 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 _ => Disposition::Native,
             },
             _ => {
-                let before = me.blocked();
-                let (act, restore) = s.begin_delivery(me, sig);
                 self.retarget_newly_blocked(before, me.blocked());
                 Disposition::Handler(act, restore)
             }

@@ -275,14 +275,9 @@ fn fuzzable(sig: i32) -> bool {
 }
 
 /// The signals whose action the fuzz may set to `SIG_IGN` (or `SIG_DFL`, where the default is
-/// to ignore). Only the worker that owns one generates it, and only to itself (thread-directed).
-///
-/// KNOWN BUG (lintel, signal.rs `disposition`): delivery reads a signal's action twice, once
-/// (`action`) to decide that a handler runs and once more (`begin_delivery`, under another
-/// lock) to build the frame; a thread that sets `SIG_IGN` or `SIG_DFL` in between makes the
-/// delivering thread enter its handler at address 1 or 0 (SIGSEGV, the process dies). So no
-/// signal is delivered on one thread while another may make it ignored or default; every other
-/// signal always has a handler (its flags and mask change).
+/// to ignore); every other signal always has a handler (its flags and mask change). Any worker
+/// sends them anywhere: a delivery that races with another worker's change of the action acts
+/// on the action it read (lintel once read it twice and entered a handler at address 0 or 1).
 fn volatile(sig: i32) -> bool {
     matches!(sig, 18 | 23 | 28 | 50..=57)
 }
@@ -1091,16 +1086,14 @@ impl Worker {
     }
 
     /// A signal number for a send: as `signo_any`, but never a valid signal that is not
-    /// generatable, nor a volatile one unless this worker owns it and sends it to itself
-    /// (`to_self`).
+    /// generatable. (A volatile one may be sent anywhere: another worker may make it ignored
+    /// or default while it is being delivered, which lintel's delivery must survive.)
     fn signo_send(&mut self, to_self: bool) -> usize {
+        let _ = to_self;
         let s = self.signo_any();
         let e = s as i32;
-        if (1..=64).contains(&e) && (!generatable(e) || (volatile(e) && !(to_self && self.owns(e))))
-        {
-            let g: Vec<i32> = (1..=64)
-                .filter(|&s| generatable(s) && !volatile(s))
-                .collect();
+        if (1..=64).contains(&e) && !generatable(e) {
+            let g: Vec<i32> = (1..=64).filter(|&s| generatable(s)).collect();
             return (s & !0xffff_ffff) | self.rng.pick(&g) as u32 as usize;
         }
         s

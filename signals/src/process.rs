@@ -528,13 +528,18 @@ impl<const N: usize> Signals<N> {
     }
 
     /// Starts delivering `sig` to the calling thread `me` (Linux's `signal_delivered` and the
-    /// `SA_RESETHAND` half of `get_signal`): returns the action to run and the mask the frame
-    /// must restore, and blocks the action's mask plus `sig` (unless `SA_NODEFER`) and resets
+    /// `SA_RESETHAND` half of `get_signal`): returns the action to run (read once, under the
+    /// lock: the caller acts on this one, whatever another thread installs meanwhile) and the
+    /// mask the frame must restore; for an action without a handler nothing else happens, and blocks the action's mask plus `sig` (unless `SA_NODEFER`) and resets
     /// a `SA_RESETHAND` action to `SIG_DFL`, all under the lock. The mask to restore is the
     /// saved one after `sigsuspend` (the [`RESTORE_SAVED`] state bit, cleared here).
     pub fn begin_delivery(&self, me: ThreadSignals<'_>, sig: Signal) -> (KSigaction, SigSet) {
         self.locked(|i| {
             let act = i.actions.get(sig);
+            if !act.has_handler() {
+                // Ignored or default: no frame, nothing of the thread's changes.
+                return (act, me.blocked());
+            }
             let state = me.state();
             let restore = if state & RESTORE_SAVED != 0 {
                 me.store_state(state & !RESTORE_SAVED);
