@@ -244,6 +244,10 @@ pub(crate) fn claim() -> Result<&'static Tcb, isize> {
 }
 
 fn try_claim(t: &Tcb, ask_kernel: bool) -> bool {
+    // The generation before the state: a record another claimer took, reset (a new generation)
+    // and adopted again between our look and our compare-and-swap is ADOPTED again, by a live
+    // thread (ABA); the generation tells.
+    let generation = t.generation.load(Ordering::Acquire);
     let s = t.state.load(Ordering::Acquire);
     let dead = match s {
         FREE => true,
@@ -251,10 +255,19 @@ fn try_claim(t: &Tcb, ask_kernel: bool) -> bool {
         ADOPTED if ask_kernel => owner_gone(t),
         _ => false,
     };
-    dead && t
-        .state
-        .compare_exchange(s, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
-        .is_ok()
+    if !dead
+        || t.state
+            .compare_exchange(s, CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+    {
+        return false;
+    }
+    if t.generation.load(Ordering::Acquire) != generation {
+        // Not the record we judged dead: give it back to its new owner untouched.
+        t.state.store(s, Ordering::Release);
+        return false;
+    }
+    true
 }
 
 /// Whether an adopted record's owner thread no longer exists.

@@ -185,11 +185,12 @@ unsafe impl UserMemory for Host {
     }
 
     fn read(&self, addr: usize, buf: &mut [u8]) -> Result<(), Errno> {
-        if !below_user_end(addr, buf.len()) {
-            return Err(Errno::EFAULT);
-        }
+        // Linux's copy_from_user of nothing succeeds whatever the address.
         if buf.is_empty() {
             return Ok(());
+        }
+        if !below_user_end(addr, buf.len()) {
+            return Err(Errno::EFAULT);
         }
         init::ensure_init();
         // SAFETY: `buf` is valid for writes; faults on the user side are fixed up.
@@ -202,11 +203,12 @@ unsafe impl UserMemory for Host {
     }
 
     unsafe fn write(&self, addr: usize, buf: &[u8]) -> Result<(), Errno> {
-        if !below_user_end(addr, buf.len()) {
-            return Err(Errno::EFAULT);
-        }
+        // Linux's copy_to_user of nothing succeeds whatever the address.
         if buf.is_empty() {
             return Ok(());
+        }
+        if !below_user_end(addr, buf.len()) {
+            return Err(Errno::EFAULT);
         }
         init::ensure_init();
         if buf.len() <= 32 && buf.len() % 8 == 0 {

@@ -367,3 +367,42 @@ fn after_fork_the_child_knows_its_own_tid() {
     assert_eq!(status, 0, "child status {status:#x}");
     assert_eq!(HOST.tid(HOST.current()), parent_tid);
 }
+
+/// Many std threads adopted at once, round after round, while the records of the previous
+/// round's dead threads are being reclaimed: no two live threads ever share a record (a claimer
+/// that judged a record dead, lost the race for it, and then found it adopted again by a live
+/// thread once took it over: two threads on one record, and lost wakeups).
+#[test]
+fn concurrent_adoption_never_shares_a_record() {
+    let _s = serial();
+    for _round in 0..400 {
+        let n = 16;
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let b = barrier.clone();
+                std::thread::spawn(move || {
+                    b.wait();
+                    let me = HOST.current();
+                    let addr = me.record_addr();
+                    // Everyone holds its record until all have one.
+                    b.wait();
+                    let still = HOST.current() == me && HOST.tid(me) == gettid();
+                    b.wait();
+                    (addr, still)
+                })
+            })
+            .collect();
+        let got: Vec<(usize, bool)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let distinct: HashSet<usize> = got.iter().map(|g| g.0).collect();
+        assert_eq!(
+            distinct.len(),
+            n,
+            "two live threads on one record: {got:x?}"
+        );
+        assert!(
+            got.iter().all(|g| g.1),
+            "a thread lost its record: {got:x?}"
+        );
+    }
+}
