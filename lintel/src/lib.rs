@@ -126,6 +126,9 @@ pub mod table {
     pub fn route(n: usize) -> Route {
         match n as u32 {
             nr::__NR_futex
+            | nr::__NR_futex_wake
+            | nr::__NR_futex_wait
+            | nr::__NR_futex_requeue
             | nr::__NR_gettid
             | nr::__NR_set_tid_address
             | nr::__NR_exit
@@ -452,6 +455,13 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if n as u32 == nr::__NR_futex {
             // SAFETY: our caller's contract.
             return unsafe { self.futex(args, block) };
+        }
+        if matches!(
+            n as u32,
+            nr::__NR_futex_wake | nr::__NR_futex_wait | nr::__NR_futex_requeue
+        ) {
+            // SAFETY: our caller's contract.
+            return unsafe { self.futex2(n, args, block) };
         }
         // SAFETY: our caller's contract.
         Ok(unsafe { self.emulated_simple(n, args) })
@@ -978,6 +988,39 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let r = unsafe {
             self.futex
                 .futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32)
+        };
+        self.futex_outcome(r, block)
+    }
+
+    /// The futex2 calls: `futex_wake`, `futex_wait`, `futex_requeue`. An interrupted
+    /// `futex_wait` is `ERESTARTSYS`, timed or not (Linux's has no restart block: its deadline
+    /// is absolute, so the call is simply made again).
+    ///
+    /// # Safety
+    /// As [`Lintel::syscall`].
+    unsafe fn futex2(
+        &self,
+        n: usize,
+        a: [usize; 6],
+        block: &mut Option<WaitRestart>,
+    ) -> Result<isize, Interrupted> {
+        let t = &self.futex;
+        let r = match n as u32 {
+            nr::__NR_futex_wake => {
+                stats::count(self.kernel, stats::Event::FutexWake);
+                // SAFETY: the program's arguments, as the syscall defines them.
+                unsafe { t.futex_wake2(a[0], a[1], a[2], a[3]) }
+            }
+            nr::__NR_futex_wait => {
+                stats::count(self.kernel, stats::Event::FutexWait);
+                // SAFETY: the program's arguments, as the syscall defines them.
+                unsafe { t.futex_wait2(a[0], a[1], a[2], a[3], a[4], a[5]) }
+            }
+            _ => {
+                stats::count(self.kernel, stats::Event::FutexRequeue);
+                // SAFETY: the program's arguments, as the syscall defines them.
+                unsafe { t.futex_requeue2(a[0], a[1], a[2], a[3]) }
+            }
         };
         self.futex_outcome(r, block)
     }

@@ -231,6 +231,91 @@ fn interrupted_waits_restart_when_no_handler_runs() {
     assert_eq!(lintel().futex_table().waiters(), 0);
 }
 
+/// futex2 (`futex_wake` 454, `futex_wait` 455, `futex_requeue` 456) goes to lintel's table, with
+/// the host's results; an interrupted `futex_wait` with no handler to run is made again, a timed
+/// one with its absolute deadline (Linux: `ERESTARTSYS`, timed or not).
+#[test]
+fn futex2_calls_are_emulated_and_restart_when_no_handler_runs() {
+    use lintel::table::{Route, route};
+    let table = fresh_table();
+    for n in [454, 455, 456] {
+        assert_eq!(route(n), Route::Emulated, "syscall {n}");
+    }
+    const F: usize = 2 | 128; // FUTEX2_SIZE_U32 | FUTEX2_PRIVATE
+    const ANY: usize = u32::MAX as usize;
+    static W: AtomicU32 = AtomicU32::new(0);
+    let a = W.as_ptr() as usize;
+    for (n, args) in [
+        (454, [a, ANY, 1, F, 0, 0]),
+        (454, [a, 1 << 32, 1, F, 0, 0]),
+        (454, [a + 1, ANY, 1, F, 0, 0]),
+        (455, [a, 1, ANY, F, 0, 0]),
+        (455, [a, 0, 0, F, 0, 0]),
+        (456, [0, 0, 1, 1, 0, 0]),
+    ] {
+        assert_eq!(sys(n, args), native(n, args), "syscall {n} {args:x?}");
+    }
+
+    // Untimed, interrupted five times: back in lintel's queue each time, then woken.
+    let (tx, rx) = mpsc::channel();
+    let waiter = thread::spawn(move || {
+        use_table(table);
+        tx.send(HOST.current()).unwrap();
+        sys(455, [a, 0, ANY, F, 0, 0])
+    });
+    let t = rx.recv().unwrap();
+    let queued = |n| {
+        let start = Instant::now();
+        while lintel().futex_table().waiters() != n {
+            assert!(start.elapsed() < Duration::from_secs(10));
+            thread::sleep(Duration::from_millis(1));
+        }
+    };
+    queued(1);
+    for _ in 0..5 {
+        HOST.interrupt(t);
+        thread::sleep(Duration::from_millis(5));
+        queued(1);
+    }
+    assert!(!waiter.is_finished());
+    assert_eq!(sys(454, [a, ANY, 1, F, 0, 0]), 1);
+    assert_eq!(waiter.join().unwrap(), 0);
+
+    // Timed: an absolute deadline 200 ms ahead on CLOCK_MONOTONIC, interrupted at 50 and
+    // 100 ms: it still times out at the deadline.
+    let (tx, rx) = mpsc::channel();
+    let start = Instant::now();
+    let waiter = thread::spawn(move || {
+        use_table(table);
+        tx.send(HOST.current()).unwrap();
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid out-pointer.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        ts.tv_nsec += 200_000_000;
+        if ts.tv_nsec >= 1_000_000_000 {
+            ts.tv_sec += 1;
+            ts.tv_nsec -= 1_000_000_000;
+        }
+        let clock = libc::CLOCK_MONOTONIC as usize;
+        sys(455, [a, 0, ANY, F, &ts as *const _ as usize, clock])
+    });
+    let t = rx.recv().unwrap();
+    thread::sleep(Duration::from_millis(50));
+    HOST.interrupt(t);
+    thread::sleep(Duration::from_millis(50));
+    HOST.interrupt(t);
+    assert_eq!(waiter.join().unwrap(), -(libc::ETIMEDOUT as isize));
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(199) && took < Duration::from_millis(290),
+        "took {took:?}"
+    );
+    assert_eq!(lintel().futex_table().waiters(), 0);
+}
+
 #[test]
 fn thread_identity_is_emulated_and_matches_linux() {
     fresh_table();
