@@ -40,6 +40,7 @@ errnos!(
     EIO,
     EBADF,
     EMFILE,
+    E2BIG,
     ECHILD,
     EAGAIN,
     ENOMEM,

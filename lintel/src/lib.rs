@@ -129,6 +129,7 @@ pub mod table {
             | nr::__NR_futex_wake
             | nr::__NR_futex_wait
             | nr::__NR_futex_requeue
+            | nr::__NR_futex_waitv
             | nr::__NR_gettid
             | nr::__NR_set_tid_address
             | nr::__NR_exit
@@ -458,7 +459,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
         if matches!(
             n as u32,
-            nr::__NR_futex_wake | nr::__NR_futex_wait | nr::__NR_futex_requeue
+            nr::__NR_futex_wake
+                | nr::__NR_futex_wait
+                | nr::__NR_futex_requeue
+                | nr::__NR_futex_waitv
         ) {
             // SAFETY: our caller's contract.
             return unsafe { self.futex2(n, args, block) };
@@ -668,8 +672,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
         let sig_guard = self.signals.map(|s| s.prepare_fork());
         let guard = self.futex.prepare_fork();
+        let sfd_guard = signalfd::ForkGuard::new();
         // SAFETY: fork takes no arguments.
         let r = unsafe { self.passthrough(nr::__NR_fork as usize, [0; 6]) };
+        drop(sfd_guard);
         if r == 0 {
             self.kernel.after_fork();
             GROUP_EXIT.store(0, Relaxed);
@@ -687,6 +693,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 g.in_child(self.me());
             }
             lintel_clone::after_fork(self.kernel);
+            // Its signalfds get descriptors of their own (their pending sets are its own).
+            self.signalfd_after_fork();
         }
         r
     }
@@ -992,9 +1000,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         self.futex_outcome(r, block)
     }
 
-    /// The futex2 calls: `futex_wake`, `futex_wait`, `futex_requeue`. An interrupted
-    /// `futex_wait` is `ERESTARTSYS`, timed or not (Linux's has no restart block: its deadline
-    /// is absolute, so the call is simply made again).
+    /// The futex2 calls: `futex_wake`, `futex_wait`, `futex_requeue`, `futex_waitv`. An
+    /// interrupted `futex_wait` or `futex_waitv` is `ERESTARTSYS`, timed or not (Linux's have
+    /// no restart block: their deadlines are absolute, so the call is simply made again). A
+    /// `futex_waitv` on a shared futex goes to the port whole.
     ///
     /// # Safety
     /// As [`Lintel::syscall`].
@@ -1016,10 +1025,20 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 // SAFETY: the program's arguments, as the syscall defines them.
                 unsafe { t.futex_wait2(a[0], a[1], a[2], a[3], a[4], a[5]) }
             }
-            _ => {
+            nr::__NR_futex_requeue => {
                 stats::count(self.kernel, stats::Event::FutexRequeue);
                 // SAFETY: the program's arguments, as the syscall defines them.
                 unsafe { t.futex_requeue2(a[0], a[1], a[2], a[3]) }
+            }
+            _ => {
+                stats::count(self.kernel, stats::Event::FutexWait);
+                // SAFETY: the program's arguments, as the syscall defines them.
+                match unsafe { t.futex_waitv2(a[0], a[1], a[2], a[3], a[4]) } {
+                    Ok(Some(index)) => Ok(index),
+                    // SAFETY: the program's call, unchanged.
+                    Ok(None) => return unsafe { self.passthrough_once(n, a) },
+                    Err(e) => Err(e),
+                }
             }
         };
         self.futex_outcome(r, block)

@@ -656,15 +656,23 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 if tgid != pid || tid.is_some_and(|t| !self.is_our_thread(t)) {
                     return None;
                 }
-                let mut b = [0u8; 128];
-                match k.read(uinfo, &mut b) {
+                let me = k.tid(k.current());
+                match self.read_user_siginfo(uinfo) {
                     Err(e) => Err(e),
-                    Ok(()) if tid.is_some_and(|t| t <= 0) => Err(Errno::EINVAL),
-                    Ok(()) if sig == 0 => Ok(0),
-                    Ok(()) => match Signal::new(i64::from(sig)) {
+                    Ok(_) if tid.is_some_and(|t| t <= 0) => Err(Errno::EINVAL),
+                    // Not even root may pretend to be the kernel, kill() or tgkill(): those
+                    // codes only to the caller's own thread id (Linux compares the pid or tid
+                    // argument with the caller's tid).
+                    Ok(info)
+                        if (info.code >= 0 || info.code == code::SI_TKILL)
+                            && tid.unwrap_or(tgid) != me =>
+                    {
+                        Err(Errno::EPERM)
+                    }
+                    Ok(_) if sig == 0 => Ok(0),
+                    Ok(mut info) => match Signal::new(i64::from(sig)) {
                         None => Err(Errno::EINVAL),
                         Some(sg) => {
-                            let mut info = SigInfo::from_bytes(&b);
                             info.signo = sig;
                             self.generate(sg, &info, tid).map(|()| 0)
                         }
@@ -679,6 +687,31 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             Ok(v) => v,
             Err(e) => e.to_ret(),
         }))
+    }
+
+    /// A `siginfo_t` from the program, as Linux's `copy_siginfo_from_user` reads it: the 48
+    /// bytes of the kernel's siginfo (`EFAULT`), and for an `si_code` of no known layout the
+    /// rest, which must be zero (`E2BIG`; `EFAULT` if unreadable).
+    fn read_user_siginfo(&self, uinfo: usize) -> Result<SigInfo, Errno> {
+        const KERNEL_SIGINFO: usize = 48;
+        let k = self.kernel;
+        let mut b = [0u8; 128];
+        k.read(uinfo, &mut b[..KERNEL_SIGINFO])?;
+        let info = SigInfo::from_bytes(&b);
+        let c = info.code;
+        // Linux's known_siginfo_layout (the per-signal positive codes are all below NSIGPOLL
+        // or a signal's own limit, and every one of them is below SI_KERNEL).
+        let known = c == code::SI_KERNEL
+            || (c > code::SI_USER && c < code::SI_KERNEL)
+            || (-7..=0).contains(&c) // SI_DETHREAD ..= SI_USER
+            || c == -60; // SI_ASYNCNL
+        if !known {
+            k.read(uinfo + KERNEL_SIGINFO, &mut b[KERNEL_SIGINFO..])?;
+            if b[KERNEL_SIGINFO..].iter().any(|&x| x != 0) {
+                return Err(Errno::E2BIG);
+            }
+        }
+        Ok(info)
     }
 
     /// Dequeues the calling thread's next signal outside `mask` (a POSIX timer's is handed over:

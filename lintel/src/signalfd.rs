@@ -64,6 +64,28 @@ fn locked<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Holds the table's lock across a `fork` (so the child never inherits it held by a thread
+/// that does not exist there); dropped on both sides after the fork.
+pub(crate) struct ForkGuard;
+
+impl ForkGuard {
+    pub(crate) fn new() -> ForkGuard {
+        while LOCK
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            core::hint::spin_loop();
+        }
+        ForkGuard
+    }
+}
+
+impl Drop for ForkGuard {
+    fn drop(&mut self) {
+        LOCK.store(false, Ordering::Release);
+    }
+}
+
 fn slot_of(fd: i32) -> Option<&'static Slot> {
     if fd < 0 || OPEN.load(Ordering::Acquire) == 0 {
         return None;
@@ -84,6 +106,20 @@ pub(crate) fn watched() -> SigSet {
         })
 }
 
+/// Whether eventfd `fd` is readable now (a poll that does not wait).
+fn readable<K: Kernel>(l: &Lintel<'_, K>, fd: i32) -> bool {
+    // struct pollfd { int fd; short events = POLLIN; short revents; }
+    let mut pfd = [fd as u32, 1];
+    // SAFETY: poll on our own pollfd, timeout 0.
+    let r = unsafe {
+        l.passthrough(
+            nr::__NR_poll as usize,
+            [pfd.as_mut_ptr() as usize, 1, 0, 0, 0, 0],
+        )
+    };
+    r == 1 && pfd[1] >> 16 & 1 != 0
+}
+
 impl<K: Kernel> Lintel<'_, K> {
     /// `signalfd4(fd, mask, sizemask, flags)` (`signalfd` is it with flags 0), in Linux's order
     /// of checks: the size (`EINVAL`), the mask (`EFAULT`), the flags (`EINVAL`), then the
@@ -96,6 +132,8 @@ impl<K: Kernel> Lintel<'_, K> {
         let mut b = [0u8; 8];
         k.read(a[1], &mut b)?;
         let mask = SigSet::from_bits(u64::from_ne_bytes(b)).minus(SigSet::UNBLOCKABLE);
+        // An int: the upper half of the register is not looked at.
+        let flags = flags as u32 as usize;
         if flags & !((nr::O_NONBLOCK | nr::O_CLOEXEC) as usize) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -204,6 +242,51 @@ impl<K: Kernel> Lintel<'_, K> {
         })
     }
 
+    /// In a fork child: each signalfd gets an eventfd of its own at the same descriptor (with
+    /// the same flags). The inherited one is the parent's too, and readiness is per process:
+    /// the child clearing it would take the parent's.
+    pub(crate) fn signalfd_after_fork(&self) {
+        if OPEN.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        for slot in &SLOTS {
+            let fd = slot.fd.load(Ordering::Acquire);
+            if fd < 0 {
+                continue;
+            }
+            let call = |n: u32, a: [usize; 6]| {
+                // SAFETY: descriptor calls with no memory arguments.
+                unsafe { self.passthrough(n as usize, a) }
+            };
+            let fl = call(nr::__NR_fcntl, [fd as usize, 3, 0, 0, 0, 0]); // F_GETFL
+            let fdfl = call(nr::__NR_fcntl, [fd as usize, 1, 0, 0, 0, 0]); // F_GETFD
+            let mut flags = 0;
+            if fl >= 0 && fl as u32 & nr::O_NONBLOCK != 0 {
+                flags |= nr::O_NONBLOCK as usize;
+            }
+            if fdfl >= 0 && fdfl & 1 != 0 {
+                flags |= nr::O_CLOEXEC as usize;
+            }
+            let new = call(nr::__NR_eventfd2, [0, flags, 0, 0, 0, 0]);
+            if new >= 0 {
+                let _ = call(
+                    nr::__NR_dup3,
+                    [
+                        new as usize,
+                        fd as usize,
+                        flags & nr::O_CLOEXEC as usize,
+                        0,
+                        0,
+                        0,
+                    ],
+                );
+                let _ = call(nr::__NR_close, [new as usize, 0, 0, 0, 0, 0]);
+            }
+            slot.ready.store(false, Ordering::Relaxed);
+        }
+        self.signalfd_sync();
+    }
+
     /// Makes every signalfd's eventfd readable exactly when a signal of its mask is pending in
     /// the process.
     pub(crate) fn signalfd_sync(&self) {
@@ -224,10 +307,15 @@ impl<K: Kernel> Lintel<'_, K> {
                 if want == slot.ready.load(Ordering::Relaxed) {
                     continue;
                 }
+                if !want && !readable(self, fd) {
+                    // Someone read the counter through another descriptor: already clear.
+                    slot.ready.store(false, Ordering::Relaxed);
+                    continue;
+                }
                 let mut v = 1u64;
                 let n = if want { nr::__NR_write } else { nr::__NR_read };
                 // SAFETY: 8 bytes to or from our own counter; a read only when the counter is
-                // 1 (tracked in `ready`), so it does not block.
+                // readable (checked just above), so it does not block.
                 let r = unsafe {
                     self.kernel.passthrough(
                         n as usize,

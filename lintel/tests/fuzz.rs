@@ -411,12 +411,8 @@ const KNOWN_NAMES: [&str; 3] = [
     "no PI deadlock detection",
 ];
 
-/// KNOWN BUG (lintel, signalfd.rs `signalfd_sync` after `fork`): the child inherits the
-/// signalfd slots (with `ready` set) but starts with nothing pending, so its first delivery point
-/// reads the eventfd it shares with the parent to clear it: that takes the parent's readiness
-/// (the parent's `ready` stays set with the counter at 0, and its own next clear blocks), and
-/// the next fork's child blocks forever in that read (a blocking eventfd at 0). The fuzz does not
-/// fork while a signalfd is open: `FORKING` and `SIGNALFDS` (Dekker-style, both SeqCst).
+/// One fork at a time (forks and signalfds may overlap: lintel gave a fork child the parent's
+/// eventfds once, and the child's first delivery point took the parent's readiness).
 static FORKING: AtomicBool = AtomicBool::new(false);
 static SIGNALFDS: AtomicUsize = AtomicUsize::new(0);
 
@@ -1885,12 +1881,6 @@ impl Worker {
         self.mirror();
         let d = self.door();
         let r = self.call(d, libc::SYS_rt_sigpending, a);
-        // KNOWN BUG (lintel, signal.rs rt_sigpending): a zero sigsetsize writes nothing, so
-        // Linux returns 0 for any pointer; lintel's zero-byte write of an address at or above
-        // the end of user space is EFAULT.
-        if size == 0 && p >= USER_END && r == neg(libc::EFAULT) {
-            return;
-        }
         self.check_eq(r, want, "model");
         if r == 0 && size == 8 {
             let got = self.a.get_u64(p).unwrap();
@@ -2296,19 +2286,6 @@ impl Worker {
         } else {
             0
         };
-        // KNOWN BUG (lintel): for a call aimed at this process lintel reads all 128 bytes of
-        // the siginfo (EFAULT when only the first 48 are readable), never returns E2BIG for an
-        // unknown si_code layout with a non-zero tail, and never returns EPERM for an si_code
-        // >= 0 or SI_TKILL sent by a thread other than the target (rt_sigqueueinfo: a thread
-        // other than the one the pid names). These cases are not made; see the report in
-        // docs/fuzz.md.
-        if target_ok
-            && (want == neg(libc::E2BIG)
-                || want == neg(libc::EPERM)
-                || (head.is_some() && known && tail.is_none()))
-        {
-            return;
-        }
         let d = self.door();
         let r = self.call(d, n, a);
         if want == 0 && r == neg(libc::EAGAIN) && s >= 34 {
@@ -3171,12 +3148,7 @@ impl Worker {
             self.check_eq(r, 0, "close of a signalfd");
             SIGNALFDS.fetch_sub(1, SeqCst);
         }
-        // See FORKING: a signalfd may only come to exist while no fork is under way.
         SIGNALFDS.fetch_add(1, SeqCst);
-        if FORKING.load(SeqCst) {
-            SIGNALFDS.fetch_sub(1, SeqCst);
-            return;
-        }
         self.signalfd_make_now();
         SIGNALFDS.fetch_sub(1, SeqCst);
     }
@@ -3238,12 +3210,6 @@ impl Worker {
         } else {
             Some(neg(libc::EBADF))
         };
-        // KNOWN BUG (lintel, signalfd.rs `signalfd4`): Linux's flags argument is an int; lintel
-        // checks all 64 bits, so signalfd4(-1, &mask, 8, (junk << 32) | SFD_NONBLOCK) is EINVAL in
-        // lintel and a new descriptor on Linux. Not made.
-        if four && flags >> 32 != 0 && fl & !(libc::O_NONBLOCK | libc::O_CLOEXEC) == 0 {
-            return;
-        }
         let d = self.door();
         let r = self.call(d, n, a);
         match want {
@@ -3388,12 +3354,8 @@ impl Worker {
     /// A fork-like call: the child exits at once (a raw `exit_group`: nothing of this process
     /// runs there), the parent reaps it.
     fn fork(&mut self, n: i64, a: [usize; 6]) {
-        // See FORKING: no fork while a signalfd is open.
+        // See FORKING.
         if FORKING.swap(true, SeqCst) {
-            return;
-        }
-        if SIGNALFDS.load(SeqCst) != 0 {
-            FORKING.store(false, SeqCst);
             return;
         }
         self.fork_now(n, a);
