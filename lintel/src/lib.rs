@@ -498,7 +498,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                         // pshared robust mutexes. lintel's own walk at exit runs first and
                         // leaves nothing owned for the port's.
                         // SAFETY: the same arguments, which Linux's ABI defines.
-                        let _ = unsafe { self.kernel.passthrough(n, args) };
+                        // (Made again if the port did not start it: an interrupt was pending.)
+                        let _ = unsafe { self.passthrough(n, args) };
                         0
                     }
                     Err(e) => e.to_ret(),
@@ -645,10 +646,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// list itself; see `set_robust_list`).
     fn forget_port_robust_list(&self) {
         // SAFETY: set_robust_list(NULL, 24) only forgets the registration.
-        let _ = unsafe {
-            self.kernel
-                .passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0])
-        };
+        let _ = unsafe { self.passthrough(nr::__NR_set_robust_list as usize, [0, 24, 0, 0, 0, 0]) };
     }
 
     /// The exit code of a group exit that another thread started, if any: the calling thread

@@ -657,7 +657,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     return None;
                 }
                 let me = k.tid(k.current());
-                match self.read_user_siginfo(uinfo) {
+                match self.read_user_siginfo(sig, uinfo) {
                     Err(e) => Err(e),
                     Ok(_) if tid.is_some_and(|t| t <= 0) => Err(Errno::EINVAL),
                     // Not even root may pretend to be the kernel, kill() or tgkill(): those
@@ -692,19 +692,29 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// A `siginfo_t` from the program, as Linux's `copy_siginfo_from_user` reads it: the 48
     /// bytes of the kernel's siginfo (`EFAULT`), and for an `si_code` of no known layout the
     /// rest, which must be zero (`E2BIG`; `EFAULT` if unreadable).
-    fn read_user_siginfo(&self, uinfo: usize) -> Result<SigInfo, Errno> {
+    fn read_user_siginfo(&self, sig: i32, uinfo: usize) -> Result<SigInfo, Errno> {
         const KERNEL_SIGINFO: usize = 48;
         let k = self.kernel;
         let mut b = [0u8; 128];
         k.read(uinfo, &mut b[..KERNEL_SIGINFO])?;
         let info = SigInfo::from_bytes(&b);
         let c = info.code;
-        // Linux's known_siginfo_layout (the per-signal positive codes are all below NSIGPOLL
-        // or a signal's own limit, and every one of them is below SI_KERNEL).
+        // Linux's known_siginfo_layout, for the signal the call names: a positive code up to
+        // the signal's own last code (sig_sicodes: SIGILL 11, SIGFPE 15, SIGSEGV 10, SIGBUS 5,
+        // SIGTRAP, SIGCHLD, SIGPOLL 6, SIGSYS 2) or NSIGPOLL (6) for the others; SI_KERNEL;
+        // SI_DETHREAD ..= SI_USER; SI_ASYNCNL.
+        let limit = match sig as u32 {
+            nr::SIGILL => 11,
+            nr::SIGFPE => 15,
+            nr::SIGSEGV => 10,
+            nr::SIGBUS => 5,
+            nr::SIGSYS => 2,
+            _ => 6,
+        };
         let known = c == code::SI_KERNEL
-            || (c > code::SI_USER && c < code::SI_KERNEL)
-            || (-7..=0).contains(&c) // SI_DETHREAD ..= SI_USER
-            || c == -60; // SI_ASYNCNL
+            || (c > code::SI_USER && c <= limit)
+            || (-7..=0).contains(&c)
+            || c == -60;
         if !known {
             k.read(uinfo + KERNEL_SIGINFO, &mut b[KERNEL_SIGINFO..])?;
             if b[KERNEL_SIGINFO..].iter().any(|&x| x != 0) {

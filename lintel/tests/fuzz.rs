@@ -402,11 +402,9 @@ static WAKER_STOP: AtomicBool = AtomicBool::new(false);
 
 /// How often each known lintel bug (see the `KNOWN BUG` comments) showed up.
 static KNOWN: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
-const KNOWN_ROBUST_PORT: usize = 0;
-const KNOWN_SHARED_WAIT: usize = 1;
-const KNOWN_PI_DEADLOCK: usize = 2;
-const KNOWN_NAMES: [&str; 3] = [
-    "set_robust_list not registered with the port",
+const KNOWN_SHARED_WAIT: usize = 0;
+const KNOWN_PI_DEADLOCK: usize = 1;
+const KNOWN_NAMES: [&str; 2] = [
     "shared wait abandoned before the host call reported as interrupted",
     "no PI deadlock detection",
 ];
@@ -2696,12 +2694,10 @@ impl Worker {
         }
     }
 
-    /// KNOWN BUG (lintel, lib.rs `set_robust_list`): lintel also registers the list with the
-    /// port, but ignores the port's answer: when the calling thread has an interrupt pending
-    /// (a signal was just sent to it), the port does not start the call (`Passed::NotStarted`),
-    /// and the host keeps the previous list while set_robust_list returns 0. The host would
-    /// then walk a stale list if the thread were killed outside lintel. Counted, and the host
-    /// registration set right, so that the comparisons of get_robust_list stay meaningful.
+    /// lintel also registers the list with the port (so the host walks it if the thread is
+    /// killed outside lintel): the host's registration must be the list set last, even when
+    /// the thread had an interrupt pending (the port then refuses to start the call once and
+    /// lintel makes it again). Then the host registration is set for the next comparison.
     fn sync_port_robust_list(&mut self) {
         let (mut h, mut l) = (0usize, 0usize);
         let n = native(
@@ -2716,7 +2712,13 @@ impl Worker {
             ],
         );
         if n == 0 && h != self.robust.0 {
-            KNOWN[KNOWN_ROBUST_PORT].fetch_add(1, Relaxed);
+            self.fail(
+                0,
+                &format!(
+                    "the port's robust list is {h:#x}, lintel's {:#x}",
+                    self.robust.0
+                ),
+            );
         }
         native(libc::SYS_set_robust_list, [self.robust.0, 24, 0, 0, 0, 0]);
     }
