@@ -847,6 +847,31 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         };
         let pending = s.has_deliverable(me);
         if pending {
+            // The zero timeout below must not hide a bad one: Linux reads and checks the
+            // caller's first (EFAULT, EINVAL).
+            let at = match n as u32 {
+                nr::__NR_ppoll => Some(2),
+                nr::__NR_pselect6 => Some(4),
+                nr::__NR_epoll_pwait2 => Some(3),
+                _ => None,
+            };
+            if let Some(ptr) = at.map(|i| args[i]).filter(|&p| p != 0) {
+                let mut t = [0u8; 16];
+                let bad = match self.kernel.read(ptr, &mut t) {
+                    Err(e) => Some(e),
+                    Ok(()) => lintel_kernel::time::timespec_to_ns(&lintel_kernel::abi::Timespec {
+                        tv_sec: i64::from_ne_bytes(t[..8].try_into().unwrap_or_default()),
+                        tv_nsec: i64::from_ne_bytes(t[8..].try_into().unwrap_or_default()),
+                    })
+                    .err(),
+                };
+                if let Some(e) = bad {
+                    let during = me.blocked();
+                    s.end_suspend(me);
+                    self.retarget_newly_blocked(during, me.blocked());
+                    return Some(Ok(e.to_ret()));
+                }
+            }
             // Already pending and unblocked by the call's mask: Linux's wait does not sleep,
             // but ready descriptors still win over the signal (do_poll checks them first).
             match n as u32 {
@@ -859,8 +884,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             }
         }
         let ignored = s.ignored();
-        self.kernel
-            .block_arrivals(me.blocked().union(ignored).bits());
+        let held = me.blocked().union(ignored).minus(signalfd::watched());
+        self.kernel.block_arrivals(held.bits());
         // SAFETY: the program's call without its mask argument.
         let r = unsafe { self.kernel.passthrough(n, host) };
         self.kernel.block_arrivals(0);
