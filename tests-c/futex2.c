@@ -1,4 +1,5 @@
-/* futex2 through raw syscall(): futex_wake (454), futex_wait (455), futex_requeue (456).
+/* futex2 through raw syscall(): futex_wake (454), futex_wait (455), futex_requeue (456),
+ * futex_waitv (449).
  * Errors and values of single calls; blocked waiters woken by masks, counts and requeues, also
  * across futex(2) and FUTEX2_NUMA; timeouts on both clocks; and what a handled signal does to a
  * futex_wait: with SA_RESTART the call is made again (a timed one keeps its absolute deadline),
@@ -16,6 +17,7 @@
 #define NR_WAKE 454
 #define NR_WAIT 455
 #define NR_REQUEUE 456
+#define NR_WAITV 449
 #define U32 2ul
 #define NUMA 4ul
 #define PRIV 128ul
@@ -115,6 +117,21 @@ static void single(void)
 	struct waitv v[2] = { { 0, (uintptr_t)w0, U32 | PRIV, 0 }, { 0, (uintptr_t)w1, U32, 0 } };
 	SHOW("requeue flags differ", sc(NR_REQUEUE, (long)v, 0, 1, 1, 0, 0));
 	SHOW("requeue flags 1", sc(NR_REQUEUE, (long)v, 1, 1, 1, 0, 0));
+	struct waitv wv[2] = { { 0, (uintptr_t)w0, U32 | PRIV, 0 }, { 0, (uintptr_t)w1, U32 | PRIV, 0 } };
+	SHOW("waitv epoch", sc(NR_WAITV, (long)wv, 2, 0, (long)&epoch, CLOCK_MONOTONIC, 0));
+	SHOW("waitv nr 0", sc(NR_WAITV, (long)wv, 0, 0, (long)&epoch, CLOCK_MONOTONIC, 0));
+	SHOW("waitv nr 129", sc(NR_WAITV, (long)wv, 129, 0, (long)&epoch, CLOCK_MONOTONIC, 0));
+	SHOW("waitv flags 1", sc(NR_WAITV, (long)wv, 2, 1, (long)&epoch, CLOCK_MONOTONIC, 0));
+	SHOW("waitv null", sc(NR_WAITV, 0, 2, 0, (long)&epoch, CLOCK_MONOTONIC, 0));
+	SHOW("waitv unmapped, bad clock", sc(NR_WAITV, (long)p, 2, 0, (long)&epoch, 5, 0));
+	SHOW("waitv unmapped", sc(NR_WAITV, (long)p, 2, 0, (long)&epoch, CLOCK_REALTIME, 0));
+	wv[1].val = 3;
+	SHOW("waitv mismatch", sc(NR_WAITV, (long)wv, 2, 0, 0, 0, 0));
+	wv[1].val = 1ul << 32;
+	SHOW("waitv val 1<<32", sc(NR_WAITV, (long)wv, 2, 0, 0, 0, 0));
+	wv[1].val = 0;
+	wv[1].uaddr = (uintptr_t)p;
+	SHOW("waitv unmapped word", sc(NR_WAITV, (long)wv, 2, 0, (long)&epoch, CLOCK_MONOTONIC, 0));
 	munmap(p, 4096);
 }
 
@@ -124,6 +141,7 @@ struct waiter {
 	pthread_t t;
 	uint32_t *w;
 	unsigned long mask, flags;
+	uint32_t *also; /* with futex_waitv: the second word */
 	long r;
 	volatile int done;
 };
@@ -131,7 +149,13 @@ struct waiter {
 static void *wait_thread(void *arg)
 {
 	struct waiter *x = arg;
-	x->r = sc(NR_WAIT, (long)x->w, 0, (long)x->mask, (long)x->flags, 0, 0);
+	if (x->also) {
+		struct waitv v[2] = { { 0, (uintptr_t)x->w, (uint32_t)x->flags, 0 },
+				      { 0, (uintptr_t)x->also, (uint32_t)x->flags, 0 } };
+		x->r = sc(NR_WAITV, (long)v, 2, 0, 0, 0, 0);
+	} else {
+		x->r = sc(NR_WAIT, (long)x->w, 0, (long)x->mask, (long)x->flags, 0, 0);
+	}
 	x->done = 1;
 	return 0;
 }
@@ -151,6 +175,7 @@ static void start(struct waiter *x, uint32_t *w, unsigned long mask, unsigned lo
 	x->w = w;
 	x->mask = mask;
 	x->flags = flags;
+	x->also = 0;
 	x->done = 0;
 	EXPECT(pthread_create(&x->t, 0, wait_thread, x), 0);
 }
@@ -225,6 +250,18 @@ static void blocked(unsigned long scope)
 	printf("%s numa waiter, numa wake: %s\n", s, name(wake(w0, ANY, 1, f | NUMA)));
 	returned(x, 1, 1);
 	finish(x, 1, "numa");
+
+	/* futex_waitv on two words: woken on the second, it returns 1 */
+	stage = "waitv";
+	x[0].w = w0;
+	x[0].also = w1;
+	x[0].flags = f;
+	x[0].done = 0;
+	EXPECT(pthread_create(&x[0].t, 0, wait_thread, &x[0]), 0);
+	until_queued(w1, f, 1);
+	printf("%s waitv, wake the second word: %s\n", s, name(wake(w1, ANY, 1, f)));
+	returned(x, 1, 1);
+	finish(x, 1, "waitv");
 }
 
 /* ---- timeouts and signals ---- */
@@ -249,6 +286,7 @@ static void install(int flags)
 struct timed {
 	clockid_t clock;
 	long ms; /* 0: no timeout */
+	int waitv;
 	long r, took;
 	volatile int done;
 };
@@ -257,7 +295,11 @@ static void *timed_thread(void *arg)
 {
 	struct timed *t = arg;
 	struct timespec t0 = mono_now(), ts = in_ms(t->clock, t->ms);
-	t->r = sc(NR_WAIT, (long)w0, 0, ANY, U32 | PRIV, t->ms ? (long)&ts : 0, t->clock);
+	struct waitv v[2] = { { 0, (uintptr_t)w1, U32 | PRIV, 0 }, { 0, (uintptr_t)w0, U32 | PRIV, 0 } };
+	if (t->waitv)
+		t->r = sc(NR_WAITV, (long)v, 2, 0, t->ms ? (long)&ts : 0, t->clock, 0);
+	else
+		t->r = sc(NR_WAIT, (long)w0, 0, ANY, U32 | PRIV, t->ms ? (long)&ts : 0, t->clock);
 	t->took = elapsed_ms(t0);
 	t->done = 1;
 	return 0;
@@ -265,11 +307,11 @@ static void *timed_thread(void *arg)
 
 /* A futex_wait on `clock` for `ms` (0: untimed) gets SIGUSR1 every 10 ms: 5 times, or with
  * `until_done` until it returns; an untimed one is then woken. */
-static void signalled(const char *how, clockid_t clock, long ms, int until_done)
+static void signalled(const char *how, clockid_t clock, long ms, int until_done, int waitv)
 {
-	struct timed t = { clock, ms, 0, 0, 0 };
+	struct timed t = { clock, ms, waitv, 0, 0, 0 };
 	pthread_t th;
-	w0[0] = 0;
+	w0[0] = w1[0] = 0;
 	hits = 0;
 	EXPECT(pthread_create(&th, 0, timed_thread, &t), 0);
 	for (int i = 0; i < (until_done ? 300 : 5) && !t.done; i++) {
@@ -284,7 +326,8 @@ static void signalled(const char *how, clockid_t clock, long ms, int until_done)
 		}
 	}
 	EXPECT(pthread_join(th, 0), 0);
-	printf("%s, %s %s: %s, still waiting after 5 signals %s, handler ran %s", how,
+	printf("%s%s, %s %s: %s, still waiting after 5 signals %s, handler ran %s",
+	       waitv ? "futex_waitv " : "", how,
 	       ms ? "timed" : "untimed", clock == CLOCK_REALTIME ? "realtime" : "monotonic",
 	       name(t.r), until_done ? "-" : yesno(still), yesno(hits > 0));
 	if (ms && t.r == -ETIMEDOUT)
@@ -295,27 +338,29 @@ static void signalled(const char *how, clockid_t clock, long ms, int until_done)
 int main(void)
 {
 	pthread_t wd;
-	start_watchdog(&wd, 20000);
+	start_watchdog(&wd, 30000);
 	single();
 	blocked(PRIV);
 	blocked(0);
 
 	stage = "timeouts";
 	for (int c = 0; c < 2; c++) {
-		struct timed t = { c ? CLOCK_REALTIME : CLOCK_MONOTONIC, 30, 0, 0, 0 };
+		struct timed t = { c ? CLOCK_REALTIME : CLOCK_MONOTONIC, 30, 0, 0, 0, 0 };
 		timed_thread(&t);
 		printf("timeout 30 ms %s: %s, at its deadline %s\n", c ? "realtime" : "monotonic",
 		       name(t.r), yesno(t.took >= 29 && t.took < 500));
 	}
 
 	stage = "signals";
-	install(SA_RESTART);
-	signalled("SA_RESTART", CLOCK_MONOTONIC, 300, 0);
-	signalled("SA_RESTART", CLOCK_REALTIME, 300, 0);
-	signalled("SA_RESTART", CLOCK_MONOTONIC, 0, 0);
-	install(0);
-	signalled("no SA_RESTART", CLOCK_MONOTONIC, 2000, 1);
-	signalled("no SA_RESTART", CLOCK_MONOTONIC, 0, 1);
+	for (int v = 0; v < 2; v++) {
+		install(SA_RESTART);
+		signalled("SA_RESTART", CLOCK_MONOTONIC, 300, 0, v);
+		signalled("SA_RESTART", CLOCK_REALTIME, 300, 0, v);
+		signalled("SA_RESTART", CLOCK_MONOTONIC, 0, 0, v);
+		install(0);
+		signalled("no SA_RESTART", CLOCK_MONOTONIC, 2000, 1, v);
+		signalled("no SA_RESTART", CLOCK_MONOTONIC, 0, 1, v);
+	}
 	printf("ok\n");
 	return 0;
 }

@@ -1,6 +1,7 @@
-//! futex2: `futex_wake` (454), `futex_wait` (455) and `futex_requeue` (456).
+//! futex2: `futex_wake` (454), `futex_wait` (455), `futex_requeue` (456), and `futex_waitv`
+//! (449) for private futexes.
 //!
-//! The three calls are Linux's `FUTEX_WAKE_BITSET`, `FUTEX_WAIT_BITSET` and `FUTEX_CMP_REQUEUE`
+//! The first three are Linux's `FUTEX_WAKE_BITSET`, `FUTEX_WAIT_BITSET` and `FUTEX_CMP_REQUEUE`
 //! with a new flags word per futex (`FUTEX2_SIZE_*`, `FUTEX2_NUMA`, `FUTEX2_MPOL`,
 //! `FUTEX2_PRIVATE`), values and masks as wide as a register, and the timeout's clock as an
 //! argument. They run on the same engine as `futex(2)`; what is new is the argument checking,
@@ -21,7 +22,13 @@
 //! - `futex_requeue(waiters[2], flags, nr_wake, nr_requeue)`: `flags` must be 0 and `waiters`
 //!   non-null (`EINVAL`); each `struct futex_waitv` is copied (`EFAULT`) and checked in turn
 //!   (flags as above, `__reserved` 0, `val` within the size); both entries must have the same
-//!   flags; then `FUTEX_CMP_REQUEUE`'s rules with `waiters[0].val` as the expected value.
+//!   flags; then `FUTEX_CMP_REQUEUE`'s rules with `waiters[0].val` as the expected value;
+//! - `futex_waitv(waiters, nr_futexes, flags, timeout, clockid)`: `flags` must be 0, `nr` in
+//!   1..=128 and `waiters` non-null (`EINVAL`); the timeout as `futex_wait`'s, checked before
+//!   any entry; then every entry copied and checked, then every key, then each entry queued in
+//!   turn while its word holds its value (`EAGAIN` otherwise). Woken, it returns the index of
+//!   a woken entry; interrupted, `ERESTARTSYS`. Shared entries are the port's (see
+//!   [`FutexTable::futex_waitv2`]).
 //!
 //! `FUTEX2_NUMA`: the futex is two words, the value and a NUMA node; the pair must be 8-byte
 //! aligned and below the end of user space, the node word is read (`EFAULT`), a node that is
@@ -33,11 +40,12 @@
 //! port as plain shared futexes. `FUTEX2_MPOL` (take the node from the memory policy) changes
 //! nothing without a memory policy on the page, which lintel assumes (docs/abi.md).
 
-use crate::table::Key;
+use crate::table::{Key, Locked, Waiter};
+use crate::wait_wake::Slept;
 use crate::{FutexError, FutexTable, Restart, Scope};
 use lintel_kernel::abi::linux;
 use lintel_kernel::time::timespec_to_ns;
-use lintel_kernel::{ClockId, Deadline, Errno, Kernel};
+use lintel_kernel::{ClockId, Deadline, Errno, Kernel, Wakeup};
 
 /// `FUTEX2_VALID_MASK` (Linux 6.16 and later: with `NUMA` and `MPOL`).
 const VALID_MASK: u32 =
@@ -52,6 +60,9 @@ const NUMA_KEY: Key = 1 << (usize::BITS - 1);
 
 /// `sizeof(struct futex_waitv)`: `u64 val; u64 uaddr; u32 flags; u32 __reserved`.
 const WAITV_SIZE: usize = 24;
+
+/// `FUTEX_WAITV_MAX`: the most futexes one `futex_waitv` waits on.
+const WAITV_MAX: usize = 128;
 
 /// A futex2 flags word, checked.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -150,18 +161,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         // `unsigned long val, unsigned long mask, unsigned int flags, ..., clockid_t clockid`.
         let f = flags2(flags as u32)?;
         let (val, mask) = (fits(val as u64)?, fits(mask as u64)?);
-        let deadline = match timeout {
-            0 => None,
-            t => {
-                let clock = match clockid as i32 as u32 {
-                    linux::CLOCK_MONOTONIC => ClockId::Monotonic,
-                    linux::CLOCK_REALTIME => ClockId::Realtime,
-                    _ => return Err(Errno::EINVAL.into()),
-                };
-                let ns = timespec_to_ns(&self.read_timespec(t)?)?;
-                Some(Deadline { clock, ns })
-            }
-        };
+        let deadline = self.timeout2(timeout, clockid)?;
         if mask == 0 {
             return Err(Errno::EINVAL.into());
         }
@@ -222,6 +222,175 @@ impl<K: Kernel> FutexTable<'_, K> {
             from.flags.scope,
         )?;
         Ok(n as usize)
+    }
+
+    /// `syscall(SYS_futex_waitv, waiters, nr_futexes, flags, timeout, clockid)` with the raw
+    /// registers, for private futexes: sleeps while every `*waiters[i].uaddr == waiters[i].val`
+    /// until one of them is woken (returns its index; the highest of those woken, as Linux),
+    /// the absolute `timeout` on `clockid` passes (`ETIMEDOUT`), or an interruption
+    /// ([`Restart::Syscall`]). `EAGAIN` if a value differs when its turn comes (entries are
+    /// queued in order; a futex woken meanwhile wins).
+    ///
+    /// `Ok(None)`: an entry is shared. The port's shared futexes have no wait on several words,
+    /// so the caller hands the whole call to the port (on the host port, the host kernel, which
+    /// is where lintel's shared futexes live). Every check that comes before an entry's key is
+    /// made first, so the port sees only calls that parse.
+    ///
+    /// Stack: the waiter nodes live on the caller's stack, as for every lintel wait, in an
+    /// array of 4, 16 or 128 nodes by `nr_futexes` (about 64 bytes each with the host port).
+    ///
+    /// # Safety
+    /// As [`futex_wake2`](Self::futex_wake2) (for every entry's node word).
+    ///
+    /// # References
+    /// Linux `kernel/futex/syscalls.c` (`sys_futex_waitv`, `futex_parse_waitv`),
+    /// `waitwake.c` (`futex_wait_multiple`, `futex_wait_multiple_setup`,
+    /// `futex_unqueue_multiple`).
+    pub unsafe fn futex_waitv2(
+        &self,
+        waiters: usize,
+        nr_futexes: usize,
+        flags: usize,
+        timeout: usize,
+        clockid: usize,
+    ) -> Result<Option<usize>, FutexError> {
+        // `unsigned int nr_futexes, unsigned int flags, ..., clockid_t clockid`.
+        let (nr, flags) = (nr_futexes as u32 as usize, flags as u32);
+        if flags != 0 || nr == 0 || nr > WAITV_MAX || waiters == 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        let deadline = self.timeout2(timeout, clockid)?;
+        // SAFETY: our caller's contract.
+        unsafe {
+            match nr {
+                1..=4 => self.waitv_in::<4>(waiters, nr, deadline),
+                5..=16 => self.waitv_in::<16>(waiters, nr, deadline),
+                _ => self.waitv_in::<WAITV_MAX>(waiters, nr, deadline),
+            }
+        }
+    }
+
+    /// [`futex_waitv2`](Self::futex_waitv2) for `nr <= N` entries, with arrays of `N`.
+    ///
+    /// # Safety
+    /// As [`futex_waitv2`](Self::futex_waitv2).
+    unsafe fn waitv_in<const N: usize>(
+        &self,
+        waiters: usize,
+        nr: usize,
+        deadline: Option<Deadline>,
+    ) -> Result<Option<usize>, FutexError> {
+        // futex_parse_waitv: every entry copied and checked, in order.
+        let mut words = [(0usize, 0u32); N];
+        let mut flags = [Flags2 {
+            scope: Scope::Private,
+            numa: false,
+        }; N];
+        for i in 0..nr {
+            let e = self.read_waitv(waiters.wrapping_add(i * WAITV_SIZE))?;
+            words[i] = (e.uaddr, e.val);
+            flags[i] = e.flags;
+        }
+        if flags[..nr].iter().any(|f| f.scope == Scope::Shared) {
+            return Ok(None);
+        }
+        // futex_wait_multiple_setup: every key first, in order.
+        let mut keys = [0 as Key; N];
+        for i in 0..nr {
+            // SAFETY: our caller's contract.
+            keys[i] = unsafe { self.key2(words[i].0, flags[i]) }?;
+        }
+        let k = self.kernel;
+        let me = k.current();
+        let prio = k.priority(me);
+        // [LIFETIME]: the nodes stay in this frame until every queued one is off its queue
+        // (each return below unqueues what it queued).
+        let nodes: [Waiter<K::Thread>; N] =
+            core::array::from_fn(|i| Waiter::new(keys[i], u32::MAX, prio, me));
+        // Then each is queued in turn if its word still holds its value (as `wait`, [ORDER]).
+        for i in 0..nr {
+            let (uaddr, val) = words[i];
+            let bucket = self.bucket(keys[i]);
+            // Fault the word in without a lock held (see `wait`).
+            let check = k.load_u32(uaddr).and_then(|_| {
+                bucket.waiters_inc(); // [ORDER] A
+                let locked = Locked::lock(bucket, k);
+                let same = match k.load_u32(uaddr) {
+                    Ok(v) if v == val => Ok(()),
+                    Ok(_) => Err(Errno::EAGAIN),
+                    Err(e) => Err(e),
+                };
+                if same.is_ok() {
+                    locked.enqueue(&nodes[i]);
+                } else {
+                    drop(locked);
+                    bucket.waiters_dec();
+                }
+                same
+            });
+            if let Err(e) = check {
+                // A futex woken meanwhile wins over the error (futex_unqueue_multiple).
+                return match self.unqueue_all(&nodes[..i]) {
+                    Some(woken) => Ok(Some(woken)),
+                    None => Err(e.into()),
+                };
+            }
+        }
+        let slept = self.sleep_any(&nodes[..nr], deadline);
+        match (self.unqueue_all(&nodes[..nr]), slept) {
+            (Some(woken), _) => Ok(Some(woken)),
+            (None, Slept::TimedOut) => Err(Errno::ETIMEDOUT.into()),
+            // Linux: the timer first, then the signal (`futex_wait_multiple`).
+            (None, Slept::Interrupted) if deadline.is_some_and(|d| k.now(d.clock) >= d.ns) => {
+                Err(Errno::ETIMEDOUT.into())
+            }
+            // `Woken` always finds its node dequeued; were it not so, making the call again is
+            // what Linux does after a spurious wakeup.
+            (None, Slept::Interrupted | Slept::Woken) => Err(FutexError::Restart(Restart::Syscall)),
+        }
+    }
+
+    /// Sleeps until a waker dequeued one of `nodes` (all queued by the caller), the deadline
+    /// passes or the thread is interrupted. The nodes stay queued: the caller unqueues them.
+    fn sleep_any(&self, nodes: &[Waiter<K::Thread>], deadline: Option<Deadline>) -> Slept {
+        loop {
+            match self.kernel.wait(deadline) {
+                Wakeup::Notified if nodes.iter().any(Waiter::is_woken) => return Slept::Woken,
+                // A token without a dequeue is stale or spurious: sleep again.
+                Wakeup::Notified => {}
+                Wakeup::TimedOut => return Slept::TimedOut,
+                Wakeup::Interrupted => return Slept::Interrupted,
+            }
+        }
+    }
+
+    /// Takes every one of `nodes` (each queued) off its queue; returns the highest index of
+    /// those a waker had dequeued first (Linux's `futex_unqueue_multiple`).
+    fn unqueue_all(&self, nodes: &[Waiter<K::Thread>]) -> Option<usize> {
+        let mut woken = None;
+        for (i, node) in nodes.iter().enumerate() {
+            if !self.unqueue(node) {
+                woken = Some(i);
+            }
+        }
+        woken
+    }
+
+    /// `futex2_setup_timeout`: no timeout without a pointer (the clock is then ignored);
+    /// otherwise the clock must be `CLOCK_MONOTONIC` or `CLOCK_REALTIME` (`EINVAL`, before
+    /// the timespec is read), then the timespec is copied (`EFAULT`) and checked (`EINVAL`).
+    /// The time is absolute.
+    fn timeout2(&self, timeout: usize, clockid: usize) -> Result<Option<Deadline>, Errno> {
+        if timeout == 0 {
+            return Ok(None);
+        }
+        let clock = match clockid as i32 as u32 {
+            linux::CLOCK_MONOTONIC => ClockId::Monotonic,
+            linux::CLOCK_REALTIME => ClockId::Realtime,
+            _ => return Err(Errno::EINVAL),
+        };
+        let ns = timespec_to_ns(&self.read_timespec(timeout)?)?;
+        Ok(Some(Deadline { clock, ns }))
     }
 
     /// Copies and checks one `struct futex_waitv` (`futex_parse_waitv`): `EFAULT` if it cannot

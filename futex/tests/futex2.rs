@@ -1,5 +1,5 @@
-//! futex2 differential tests: `futex_wake` (454), `futex_wait` (455) and `futex_requeue` (456)
-//! run against the host kernel (Linux 6.18, the oracle) and against lintel's futex on the Linux
+//! futex2 differential tests: `futex_wake` (454), `futex_wait` (455), `futex_requeue` (456) and
+//! `futex_waitv` (449) run against the host kernel (Linux 6.18, the oracle) and against lintel's futex on the Linux
 //! host port, with the same raw register values; results, errno, futex words and NUMA node
 //! words afterwards, and which blocked waiters each step woke, are compared.
 //!
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 const SYS_FUTEX_WAKE: libc::c_long = 454;
 const SYS_FUTEX_WAIT: libc::c_long = 455;
 const SYS_FUTEX_REQUEUE: libc::c_long = 456;
+const SYS_FUTEX_WAITV: libc::c_long = 449;
 
 const U32: u64 = 2;
 const NUMA: u64 = 4;
@@ -121,6 +122,36 @@ impl Backend {
                     nr_requeue as usize,
                 )
             }),
+        }
+    }
+
+    fn waitv(self, waiters: usize, nr: u64, flags: u64, ts: usize, clock: u64) -> Outcome {
+        let native_call = || {
+            // SAFETY: as `wake`.
+            let r = unsafe { libc::syscall(SYS_FUTEX_WAITV, waiters, nr, flags, ts, clock) };
+            native(r)
+        };
+        match self {
+            Backend::Native => native_call(),
+            Backend::Lintel => {
+                // SAFETY: as `wake`.
+                let r = unsafe {
+                    lintel_table().futex_waitv2(
+                        waiters,
+                        nr as usize,
+                        flags as usize,
+                        ts,
+                        clock as usize,
+                    )
+                };
+                match r {
+                    Ok(Some(index)) => Ok(index),
+                    // A shared entry: the dispatcher hands the call to the port (here, the
+                    // host kernel), as this does.
+                    Ok(None) => native_call(),
+                    Err(e) => Err(e.errno().raw()),
+                }
+            }
         }
     }
 
@@ -317,6 +348,19 @@ enum Wv {
     LastBeforeUnmapped,
 }
 
+/// Where `futex_waitv`'s `waiters` points.
+#[derive(Copy, Clone, Debug)]
+enum Wvv {
+    /// Up to four entries in page 0 (`nr` says how many are read).
+    Entries([E; 4]),
+    /// This entry 130 times, in a buffer of its own.
+    Repeat(E),
+    Null,
+    Unmapped,
+    /// The prepared valid entry at the end of the read-only page: the second is unmapped.
+    LastBeforeUnmapped,
+}
+
 /// `futex_wait`'s timeout argument.
 #[derive(Copy, Clone, Debug)]
 enum Ts {
@@ -349,6 +393,13 @@ enum Op {
         nr_wake: u64,
         nr_requeue: u64,
     },
+    Waitv {
+        waiters: Wvv,
+        nr: u64,
+        flags: u64,
+        ts: Ts,
+        clock: u64,
+    },
     /// `futex(2)` `FUTEX_WAKE`.
     OldWake { uaddr: A, nr: u32, private: bool },
 }
@@ -361,6 +412,23 @@ fn clock_now(clock: u64) -> i128 {
     // SAFETY: a valid out-pointer.
     unsafe { libc::clock_gettime(clock as libc::clockid_t, &mut ts) };
     ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+}
+
+impl Ts {
+    /// The timeout pointer for a call on `clock`.
+    fn place(self, arena: &Arena, clock: u64) -> usize {
+        match self {
+            Ts::None => 0,
+            Ts::Abs(s, ns) => arena.timespec(s, ns),
+            Ts::FromNow(ms) => {
+                // Any clock the test passes that is not realtime reads monotonic.
+                let c = if clock == RT { RT } else { MONO };
+                let t = clock_now(c) + ms as i128 * 1_000_000;
+                arena.timespec((t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64)
+            }
+            Ts::Unmapped => arena.addr(A::Unmapped),
+        }
+    }
 }
 
 impl Op {
@@ -380,18 +448,35 @@ impl Op {
                 ts,
                 clock,
             } => {
-                let ts = match ts {
-                    Ts::None => 0,
-                    Ts::Abs(s, ns) => arena.timespec(s, ns),
-                    Ts::FromNow(ms) => {
-                        // Any clock the test passes that is not realtime reads monotonic.
-                        let c = if clock == RT { RT } else { MONO };
-                        let t = clock_now(c) + ms as i128 * 1_000_000;
-                        arena.timespec((t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64)
-                    }
-                    Ts::Unmapped => arena.addr(A::Unmapped),
-                };
+                let ts = ts.place(arena, clock);
                 b.wait(arena.addr(uaddr), val, mask, flags, ts, clock)
+            }
+            Op::Waitv {
+                waiters,
+                nr,
+                flags,
+                ts,
+                clock,
+            } => {
+                let ts = ts.place(arena, clock);
+                let mut buf = Vec::new();
+                let w = match waiters {
+                    Wvv::Entries(e) => {
+                        for (i, e) in e.iter().enumerate() {
+                            arena.write_waitv(WAITV + 24 * i, e);
+                        }
+                        arena.base + WAITV
+                    }
+                    Wvv::Repeat(e) => {
+                        let one = [e.val, arena.addr(e.uaddr) as u64, u64::from(e.flags)];
+                        buf.resize(130, one);
+                        buf.as_ptr() as usize
+                    }
+                    Wvv::Null => 0,
+                    Wvv::Unmapped => arena.addr(A::Unmapped),
+                    Wvv::LastBeforeUnmapped => arena.base + RO_LAST_WAITV,
+                };
+                b.waitv(w, nr, flags, ts, clock)
             }
             Op::Requeue {
                 waiters,
@@ -1010,6 +1095,233 @@ fn single_thread_cases() -> Vec<Case> {
             0,
         );
         add("requeue to self", requeue(with(1, e(0, W0, f)), 0, 1, 1), 0);
+        // futex_waitv.
+        let wv = |entries: [E; 4], nr: u64, ts: Ts, clock: u64| Op::Waitv {
+            waiters: Wvv::Entries(entries),
+            nr,
+            flags: 0,
+            ts,
+            clock,
+        };
+        let good = [e(0, W0, f), e(0, W1, f), e(0, W0, f), e(0, W1, f)];
+        let set = |i: usize, x: E| {
+            let mut w = good;
+            w[i] = x;
+            w
+        };
+        let epoch = Ts::Abs(0, 0);
+        add("waitv 1, epoch", wv(good, 1, epoch, MONO), 0);
+        add("waitv 4, epoch realtime", wv(good, 4, epoch, RT), 0);
+        add("waitv 2, past", wv(good, 2, Ts::FromNow(-3), MONO), 0);
+        add("waitv 2, now+2ms", wv(good, 2, Ts::FromNow(2), RT), 0);
+        add("waitv nr 0", wv(good, 0, epoch, MONO), 0);
+        add("waitv nr 2^32 + 1", wv(good, 1 << 32 | 1, epoch, MONO), 0);
+        for nr in [5, 17, 128, 129] {
+            add(
+                &format!("waitv {nr} of one entry"),
+                Op::Waitv {
+                    waiters: Wvv::Repeat(e(0, W0, f)),
+                    nr,
+                    flags: 0,
+                    ts: epoch,
+                    clock: MONO,
+                },
+                0,
+            );
+        }
+        add(
+            "waitv 128, one mismatching",
+            Op::Waitv {
+                waiters: Wvv::Repeat(e(3, W0, f)),
+                nr: 128,
+                flags: 0,
+                ts: Ts::None,
+                clock: 0,
+            },
+            0,
+        );
+        for (what, waiters, nr, flags, ts, clock) in [
+            ("flags 1", Wvv::Entries(good), 1, 1, epoch, MONO),
+            (
+                "flags upper half ignored",
+                Wvv::Entries(good),
+                1,
+                1 << 32,
+                epoch,
+                MONO,
+            ),
+            ("null", Wvv::Null, 1, 0, epoch, MONO),
+            ("null, nr 0, flags 1", Wvv::Null, 0, 1, epoch, MONO),
+            ("unmapped", Wvv::Unmapped, 1, 0, epoch, MONO),
+            ("unmapped, bad clock", Wvv::Unmapped, 1, 0, epoch, 9),
+            (
+                "unmapped, bad timespec",
+                Wvv::Unmapped,
+                1,
+                0,
+                Ts::Abs(0, -1),
+                MONO,
+            ),
+            (
+                "unmapped, timespec unmapped",
+                Wvv::Unmapped,
+                1,
+                0,
+                Ts::Unmapped,
+                MONO,
+            ),
+            (
+                "second entry unmapped",
+                Wvv::LastBeforeUnmapped,
+                2,
+                0,
+                epoch,
+                MONO,
+            ),
+            (
+                "bad clock",
+                Wvv::Entries(good),
+                1,
+                0,
+                epoch,
+                libc::CLOCK_BOOTTIME as u64,
+            ),
+            (
+                "clock upper half ignored",
+                Wvv::Entries(good),
+                1,
+                0,
+                epoch,
+                1 << 32 | RT,
+            ),
+            (
+                "no timeout, bad clock",
+                Wvv::Entries(set(0, e(1, W0, f))),
+                1,
+                0,
+                Ts::None,
+                9,
+            ),
+        ] {
+            add(
+                &format!("waitv {what}"),
+                Op::Waitv {
+                    waiters,
+                    nr,
+                    flags,
+                    ts,
+                    clock,
+                },
+                0,
+            );
+        }
+        add("waitv mismatch", wv(set(1, e(1, W1, f)), 2, Ts::None, 0), 0);
+        add(
+            "waitv entry 2 val 1<<32",
+            wv(set(2, e(1 << 32, W0, f)), 3, epoch, MONO),
+            0,
+        );
+        add(
+            "waitv entry 3 unread",
+            wv(set(3, e(1 << 32, W0, 0x7f)), 3, epoch, MONO),
+            0,
+        );
+        add(
+            "waitv reserved",
+            wv(
+                set(
+                    1,
+                    E {
+                        reserved: 4,
+                        ..e(0, W1, f)
+                    },
+                ),
+                2,
+                epoch,
+                MONO,
+            ),
+            0,
+        );
+        add(
+            "waitv size u8",
+            wv(set(1, e(0, W1, scope)), 2, epoch, MONO),
+            0,
+        );
+        add(
+            "waitv size u64",
+            wv(set(0, e(0, W0, scope | 3)), 2, epoch, MONO),
+            0,
+        );
+        add(
+            "waitv flag 0x10",
+            wv(set(0, e(0, W0, f | 0x10)), 1, epoch, MONO),
+            0,
+        );
+        add(
+            "waitv other scope second",
+            wv(set(1, e(0, W1, f ^ PRIV)), 2, epoch, MONO),
+            0,
+        );
+        add(
+            "waitv misaligned second, mismatch first",
+            wv(
+                [e(4, W0, f), e(0, Misaligned, f), e(0, W0, f), e(0, W0, f)],
+                2,
+                Ts::None,
+                0,
+            ),
+            0,
+        );
+        add(
+            "waitv unmapped second, mismatch first",
+            wv(
+                [e(4, W0, f), e(0, Unmapped, f), e(0, W0, f), e(0, W0, f)],
+                2,
+                Ts::None,
+                0,
+            ),
+            0,
+        );
+        add(
+            "waitv unmapped first, mismatch second",
+            wv(
+                [e(0, Unmapped, f), e(4, W1, f), e(0, W0, f), e(0, W0, f)],
+                2,
+                Ts::None,
+                0,
+            ),
+            0,
+        );
+        add(
+            "waitv kernel address",
+            wv(set(1, e(0, Kernel, f)), 2, epoch, MONO),
+            0,
+        );
+        add(
+            "waitv read-only word",
+            wv(set(1, e(0, RoNode0, f)), 2, epoch, MONO),
+            0,
+        );
+        add(
+            "waitv numa node -1",
+            wv(set(0, e(0, W0, f | NUMA)), 2, epoch, MONO),
+            u32::MAX,
+        );
+        add(
+            "waitv numa node 3",
+            wv(set(1, e(0, W1, f | NUMA)), 2, epoch, MONO),
+            3,
+        );
+        add(
+            "waitv numa 4-aligned",
+            wv(set(1, e(0, W0Plus4, f | NUMA)), 2, epoch, MONO),
+            0,
+        );
+        add(
+            "waitv numa read-only, node -1",
+            wv(set(1, e(0, RoNodeAny, f | NUMA)), 2, epoch, MONO),
+            0,
+        );
         // Cross-API: the plain futex(2) wake on a futex2 word.
         add(
             "futex(2) wake",
@@ -1054,7 +1366,7 @@ fn single_thread_calls_match_native() {
         cases.len(),
         mismatches.join("\n")
     );
-    assert!(cases.len() > 250, "{} cases", cases.len());
+    assert!(cases.len() > 350, "{} cases", cases.len());
 }
 
 /// The rules that make futex2 differ from `futex(2)`, stated (both backends must agree with
@@ -1132,6 +1444,8 @@ enum How {
     Futex2 { mask: u32, flags: u64 },
     /// `futex(2)` `FUTEX_WAIT_BITSET` with this mask.
     Futex1 { mask: u32 },
+    /// `futex_waitv` on these words (its own word first), each with these flags.
+    Waitv { more: &'static [A], flags: u64 },
 }
 
 #[derive(Copy, Clone, Debug)]
@@ -1159,7 +1473,10 @@ fn blocked_in_futex(tid: i32) -> bool {
         .and_then(|s| s.split_whitespace().next())
         .unwrap_or("");
     let nr = syscall.split_whitespace().next().unwrap_or("");
-    (nr == libc::SYS_futex.to_string() || nr == SYS_FUTEX_WAIT.to_string()) && state == "S"
+    [libc::SYS_futex, SYS_FUTEX_WAIT, SYS_FUTEX_WAITV]
+        .iter()
+        .any(|n| nr == n.to_string())
+        && state == "S"
 }
 
 #[derive(Debug, PartialEq)]
@@ -1191,6 +1508,17 @@ fn run_scenario(b: Backend, sc: &Scenario, scope: u64) -> Trace {
                 }
                 How::Futex1 { mask } => {
                     b.futex_wait_bitset(arena2.addr(w.word), 0, mask, scope == PRIV)
+                }
+                How::Waitv { more, flags } => {
+                    let mut entries = [e(0, w.word, U32 | scope | flags); 4];
+                    for (i, word) in more.iter().enumerate() {
+                        entries[i + 1].uaddr = *word;
+                    }
+                    let mut buf = [[0u64; 3]; 4];
+                    for (b, x) in buf.iter_mut().zip(entries) {
+                        *b = [x.val, arena2.addr(x.uaddr) as u64, u64::from(x.flags)];
+                    }
+                    b.waitv(buf.as_ptr() as usize, 1 + more.len() as u64, 0, 0, 0)
                 }
             };
             results2.lock().unwrap()[i] = Some(r);
@@ -1270,6 +1598,13 @@ fn numa(word: A) -> Waiter {
             mask: u32::MAX,
             flags: NUMA,
         },
+    }
+}
+
+fn waitv(word: A, more: &'static [A]) -> Waiter {
+    Waiter {
+        word,
+        how: How::Waitv { more, flags: 0 },
     }
 }
 
@@ -1404,6 +1739,64 @@ fn scenarios() -> Vec<Scenario> {
             },
         },
         Scenario {
+            name: "waitv woken on either word, returns its index",
+            waiters: vec![waitv(W0, &[W1]), waitv(W1, &[W0]), f2(W1, any)],
+            steps: |s| {
+                vec![
+                    wake(W1, ANY, 1, U32 | s),
+                    wake(W1, ANY, 1, U32 | s),
+                    wake(W0, ANY, 5, U32 | s),
+                ]
+            },
+        },
+        Scenario {
+            name: "waitv twice on one word: the highest index woken",
+            waiters: vec![waitv(W0, &[W0, W1])],
+            steps: |s| vec![wake(W0, ANY, 2, U32 | s), wake(W1, ANY, 5, U32 | s)],
+        },
+        Scenario {
+            name: "waitv twice on one word, one woken: the first",
+            waiters: vec![waitv(W0, &[W1, W0])],
+            steps: |s| vec![wake(W0, ANY, 1, U32 | s), wake(W0, ANY, 5, U32 | s)],
+        },
+        Scenario {
+            name: "waitv requeued, woken on the target; futex(2) wakes it too",
+            waiters: vec![waitv(W0, &[]), f2(W0, any), waitv(W1, &[W1])],
+            steps: |s| {
+                let f = U32 | s;
+                vec![
+                    requeue(Wv::Entries([e(0, W0, f), e(0, W1, f)]), 0, 0, 1),
+                    wake(W1, ANY, 1, f),
+                    Op::OldWake {
+                        uaddr: W1,
+                        nr: 10,
+                        private: s == PRIV,
+                    },
+                    wake(W0, ANY, 1, f),
+                ]
+            },
+        },
+        Scenario {
+            name: "waitv with NUMA entries",
+            waiters: vec![
+                Waiter {
+                    word: W0,
+                    how: How::Waitv {
+                        more: &[W1],
+                        flags: NUMA,
+                    },
+                },
+                f2(W0, any),
+            ],
+            steps: |s| {
+                vec![
+                    wake(W1, ANY, 1, U32 | s),
+                    wake(W0, ANY, 1, U32 | s),
+                    wake(W1, ANY, 1, U32 | NUMA | s),
+                ]
+            },
+        },
+        Scenario {
             name: "NUMA requeue",
             waiters: vec![numa(W0), numa(W0), f2(W0, any)],
             steps: |s| {
@@ -1458,7 +1851,7 @@ fn blocked_waiter_scenarios_match_native() {
 /// An interrupted `futex_wait` asks for `ERESTARTSYS`, timed or not (Linux's `sys_futex_wait`
 /// has no restart block, unlike `FUTEX_WAIT_BITSET`), and leaves no waiter behind.
 #[test]
-fn an_interrupted_wait_is_erestartsys_timed_or_not() {
+fn an_interrupted_wait_or_waitv_is_erestartsys_timed_or_not() {
     use support::{KERNEL, StdKernel, T};
     let buckets: &'static [Bucket<T>] = Box::leak(
         (0..16)
@@ -1502,6 +1895,33 @@ fn an_interrupted_wait_is_erestartsys_timed_or_not() {
             h.join().unwrap(),
             Err(FutexError::Restart(Restart::Syscall)),
             "timeout {timeout:#x} flags {flags:#x}"
+        );
+        assert_eq!(table.waiters(), 0);
+    }
+    // futex_waitv on the pair's word and on another word: the same.
+    let other: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(0)));
+    let entries: &'static [[u64; 3]; 2] = Box::leak(Box::new([
+        [0, addr as u64, U32 | PRIV],
+        [0, other as *const AtomicU32 as u64, U32 | PRIV],
+    ]));
+    for timeout in [0, ts.as_ptr() as usize] {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = thread::spawn(move || {
+            tx.send(KERNEL.current()).unwrap();
+            // SAFETY: our own entries and words.
+            unsafe { table.futex_waitv2(entries.as_ptr() as usize, 2, 0, timeout, 1) }
+        });
+        let me = rx.recv().unwrap();
+        let start = Instant::now();
+        while table.waiters() != 2 {
+            assert!(start.elapsed() < Duration::from_secs(10), "never queued");
+            thread::sleep(Duration::from_millis(1));
+        }
+        KERNEL.interrupt(me);
+        assert_eq!(
+            h.join().unwrap(),
+            Err(FutexError::Restart(Restart::Syscall)),
+            "waitv timeout {timeout:#x}"
         );
         assert_eq!(table.waiters(), 0);
     }

@@ -231,14 +231,14 @@ fn interrupted_waits_restart_when_no_handler_runs() {
     assert_eq!(lintel().futex_table().waiters(), 0);
 }
 
-/// futex2 (`futex_wake` 454, `futex_wait` 455, `futex_requeue` 456) goes to lintel's table, with
-/// the host's results; an interrupted `futex_wait` with no handler to run is made again, a timed
-/// one with its absolute deadline (Linux: `ERESTARTSYS`, timed or not).
+/// futex2 (`futex_wake` 454, `futex_wait` 455, `futex_requeue` 456, `futex_waitv` 449) goes to
+/// lintel's table, with the host's results; an interrupted `futex_wait` with no handler to run is
+/// made again, a timed one with its absolute deadline (Linux: `ERESTARTSYS`, timed or not).
 #[test]
 fn futex2_calls_are_emulated_and_restart_when_no_handler_runs() {
     use lintel::table::{Route, route};
     let table = fresh_table();
-    for n in [454, 455, 456] {
+    for n in [449, 454, 455, 456] {
         assert_eq!(route(n), Route::Emulated, "syscall {n}");
     }
     const F: usize = 2 | 128; // FUTEX2_SIZE_U32 | FUTEX2_PRIVATE
@@ -252,6 +252,8 @@ fn futex2_calls_are_emulated_and_restart_when_no_handler_runs() {
         (455, [a, 1, ANY, F, 0, 0]),
         (455, [a, 0, 0, F, 0, 0]),
         (456, [0, 0, 1, 1, 0, 0]),
+        (449, [0, 1, 0, 0, 0, 0]),
+        (449, [a, 0, 0, 0, 0, 0]),
     ] {
         assert_eq!(sys(n, args), native(n, args), "syscall {n} {args:x?}");
     }
@@ -280,6 +282,22 @@ fn futex2_calls_are_emulated_and_restart_when_no_handler_runs() {
     assert!(!waiter.is_finished());
     assert_eq!(sys(454, [a, ANY, 1, F, 0, 0]), 1);
     assert_eq!(waiter.join().unwrap(), 0);
+
+    // futex_waitv on a private word and W: queued in lintel's table, woken there by a
+    // futex_wake on W, it returns W's index.
+    static OTHER: AtomicU32 = AtomicU32::new(0);
+    let entries: &'static [[u64; 3]; 2] = Box::leak(Box::new([
+        [0, OTHER.as_ptr() as u64, F as u64],
+        [0, a as u64, F as u64],
+    ]));
+    let waiter = thread::spawn(move || {
+        use_table(table);
+        sys(449, [entries.as_ptr() as usize, 2, 0, 0, 0, 0])
+    });
+    queued(2);
+    assert_eq!(sys(454, [a, ANY, 1, F, 0, 0]), 1);
+    assert_eq!(waiter.join().unwrap(), 1);
+    queued(0);
 
     // Timed: an absolute deadline 200 ms ahead on CLOCK_MONOTONIC, interrupted at 50 and
     // 100 ms: it still times out at the deadline.
