@@ -63,7 +63,14 @@ impl<K: Kernel> FutexTable<'_, K> {
             return match self.kernel.shared_wait(uaddr, val, bitset, deadline) {
                 Ok(()) => Ok(()),
                 Err(SharedWaitError::Errno(e)) => Err(e.into()),
-                Err(SharedWaitError::Interrupted) => Err(interrupted()),
+                // The port may have given up before its value check (an interrupt was already
+                // pending): Linux checks the value before it looks at signals, so a mismatch
+                // or a fault is the answer then, as the restarted call would give.
+                Err(SharedWaitError::Interrupted) => match self.kernel.load_u32(uaddr) {
+                    Err(e) => Err(e.into()),
+                    Ok(v) if v != val => Err(Errno::EAGAIN.into()),
+                    Ok(_) => Err(interrupted()),
+                },
             };
         }
 

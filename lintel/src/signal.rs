@@ -473,15 +473,17 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             cached as u32
         } else {
             // SAFETY: getuid takes no arguments.
-            let uid = unsafe { self.passthrough(nr::__NR_getuid as usize, [0; 6]) } as u32;
-            // Kept only if no uid change ran meanwhile (it would have bumped the epoch).
-            let _ = UID.compare_exchange(
-                cached,
-                UID_KNOWN | (cached & UID_EPOCH) | u64::from(uid),
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            );
-            uid
+            let r = unsafe { self.passthrough(nr::__NR_getuid as usize, [0; 6]) };
+            if r >= 0 {
+                // Kept only if no uid change ran meanwhile (it would have bumped the epoch).
+                let _ = UID.compare_exchange(
+                    cached,
+                    UID_KNOWN | (cached & UID_EPOCH) | u64::from(r as u32),
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                );
+            }
+            r as u32
         };
         (self.pid(), uid)
     }

@@ -402,12 +402,8 @@ static WAKER_STOP: AtomicBool = AtomicBool::new(false);
 
 /// How often each known lintel bug (see the `KNOWN BUG` comments) showed up.
 static KNOWN: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
-const KNOWN_SHARED_WAIT: usize = 0;
-const KNOWN_PI_DEADLOCK: usize = 1;
-const KNOWN_NAMES: [&str; 2] = [
-    "shared wait abandoned before the host call reported as interrupted",
-    "no PI deadlock detection",
-];
+const KNOWN_PI_DEADLOCK: usize = 0;
+const KNOWN_NAMES: [&str; 1] = ["no PI deadlock detection"];
 
 /// One fork at a time (forks and signalfds may overlap: lintel gave a fork child the parent's
 /// eventfds once, and the child's first delivery point took the parent's readiness).
@@ -1579,19 +1575,6 @@ impl Worker {
         let n = self.native_mirror(libc::SYS_futex, a);
         let interruptible = matches!(cmd, 0 | 9) && self.futex_may_block(a, false);
         if r == neg(libc::EINTR) && interruptible {
-            return;
-        }
-        // KNOWN BUG (lintel, futex/src/wait_wake.rs `wait` over host/src/shared.rs): a shared
-        // wait that the port abandons before the host's futex call (the thread has an interrupt
-        // pending: `Window::NotStarted`) is reported as an interrupted wait: ETIMEDOUT when the
-        // deadline has passed, EINTR (a handler ran, or a signal is deliverable and there is no
-        // front door), although the call never checked its word: Linux gives EAGAIN or EFAULT.
-        if a[1] as u32 & FUTEX_PRIVATE == 0
-            && matches!(cmd, 0 | 9)
-            && (r == neg(libc::EINTR) || r == neg(libc::ETIMEDOUT))
-            && (n == neg(libc::EAGAIN) || n == neg(libc::EFAULT))
-        {
-            KNOWN[KNOWN_SHARED_WAIT].fetch_add(1, Relaxed);
             return;
         }
         // KNOWN BUG (lintel, futex/src/pi.rs): no PI deadlock detection. Linux's rt_mutex chain
