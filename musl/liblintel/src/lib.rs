@@ -140,7 +140,14 @@ core::arch::global_asm!(
     "    cmp $228, %rdi",                        // clock_gettime?
     "    jne 1f",                                //   no: the full door
     "    cmp $1, %rsi",                          // CLOCK_REALTIME (0) or CLOCK_MONOTONIC (1)?
-    "    jbe {cgt}",                             //   yes: the port's clock, a tail call
+    "    ja 1f",                                 //   no: the full door
+    "    push %rbp",                             // the port's clock, on an aligned stack
+    "    mov %rsp, %rbp",                        //   (a caller after musl's async cancel
+    "    and $-16, %rsp",                        //   may be misaligned)
+    "    call {cgt}",                            // rax = 0 or -EFAULT
+    "    mov %rbp, %rsp",                        // the caller's stack back
+    "    pop %rbp",                              //   and its rbp
+    "    ret",                                   // back to musl
     "1:",
     "    mov %rsp, %rax",                        // the caller's rsp (at the return address)
     "    sub $112, %rsp",                        // room for the Entry
