@@ -105,28 +105,84 @@ impl<K: Kernel> FutexTable<'_, K> {
                 .map(|()| 0),
             linux::FUTEX_WAIT_BITSET => self.wait(uaddr, val, val3, deadline, scope).map(|()| 0),
             linux::FUTEX_WAKE => {
-                count(self.wake(uaddr, val as i32, linux::FUTEX_BITSET_MATCH_ANY, scope))
+                count(self.outlined_wake(uaddr, val as i32, linux::FUTEX_BITSET_MATCH_ANY, scope))
             }
-            linux::FUTEX_WAKE_BITSET => count(self.wake(uaddr, val as i32, val3, scope)),
+            linux::FUTEX_WAKE_BITSET => count(self.outlined_wake(uaddr, val as i32, val3, scope)),
             linux::FUTEX_REQUEUE => {
-                count(self.requeue(uaddr, uaddr2, val as i32, val2, None, scope))
+                count(self.outlined_requeue(uaddr, uaddr2, val as i32, val2, None, scope))
             }
             linux::FUTEX_CMP_REQUEUE => {
-                count(self.requeue(uaddr, uaddr2, val as i32, val2, Some(val3), scope))
+                count(self.outlined_requeue(uaddr, uaddr2, val as i32, val2, Some(val3), scope))
             }
             linux::FUTEX_WAKE_OP => {
                 // SAFETY: our caller's contract.
-                count(unsafe { self.wake_op(uaddr, uaddr2, val as i32, val2, val3, scope) })
+                count(unsafe {
+                    self.outlined_wake_op(uaddr, uaddr2, val as i32, val2, val3, scope)
+                })
             }
-            linux::FUTEX_LOCK_PI | linux::FUTEX_LOCK_PI2 => {
-                self.lock_pi(uaddr, deadline, false, scope).map(|()| 0)
-            }
-            linux::FUTEX_TRYLOCK_PI => self.lock_pi(uaddr, None, true, scope).map(|()| 0),
+            linux::FUTEX_LOCK_PI | linux::FUTEX_LOCK_PI2 => self
+                .outlined_lock_pi(uaddr, deadline, false, scope)
+                .map(|()| 0),
+            linux::FUTEX_TRYLOCK_PI => self.outlined_lock_pi(uaddr, None, true, scope).map(|()| 0),
             linux::FUTEX_UNLOCK_PI => self.unlock_pi(uaddr, scope).map(|()| 0).map_err(Into::into),
             // Requeue-PI: not emulated yet (docs/abi.md); FUTEX_FD and unknown commands: ENOSYS
             // as on Linux.
             _ => Err(Errno::ENOSYS.into()),
         }
+    }
+
+    // The commands with large frames (wake lists, two buckets, PI state) are kept out of
+    // `futex`'s frame: lintel runs on the calling thread's stack, which may be as small as
+    // PTHREAD_STACK_MIN, and a wait or wake there must fit.
+    #[inline(never)]
+    fn outlined_wake(
+        &self,
+        uaddr: usize,
+        nr_wake: i32,
+        bitset: u32,
+        scope: Scope,
+    ) -> Result<u32, Errno> {
+        self.wake(uaddr, nr_wake, bitset, scope)
+    }
+
+    #[inline(never)]
+    fn outlined_requeue(
+        &self,
+        uaddr: usize,
+        uaddr2: usize,
+        nr_wake: i32,
+        nr_requeue: i32,
+        expected: Option<u32>,
+        scope: Scope,
+    ) -> Result<u32, Errno> {
+        self.requeue(uaddr, uaddr2, nr_wake, nr_requeue, expected, scope)
+    }
+
+    /// # Safety
+    /// As [`FutexTable::wake_op`].
+    #[inline(never)]
+    unsafe fn outlined_wake_op(
+        &self,
+        uaddr: usize,
+        uaddr2: usize,
+        nr_wake: i32,
+        nr_wake2: i32,
+        op: u32,
+        scope: Scope,
+    ) -> Result<u32, Errno> {
+        // SAFETY: our caller's contract.
+        unsafe { self.wake_op(uaddr, uaddr2, nr_wake, nr_wake2, op, scope) }
+    }
+
+    #[inline(never)]
+    fn outlined_lock_pi(
+        &self,
+        uaddr: usize,
+        deadline: Option<Deadline>,
+        try_only: bool,
+        scope: Scope,
+    ) -> Result<(), FutexError> {
+        self.lock_pi(uaddr, deadline, try_only, scope)
     }
 
     pub(crate) fn read_timespec(&self, addr: usize) -> Result<Timespec, Errno> {

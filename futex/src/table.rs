@@ -418,14 +418,17 @@ impl<T> Waiter<T> {
 }
 
 /// How many threads a wake collects before it must notify under the lock.
-const WAKE_BATCH: usize = 32;
+///
+/// Small on purpose: the list lives on the waker's stack, which is the program's (as small as
+/// `PTHREAD_STACK_MIN` for some threads), and most wakes wake one thread or a few.
+const WAKE_BATCH: usize = 8;
 
 /// Threads dequeued under a bucket lock, notified after it is dropped (the two-phase wake of
 /// Linux's `wake_q` and parking_lot's `unpark_lock`/`unpark`). Lives on the waker's stack.
 ///
 /// Holds up to [`WAKE_BATCH`] handles; a wake of more threads than that notifies each full
 /// batch, in queue order, while still holding the lock (correct, slower; only broadcasts to more
-/// than 32 waiters pay).
+/// than 8 waiters pay).
 pub(crate) struct WakeList<'k, T> {
     notify: &'k dyn Fn(T),
     threads: [Option<T>; WAKE_BATCH],

@@ -917,6 +917,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// The delivery point at the exit of a call made through a front door. Returns if no
     /// handler is to run (the caller then finishes the call: its value, or a restart); else
     /// delivers on the port's delivery stack and resumes the handler.
+    // Kept out of `syscall_from`'s frame (its delivery record is large): lintel runs on the
+    // calling thread's stack, which may be as small as PTHREAD_STACK_MIN.
+    #[inline(never)]
     pub(crate) fn deliver_at_exit(
         &self,
         entry: &Entry,
