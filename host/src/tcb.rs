@@ -225,23 +225,42 @@ pub(crate) fn install_altstack(t: &Tcb) {
 /// Claims a record: a free or dead one from the pool, else a fresh mapping. The record comes
 /// back in state [`CLAIMED`] with a new generation and cleared per-thread words.
 pub(crate) fn claim() -> Result<&'static Tcb, isize> {
-    // Pass 1 costs no syscalls; pass 2 asks the kernel about adopted owners.
+    // Each pass looks at most CLAIM_SCAN records, from where the last claim stopped (a process
+    // with thousands of live threads must not scan them all for every new one); records that
+    // die are found as the cursor comes round. Pass 1 costs no syscalls; pass 2 asks the kernel
+    // about adopted owners.
     for pass in 0..2 {
-        let mut p = ALL.load(Ordering::Acquire);
-        while !p.is_null() {
+        let mut p = CURSOR.load(Ordering::Acquire);
+        for _ in 0..CLAIM_SCAN {
+            if p.is_null() {
+                p = ALL.load(Ordering::Acquire);
+                if p.is_null() {
+                    break;
+                }
+            }
             // SAFETY: list entries are published records, never unmapped.
             let t = unsafe { &*p };
+            let next = t.next as *mut Tcb;
             if try_claim(t, pass == 1) {
+                CURSOR.store(next, Ordering::Release);
                 reset(t);
                 return Ok(t);
             }
-            p = t.next as *mut Tcb;
+            p = next;
         }
+        CURSOR.store(p, Ordering::Release);
     }
     let t = map_new()?;
     reset(t);
     Ok(t)
 }
+
+/// How many records one pass of [`claim`] looks at before it maps a new one.
+const CLAIM_SCAN: usize = 64;
+
+/// Where the next [`claim`] starts looking (a hint: any record of [`ALL`], or null for its
+/// head).
+static CURSOR: AtomicPtr<Tcb> = AtomicPtr::new(ptr::null_mut());
 
 fn try_claim(t: &Tcb, ask_kernel: bool) -> bool {
     // The generation before the state: a record another claimer took, reset (a new generation)
