@@ -256,6 +256,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             nr::__NR_clock_gettime if args[0] <= 1 => {
                 Some(self.clock_gettime_fast(args[0], args[1]))
             }
+            // The CPU-time clocks of this process and its threads, from the port.
+            nr::__NR_clock_gettime => self.clock_gettime_cpu(args[0] as i32, args[1]),
             _ => None,
         }
     }

@@ -209,6 +209,22 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
     }
 
+    /// `clock_gettime` on a CPU-time clock of this process or one of its threads
+    /// (`CLOCK_PROCESS_CPUTIME_ID`, `CLOCK_THREAD_CPUTIME_ID`, `pthread_getcpuclockid`'s ids),
+    /// from [`Clock::cpu_now`](lintel_kernel::Clock::cpu_now); `None` for any other clock, or
+    /// one the port cannot measure (the call then goes to the port).
+    pub(crate) fn clock_gettime_cpu(&self, id: i32, ts: usize) -> Option<isize> {
+        let ClockChoice::Timer(TimerClock::Cpu(c)) = self.clock_choice(id) else {
+            return None;
+        };
+        let ns = self.kernel.cpu_now(c)?;
+        // SAFETY: the program's timespec pointer, written as Linux would.
+        Some(match unsafe { self.kernel.write(ts, &ns_ts(ns)) } {
+            Ok(()) => 0,
+            Err(e) => e.to_ret(),
+        })
+    }
+
     /// The time on `clock` now, in nanoseconds.
     pub(crate) fn timer_now(&self, clock: TimerClock) -> Option<u64> {
         match clock {
