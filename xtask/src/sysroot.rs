@@ -311,7 +311,7 @@ fn derive_one_line(text: &str) -> (bool, Vec<String>) {
 /// Makes sure apt has a `deb-src` entry: if none exists, writes `lintel-deb-src-<name>` next to
 /// each apt source file, derived from that file's `deb` entries (never a hard-coded mirror), and
 /// runs `apt-get update`.
-fn ensure_deb_src() -> Result<(), String> {
+pub(crate) fn ensure_deb_src() -> Result<(), String> {
     let etc = Path::new("/etc/apt");
     let mut files = vec![etc.join("sources.list")];
     if let Ok(rd) = fs::read_dir(etc.join("sources.list.d")) {
