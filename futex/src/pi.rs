@@ -91,9 +91,9 @@ fn top_waiter<T: Copy>(locked: &Locked<'_, T>, key: usize) -> Option<bool> {
 }
 
 /// The port word ([`lintel_kernel::Threads::locals`]) in which a thread publishes the private
-/// PI futex it sleeps on (`[PI-CHAIN]`), 0 when none: the word the port's slot table gives the
-/// futex layer ([`lintel_kernel::thread::slots::FUTEX`]).
-pub const PI_BLOCKED: usize = lintel_kernel::thread::slots::FUTEX.start;
+/// PI futex it sleeps on (`[PI-CHAIN]`), 0 when none: the first of the words the port's slot
+/// table leaves free ([`lintel_kernel::thread::slots::FREE`]).
+pub const PI_BLOCKED: usize = lintel_kernel::thread::slots::FREE.start;
 
 /// Linux's `max_lock_depth`: a PI chain longer than this is `EDEADLK`.
 const MAX_LOCK_DEPTH: usize = 1024;
