@@ -10,57 +10,26 @@
 //! docs/abi.md states. The waiters are ordinary nodes of the futex table marked `pi`; plain
 //! wakes and requeues refuse to touch them with `EINVAL`, as Linux's do.
 //!
-//! `[PI]` Rules (Linux `kernel/futex/pi.c`, `futex_lock_pi_atomic` and `attach_to_pi_owner`,
-//! in that order):
-//! 1. LOCK_PI reads the word under the bucket lock (`EFAULT`). Its own tid: `EDEADLK`.
-//! 2. A waiter already queued on the word (the first in queue order, Linux's `top_waiter`): a
-//!    plain one is `EINVAL`; a PI one means the lock is contended: queue behind it, writing
-//!    nothing.
-//! 3. Nobody queued, tid 0: take it, keeping `OWNER_DIED` (`newval = (uval & OWNER_DIED) |
-//!    tid`). Otherwise set `FUTEX_WAITERS` with a compare-and-exchange, also when the bit is
-//!    already set (`lock_pi_update_atomic`: a read-only word is `EFAULT` here, whoever owns
-//!    it); a changed word means: start again. Then the owner (`attach_to_pi_owner`): a thread
-//!    of this process; a task of another process is `EPERM` for a private futex (probed on
-//!    6.18: pid 1, kthreadd, a parent, a child and a child's thread alike); a tid no task
-//!    has is `ESRCH` once the word is re-read unchanged (`handle_exit_race`). TRYLOCK_PI then
-//!    fails with `EAGAIN`, leaving `WAITERS` set.
-//! 4. Deadlock detection (Linux's rt_mutex chain walk, `[PI-CHAIN]` below): a LOCK_PI about to
-//!    sleep follows "owner is blocked on a PI futex, whose owner is blocked on ..." and fails
-//!    with `EDEADLK` if the chain comes back to the caller (or to the futex it waits on), or is
-//!    longer than Linux's `max_lock_depth` (1024). TRYLOCK_PI does not walk.
-//! 5. Queue and sleep. Woken by UNLOCK_PI's handoff, the waiter owns the lock.
-//! 6. UNLOCK_PI: the word's tid must be the caller's (`EPERM`). With a PI waiter queued, the
+//! `[PI]` Rules (Linux `kernel/futex/pi.c`):
+//! 1. LOCK_PI reads the word under the bucket lock. Its own tid: `EDEADLK`. Tid 0 and nobody
+//!    queued: take it, keeping `OWNER_DIED` (`newval = (uval & OWNER_DIED) | tid`).
+//! 2. Otherwise set `FUTEX_WAITERS` (a changed word means: start again). If nobody was queued
+//!    yet, the owner must exist (`ESRCH` for a tid nobody has, re-checked against a changed
+//!    word); TRYLOCK_PI then fails with `EAGAIN`, leaving `WAITERS` set.
+//! 3. Queue and sleep. Woken by UNLOCK_PI's handoff, the waiter owns the lock.
+//! 4. UNLOCK_PI: the word's tid must be the caller's (`EPERM`). With a PI waiter queued, the
 //!    word becomes `FUTEX_WAITERS | waiter's tid` — always WAITERS, even for the last waiter —
 //!    and that waiter is dequeued and woken: the lock is handed off, never left free. With none,
 //!    the word becomes 0 (`EAGAIN` if user space changed it meanwhile).
-//! 7. A waiter whose timeout, interruption or deadlock verdict races the handoff owns the lock
-//!    if the handoff dequeued it first (the same `[LIFETIME]` rule as plain waits). LOCK_PI
-//!    never returns `EINTR`: an interrupted LOCK_PI is restarted (`ERESTARTNOINTR`).
-//!
-//! `[PI-CHAIN]` Each thread publishes the private PI futex it sleeps on in one of its port
-//! words ([`PI_BLOCKED`], `Threads::locals`): set after its node is queued, before its walk;
-//! cleared when its LOCK_PI ends, however it ends. A walk goes from the word's owner (a tid)
-//! to that thread's published futex (`Threads::for_each_thread` finds the thread), to the tid
-//! in that futex's word, and so on, taking no lock. Memory ordering: the publication is a
-//! SeqCst store and each read of another thread's publication a SeqCst load, both in the
-//! same single total order. Take any cycle of threads each about to sleep on a futex the
-//! next owns, and the one whose publication comes last in that order: every other
-//! publication precedes its loads, so its walk reads each of them (none is cleared: those
-//! threads sleep until the cycle is broken), and each futex word as new as its waiter saw it
-//! before publishing (the SeqCst load synchronises with that store), so it finds the owner
-//! the cycle needs. At least one thread of every deadlock fails with `EDEADLK`; two may
-//! (Linux's walks can both see the cycle too). A publication read just before its thread
-//! stops waiting gives a verdict Linux could give a moment earlier; a stale one whose thread
-//! was handed the futex names that thread itself as the owner, and ends the walk.
-//! Shared PI futexes are the port's (the host kernel walks its own chains); a chain through
-//! one is not followed.
+//! 5. A waiter whose timeout or interruption races the handoff owns the lock if the handoff
+//!    dequeued it first (the same `[LIFETIME]` rule as plain waits). LOCK_PI never returns
+//!    `EINTR`: an interrupted LOCK_PI is restarted (`ERESTARTNOINTR`).
 
 use crate::table::{Locked, Visit, Waiter, WakeList};
 use crate::wait_wake::Slept;
 use crate::{FutexError, FutexTable, Restart, Scope};
-use core::sync::atomic::Ordering;
 use lintel_kernel::abi::linux as l;
-use lintel_kernel::{Deadline, Errno, Kernel, Passed, SharedWaitError};
+use lintel_kernel::{Deadline, Errno, Kernel, SharedWaitError};
 
 /// Whether a PI waiter is queued on `key` in `locked`'s bucket (and whether a plain one is,
 /// which makes the futex inconsistent: Linux answers `EINVAL`).
@@ -78,41 +47,18 @@ fn queued<T: Copy>(locked: &Locked<'_, T>, key: usize) -> (bool, bool) {
     (pi, plain)
 }
 
-/// The first waiter queued on `key` in `locked`'s bucket, if any (Linux's `futex_top_waiter`):
-/// whether it is a PI waiter.
-fn top_waiter<T: Copy>(locked: &Locked<'_, T>, key: usize) -> Option<bool> {
-    let mut top = None;
-    locked.visit(|node| {
-        if top.is_none() && node.key() == key {
-            top = Some(node.pi);
-        }
-    });
-    top
-}
-
-/// The port word ([`lintel_kernel::Threads::locals`]) in which a thread publishes the private
-/// PI futex it sleeps on (`[PI-CHAIN]`), 0 when none: the first of the words the port's slot
-/// table leaves free ([`lintel_kernel::thread::slots::FREE`]).
-pub const PI_BLOCKED: usize = lintel_kernel::thread::slots::FREE.start;
-
-/// Linux's `max_lock_depth`: a PI chain longer than this is `EDEADLK`.
-const MAX_LOCK_DEPTH: usize = 1024;
-
 impl<K: Kernel> FutexTable<'_, K> {
     /// `futex(uaddr, FUTEX_LOCK_PI[2][_PRIVATE], 0, deadline, NULL, 0)`, or with `trylock`
     /// `FUTEX_TRYLOCK_PI`: takes the PI lock at `uaddr` for the calling thread, sleeping while
-    /// another thread owns it (rules `[PI]` 1–5, 7).
+    /// another thread owns it (rules `[PI]` 1–3, 5).
     ///
-    /// `EDEADLK` if the caller owns it or sleeping would close a cycle of PI waiters, `ESRCH`
-    /// for an owner tid nobody has, `EPERM` for one of another process, `EAGAIN` for a failed
-    /// trylock, `ETIMEDOUT`, `EINVAL` (misaligned, or a plain waiter first on the word),
-    /// `EFAULT` (also for a read-only word another thread owns); an interruption is
-    /// [`Restart::NoIntr`]. A shared PI futex is the port's
+    /// `EDEADLK` if the caller owns it, `ESRCH` for an owner tid nobody has, `EAGAIN` for a
+    /// failed trylock, `ETIMEDOUT`, `EINVAL` (misaligned, or plain waiters on the word),
+    /// `EFAULT`; an interruption is [`Restart::NoIntr`]. A shared PI futex is the port's
     /// ([`lintel_kernel::SharedFutex::shared_lock_pi`]).
     ///
     /// # References
-    /// futex(2); Linux `kernel/futex/pi.c` (`futex_lock_pi`, `futex_lock_pi_atomic`,
-    /// `attach_to_pi_owner`), `kernel/locking/rtmutex.c` (`rt_mutex_adjust_prio_chain`).
+    /// futex(2); Linux `kernel/futex/pi.c` (`futex_lock_pi`, `futex_lock_pi_atomic`).
     pub fn lock_pi(
         &self,
         uaddr: usize,
@@ -133,50 +79,46 @@ impl<K: Kernel> FutexTable<'_, K> {
         let tid = k.tid(me);
         let bucket = self.bucket(key);
         let node = Waiter::new_pi(key, k.priority(me), me, tid);
-        let owner = loop {
+        loop {
             k.load_u32(uaddr)?; // fault the word in without the lock held
             bucket.waiters_inc();
             let locked = Locked::lock(bucket, k);
-            let step = self.lock_pi_atomic(&locked, uaddr, key, tid as u32);
-            if let Ok(Step::Wait(owner)) = step {
-                if !trylock {
+            match self.lock_pi_atomic(&locked, uaddr, key, tid as u32) {
+                Ok(Step::Acquired) => {
+                    drop(locked);
+                    bucket.waiters_dec();
+                    return Ok(());
+                }
+                Ok(Step::Retry) => {
+                    drop(locked);
+                    bucket.waiters_dec();
+                    continue;
+                }
+                Ok(Step::Wait) if trylock => {
+                    drop(locked);
+                    bucket.waiters_dec();
+                    return Err(Errno::EAGAIN.into());
+                }
+                Ok(Step::Wait) => {
                     locked.enqueue(&node);
-                    break owner;
+                }
+                Err(e) => {
+                    drop(locked);
+                    bucket.waiters_dec();
+                    return Err(e.into());
                 }
             }
-            drop(locked);
-            bucket.waiters_dec();
-            match step {
-                Ok(Step::Acquired) => return Ok(()),
-                Ok(Step::Retry) => {}
-                Ok(Step::Wait(_)) => return Err(Errno::EAGAIN.into()),
-                Ok(Step::NotHere(owner)) => return Err(self.owner_elsewhere(owner)),
-                Err(e) => return Err(e.into()),
-            }
-        };
-        // [PI] 4, [PI-CHAIN]: publish, then walk.
-        let blocked = &k.locals()[PI_BLOCKED];
-        blocked.store(uaddr, Ordering::SeqCst);
-        let slept = if self.pi_chain_closes(tid as u32, owner, uaddr) {
-            // Linux: a deadlock verdict stands unless the lock was handed over meanwhile.
-            if self.unqueue(&node) {
-                blocked.store(0, Ordering::Release);
-                return Err(Errno::EDEADLK.into());
-            }
-            Slept::Woken
-        } else {
-            self.sleep(&node, deadline)
-        };
-        blocked.store(0, Ordering::Release);
-        // [PI] 5 and 7: dequeued by the handoff means owning the lock.
-        match slept {
+            break;
+        }
+        // [PI] 3 and 5: dequeued by the handoff means owning the lock.
+        match self.sleep(&node, deadline) {
             Slept::Woken => Ok(()),
             Slept::TimedOut => Err(Errno::ETIMEDOUT.into()),
             Slept::Interrupted => Err(FutexError::Restart(Restart::NoIntr)),
         }
     }
 
-    /// Rules `[PI]` 1–3, under the bucket lock.
+    /// Rules `[PI]` 1–2, under the bucket lock.
     fn lock_pi_atomic(
         &self,
         locked: &Locked<'_, K::Thread>,
@@ -189,13 +131,11 @@ impl<K: Kernel> FutexTable<'_, K> {
         if uval & l::FUTEX_TID_MASK == tid {
             return Err(Errno::EDEADLK);
         }
-        match top_waiter(locked, key) {
-            // Linux's attach_to_pi_state: lintel keeps no PI state to check the word against.
-            Some(true) => return Ok(Step::Wait(uval & l::FUTEX_TID_MASK)),
-            Some(false) => return Err(Errno::EINVAL),
-            None => {}
+        let (pi_queued, plain_queued) = queued(locked, key);
+        if plain_queued {
+            return Err(Errno::EINVAL);
         }
-        if uval & l::FUTEX_TID_MASK == 0 {
+        if !pi_queued && uval & l::FUTEX_TID_MASK == 0 {
             let newval = (uval & l::FUTEX_OWNER_DIED) | tid;
             // SAFETY: the caller asked to take the PI lock at `uaddr`: writing it is the call.
             let seen = unsafe { k.cmpxchg_u32(uaddr, uval, newval) }?;
@@ -205,94 +145,31 @@ impl<K: Kernel> FutexTable<'_, K> {
                 Step::Retry
             });
         }
-        // First waiter: WAITERS, written even when it is set (Linux's lock_pi_update_atomic).
-        let newval = uval | l::FUTEX_WAITERS;
-        // SAFETY: as above.
-        let seen = unsafe { k.cmpxchg_u32(uaddr, uval, newval) }?;
-        if seen != uval {
-            return Ok(Step::Retry);
-        }
-        // Linux's attach_to_pi_owner: the owner must exist.
-        let owner = uval & l::FUTEX_TID_MASK;
-        if k.tid_alive(owner as i32) {
-            return Ok(Step::Wait(owner));
-        }
-        // Linux's handle_exit_race: a changed word means try again.
-        if k.load_u32(uaddr)? != newval {
-            return Ok(Step::Retry);
-        }
-        Ok(Step::NotHere(owner as i32))
-    }
-
-    /// The answer for a PI owner `tid` that is no thread of this process (rule `[PI]` 3):
-    /// `EPERM` if some task has it (Linux finds it with `find_get_task_by_vpid` and refuses it
-    /// for a private futex), `ESRCH` if none does. The port answers through
-    /// `sched_getscheduler(tid)`, which looks a task up by id and nothing else; a port that
-    /// cannot (`ENOSYS`) gives `ESRCH`. An interruption before it answered restarts the call.
-    #[cold]
-    fn owner_elsewhere(&self, tid: i32) -> FutexError {
-        let nr = l::__NR_sched_getscheduler as usize;
-        // SAFETY: sched_getscheduler takes a pid and touches no memory.
-        match unsafe { self.kernel.passthrough(nr, [tid as usize, 0, 0, 0, 0, 0]) } {
-            Passed::Done(r) if r >= 0 || r == Errno::EPERM.to_ret() => Errno::EPERM.into(),
-            Passed::Done(_) => Errno::ESRCH.into(),
-            Passed::Interrupted | Passed::NotStarted => FutexError::Restart(Restart::NoIntr),
-        }
-    }
-
-    /// Rule `[PI]` 4 (`[PI-CHAIN]`): whether the calling thread (`me`), about to sleep on
-    /// `uaddr` whose word named `owner`, would close a cycle of PI waiters. Linux's
-    /// `rt_mutex_adjust_prio_chain` with deadlock detection: at each step the owner's own PI
-    /// futex is the one the caller waits on, or its owner is the caller (`EDEADLK`); a chain
-    /// deeper than `max_lock_depth` is `EDEADLK` too.
-    #[inline(never)]
-    fn pi_chain_closes(&self, me: u32, mut owner: u32, uaddr: usize) -> bool {
-        let k = self.kernel;
-        for _ in 0..MAX_LOCK_DEPTH {
-            let Some(thread) = self.thread_with_tid(owner) else {
-                return false;
-            };
-            let next = k.locals_of(thread)[PI_BLOCKED].load(Ordering::SeqCst);
-            if next == 0 {
-                return false;
+        if uval & l::FUTEX_WAITERS == 0 {
+            // SAFETY: as above.
+            let seen = unsafe { k.cmpxchg_u32(uaddr, uval, uval | l::FUTEX_WAITERS) }?;
+            if seen != uval {
+                return Ok(Step::Retry);
             }
-            let Ok(word) = k.load_u32(next) else {
-                return false;
-            };
-            let next_owner = word & l::FUTEX_TID_MASK;
-            if next_owner == owner {
-                // A stale publication: the thread was just handed its futex (and may be
-                // about to wait on ours again: not a cycle).
-                return false;
-            }
-            if next == uaddr || next_owner == me {
-                return true;
-            }
-            if next_owner == 0 {
-                return false;
-            }
-            owner = next_owner;
         }
-        true
-    }
-
-    /// The thread of this process whose tid is `tid`, if there is one.
-    fn thread_with_tid(&self, tid: u32) -> Option<K::Thread> {
-        if tid == 0 {
-            return None;
-        }
-        let k = self.kernel;
-        let mut found = None;
-        k.for_each_thread(&mut |t| {
-            if found.is_none() && k.tid(t) as u32 == tid {
-                found = Some(t);
+        if !pi_queued {
+            // First waiter: the owner must exist (Linux's attach_to_pi_owner).
+            let owner = (uval & l::FUTEX_TID_MASK) as i32;
+            if owner == 0 || !k.tid_alive(owner) {
+                // Linux's handle_exit_race: a changed word means try again.
+                let now = k.load_u32(uaddr)?;
+                return if now != uval | l::FUTEX_WAITERS {
+                    Ok(Step::Retry)
+                } else {
+                    Err(Errno::ESRCH)
+                };
             }
-        });
-        found
+        }
+        Ok(Step::Wait)
     }
 
     /// `futex(uaddr, FUTEX_UNLOCK_PI[_PRIVATE], 0, NULL, NULL, 0)`: releases the PI lock the
-    /// caller owns, handing it to the first PI waiter if there is one (rule `[PI]` 6).
+    /// caller owns, handing it to the first PI waiter if there is one (rule `[PI]` 4).
     ///
     /// `EPERM` if the word's tid is not the caller's (checked before alignment, as Linux reads
     /// the word first), `EFAULT`, `EINVAL` (misaligned; plain waiters on the word; a word user
@@ -332,7 +209,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
     }
 
-    /// Rule `[PI]` 6 under the bucket lock: `Ok(false)` means start again.
+    /// Rule `[PI]` 4 under the bucket lock: `Ok(false)` means start again.
     fn unlock_pi_locked(
         &self,
         locked: &Locked<'_, K::Thread>,
@@ -392,10 +269,8 @@ impl<K: Kernel> FutexTable<'_, K> {
 enum Step {
     /// The lock is ours.
     Acquired,
-    /// Queue and sleep; the word names this owner (0: none, a dead owner's `OWNER_DIED`).
-    Wait(u32),
+    /// Queue and sleep.
+    Wait,
     /// The word changed under us: start again.
     Retry,
-    /// The word names this tid, no thread of this process (`WAITERS` is set).
-    NotHere(i32),
 }
