@@ -359,7 +359,7 @@ unsafe impl Delivery for Host {
             );
         }
         let mask = t.arrivals.requeued.load(Ordering::Relaxed);
-        let stack = [t.altstack as u64, 0, t.altstack_size as u64];
+        let stack = [t.altstack() as u64, 0, t.altstack_size as u64];
         let mut ok = true;
         // SAFETY: the caller's context, in memory lintel has just read or written; the
         // accessors are fault-tolerant.
@@ -390,7 +390,7 @@ unsafe impl Delivery for Host {
     unsafe fn on_delivery_stack(&self, f: extern "C" fn(usize) -> !, arg: usize) -> ! {
         let t = tcb::current();
         let here = &t as *const _ as usize;
-        let (lo, hi) = (t.altstack, t.altstack + t.altstack_size);
+        let (lo, hi) = (t.altstack(), t.altstack() + t.altstack_size);
         // The host signal stack; if we are somehow already on it, continue below ourselves.
         let top = if (lo..hi).contains(&here) {
             here - 1024

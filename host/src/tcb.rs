@@ -1,18 +1,24 @@
 //! The per-thread record (TCB) and how a thread finds its own.
 //!
 //! Each thread lintel knows has one [`Tcb`], found through the **GS base** (lintel's slot on
-//! x86_64; `%fs` belongs to the C library). A TCB is allocated with `mmap` together with the
-//! thread's host signal stack and a guard page below it:
+//! x86_64; `%fs` belongs to the C library). Records are carved out of *slabs* (one mapping
+//! holds [`SLAB_RECORDS`] of them, so a process with thousands of threads does not have
+//! thousands of mappings); each record's host signal stack is a mapping of its own, with a
+//! guard page below it:
 //!
 //! ```text
-//! [ guard page (PROT_NONE) ][ host sigaltstack (ALTSTACK_SIZE) ][ Tcb (one page) ]
+//! slab:  [ Tcb ][ Tcb ][ Tcb ] ...            (SLAB_RECORDS records, one mapping)
+//! stack: [ guard page (PROT_NONE) ][ host sigaltstack (ALTSTACK_SIZE) ]   (per record)
 //! ```
 //!
 //! TCBs are **never unmapped**: a stale [`crate::Thread`] handle must stay memory-safe forever.
 //! They are pooled instead: every TCB ever made is on one lock-free, append-only list, and a
 //! new thread claims a record whose owner is known dead (a raw thread whose CLEARTID word is 0,
-//! an adopted thread whose tid `tgkill(.., 0)` no longer finds) before mapping a new one. A
-//! generation counter bumped on every claim tells stale handles apart.
+//! an adopted thread whose tid `tgkill(.., 0)` no longer finds) before carving a new one. A
+//! generation counter bumped on every claim tells stale handles apart. The signal stacks of
+//! dead records are released before a `fork` beyond the first [`SPARE_STACKS`] ([`trim`]): a
+//! fork copies every mapping, and a process that once ran thousands of threads would otherwise
+//! fork slowly. A record without a stack gets a new one when it is claimed.
 //!
 //! Threads that lintel did not spawn (the main thread, Rust std threads) have GS base 0 and are
 //! *adopted* on first use. A thread created by someone else (glibc's `pthread_create`) inherits
@@ -66,9 +72,12 @@ pub(crate) struct Tcb {
     pub(crate) state: AtomicU32,
     /// The FS base the owner had when it last proved its identity.
     pub(crate) owner_fs: AtomicUsize,
-    /// Lowest address of the host signal stack. Immutable.
-    pub(crate) altstack: usize,
-    /// Size of the host signal stack. Immutable.
+    /// Lowest address of the host signal stack, 0 when the record has none (a free record
+    /// whose stack [`trim`] released). Written only while the record is [`CLAIMED`] (or
+    /// being trimmed, claimed by the trimmer); its owner reads it (the assembly too, at
+    /// `%gs:offset`: see `musl::DELIVERY_STACK_GS_OFFSETS`).
+    pub(crate) altstack: AtomicUsize,
+    /// Size of the host signal stack (`ALTSTACK_SIZE`). Immutable.
     pub(crate) altstack_size: usize,
     /// Next record on the all-records list. Immutable once published.
     pub(crate) next: usize,
@@ -87,6 +96,14 @@ pub(crate) struct Tcb {
     /// Forwarded signals waiting for lintel (see [`crate::delivery`]): a ring written only by
     /// the forwarding handler on this thread and read only by this thread.
     pub(crate) arrivals: crate::delivery::Arrivals,
+}
+
+impl Tcb {
+    /// Lowest address of the host signal stack (0 only for a free record without one).
+    #[inline]
+    pub(crate) fn altstack(&self) -> usize {
+        self.altstack.load(Ordering::Relaxed)
+    }
 }
 
 static_assertions::const_assert!(size_of::<Tcb>() <= 4096);
@@ -214,7 +231,7 @@ fn adopt() -> &'static Tcb {
 /// is running on its current alternate stack right now; it then keeps that one.
 pub(crate) fn install_altstack(t: &Tcb) {
     let ss = g::stack_t {
-        ss_sp: t.altstack as *mut core::ffi::c_void,
+        ss_sp: t.altstack() as *mut core::ffi::c_void,
         ss_flags: 0,
         ss_size: t.altstack_size as _,
     };
@@ -244,7 +261,7 @@ pub(crate) fn claim() -> Result<&'static Tcb, isize> {
             if try_claim(t, pass == 1) {
                 CURSOR.store(next, Ordering::Release);
                 reset(t);
-                return Ok(t);
+                return with_stack(t);
             }
             p = next;
         }
@@ -252,7 +269,66 @@ pub(crate) fn claim() -> Result<&'static Tcb, isize> {
     }
     let t = map_new()?;
     reset(t);
+    with_stack(t)
+}
+
+/// A claimed record with a host signal stack: maps one if [`trim`] released it. Without
+/// memory for it, the record goes back to the pool.
+fn with_stack(t: &'static Tcb) -> Result<&'static Tcb, isize> {
+    if t.altstack() == 0 {
+        match map_stack() {
+            Ok(lo) => t.altstack.store(lo, Ordering::Relaxed),
+            Err(e) => {
+                t.state.store(FREE, Ordering::Release);
+                return Err(e);
+            }
+        }
+    }
     Ok(t)
+}
+
+/// Maps a host signal stack with a guard page below it; returns its lowest address.
+fn map_stack() -> Result<usize, isize> {
+    let page = init::PAGE_SIZE.load(Ordering::Relaxed);
+    let alt = init::ALTSTACK_SIZE.load(Ordering::Relaxed);
+    let base = syscall::mmap_anon(page + alt, g::PROT_READ | g::PROT_WRITE, 0)?;
+    // SAFETY: the guard page is the start of our fresh mapping; nothing uses it.
+    unsafe { syscall::mprotect(base, page, g::PROT_NONE) };
+    Ok(base + page)
+}
+
+/// How many dead records keep their signal stacks through [`trim`] (ready for new threads).
+pub(crate) const SPARE_STACKS: usize = 16;
+
+/// Releases the host signal stacks of dead records beyond the first [`SPARE_STACKS`]: free
+/// records, and raw records whose thread is gone (its CLEARTID word is 0: the kernel wrote
+/// it after the thread left its last stack, which is this one). Adopted records are left
+/// alone (telling whether their owner lives costs a syscall). Each record is claimed while
+/// its stack goes, so no new owner can take it meanwhile, and is given back with a new
+/// generation (handles to the dead owner stay dead, see `thread::is_dead`).
+pub(crate) fn trim() {
+    let page = init::PAGE_SIZE.load(Ordering::Relaxed);
+    let alt = init::ALTSTACK_SIZE.load(Ordering::Relaxed);
+    let mut spare = 0;
+    for_each(|t| {
+        if t.altstack() == 0 {
+            return;
+        }
+        let s = t.state.load(Ordering::Acquire);
+        if !(s == FREE || (s == RAW && t.exited.load(Ordering::Acquire) == 0)) {
+            return;
+        }
+        spare += 1;
+        if spare <= SPARE_STACKS || !try_claim(t, false) {
+            return;
+        }
+        let lo = t.altstack.swap(0, Ordering::Relaxed);
+        // SAFETY: the stack of a record we claimed, whose owner is dead (or that never had
+        // one): nothing runs on it or refers to it; the guard page below it goes too.
+        unsafe { syscall::munmap(lo - page, page + alt) };
+        reset(t);
+        t.state.store(FREE, Ordering::Release);
+    });
 }
 
 /// How many records one pass of [`claim`] looks at before it maps a new one.
@@ -315,16 +391,56 @@ fn reset(t: &Tcb) {
     t.exited.store(1, Ordering::Release);
 }
 
-/// Maps a new record (guard page, signal stack, TCB page) and publishes it on [`ALL`].
+/// How many records one slab mapping holds.
+pub(crate) const SLAB_RECORDS: usize = 64;
+
+/// The slab records are carved from: its address and how many of its records are taken, in
+/// one word (`address | taken`; slabs are page-aligned and `taken` ≤ [`SLAB_RECORDS`] fits
+/// below the page bits), so carving is one compare-and-swap.
+static SLAB: AtomicUsize = AtomicUsize::new(0);
+
+/// Space for one new record: the next one of the current slab, or the first of a new slab.
+fn carve() -> Result<*mut Tcb, isize> {
+    const TAKEN: usize = 0xfff;
+    const _: () = assert!(SLAB_RECORDS < TAKEN);
+    let stride = size_of::<Tcb>();
+    let mut cur = SLAB.load(Ordering::Acquire);
+    loop {
+        let (base, taken) = (cur & !TAKEN, cur & TAKEN);
+        if base != 0 && taken < SLAB_RECORDS {
+            match SLAB.compare_exchange_weak(cur, cur + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok((base + taken * stride) as *mut Tcb),
+                Err(c) => cur = c,
+            }
+            continue;
+        }
+        let len = (stride * SLAB_RECORDS).next_multiple_of(init::PAGE_SIZE.load(Ordering::Relaxed));
+        let fresh = syscall::mmap_anon(len, g::PROT_READ | g::PROT_WRITE, 0)?;
+        match SLAB.compare_exchange(cur, fresh | 1, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return Ok(fresh as *mut Tcb),
+            Err(c) => {
+                // Another thread installed a slab first: use its records.
+                // SAFETY: our own fresh mapping, never published.
+                unsafe { syscall::munmap(fresh, len) };
+                cur = c;
+            }
+        }
+    }
+}
+
+/// Carves a new record with a signal stack and publishes it on [`ALL`].
 fn map_new() -> Result<&'static Tcb, isize> {
-    let page = init::PAGE_SIZE.load(Ordering::Relaxed);
     let alt = init::ALTSTACK_SIZE.load(Ordering::Relaxed);
-    let tcb_len = size_of::<Tcb>().next_multiple_of(page);
-    let len = page + alt + tcb_len;
-    let base = syscall::mmap_anon(len, g::PROT_READ | g::PROT_WRITE, 0)?;
-    // SAFETY: the guard page is the start of our fresh mapping; nothing uses it.
-    unsafe { syscall::mprotect(base, page, g::PROT_NONE) };
-    let tp = (base + page + alt) as *mut Tcb;
+    let stack = map_stack()?;
+    let tp = match carve() {
+        Ok(tp) => tp,
+        Err(e) => {
+            let page = init::PAGE_SIZE.load(Ordering::Relaxed);
+            // SAFETY: the stack we just mapped, unused.
+            unsafe { syscall::munmap(stack - page, page + alt) };
+            return Err(e);
+        }
+    };
     let tcb = Tcb {
         self_ptr: tp as usize,
         notify: AtomicU32::new(0),
@@ -337,7 +453,7 @@ fn map_new() -> Result<&'static Tcb, isize> {
         generation: AtomicU32::new(0),
         state: AtomicU32::new(CLAIMED),
         owner_fs: AtomicUsize::new(0),
-        altstack: base + page,
+        altstack: AtomicUsize::new(stack),
         altstack_size: alt,
         next: 0,
         spawn_entry: AtomicUsize::new(0),
@@ -348,7 +464,8 @@ fn map_new() -> Result<&'static Tcb, isize> {
         locals: [const { AtomicUsize::new(0) }; lintel_kernel::LOCAL_WORDS],
         arrivals: crate::delivery::Arrivals::new(),
     };
-    // SAFETY: `tp` is page-aligned (so 64-aligned), writable, private to us until published.
+    // SAFETY: `tp` is a slab slot (the slab is page-aligned and the stride a multiple of the
+    // 64-byte alignment), writable, private to us until published.
     unsafe { tp.write(tcb) };
     let mut head = ALL.load(Ordering::Relaxed);
     loop {

@@ -213,7 +213,7 @@ unsafe impl Threads for Host {
         let all = !crate::passthrough::FAULT_SIGNALS;
         // SAFETY: blocks signals on the calling thread only.
         unsafe { syscall::sigprocmask(g::SIG_BLOCK, &all, core::ptr::null_mut()) };
-        let top = t.altstack + t.altstack_size;
+        let top = t.altstack() + t.altstack_size;
         // Handed over on this (old) stack, which stays valid until the clear-tid store; the
         // last step copies it out first.
         let last = LastStep { clear_tid, status };
@@ -240,6 +240,11 @@ unsafe impl Threads for Host {
 
     fn yield_now(&self) {
         syscall::sched_yield();
+    }
+
+    fn before_fork(&self) {
+        // The child would copy every dead thread's signal stack mapping.
+        tcb::trim();
     }
 
     fn after_fork(&self) {
@@ -453,8 +458,13 @@ pub fn after_fork_in_child() {
     let me = tcb::current_if_owned_after_fork();
     // Host signals that reached the parent's thread are the parent's.
     me.arrivals.reset();
+    // Only live ones are written: a store to every pooled record would copy each record's
+    // page (copy-on-write), and a process that once ran thousands of threads forks slowly.
     tcb::for_each(|t| {
-        if !core::ptr::eq(t, me) && t.state.load(Ordering::Acquire) == RAW {
+        if !core::ptr::eq(t, me)
+            && t.state.load(Ordering::Acquire) == RAW
+            && t.exited.load(Ordering::Relaxed) != 0
+        {
             t.exited.store(0, Ordering::Release);
         }
     });

@@ -406,3 +406,80 @@ fn concurrent_adoption_never_shares_a_record() {
         );
     }
 }
+
+static TRIM_GO: AtomicU32 = AtomicU32::new(0);
+static TRIM_STARTED: AtomicU32 = AtomicU32::new(0);
+
+/// A thread that checks its host signal stack is installed, waits for `TRIM_GO`, and then
+/// writes over the whole stack (a released stack would fault): 1 in its slot when all held.
+fn stack_user(a: usize) {
+    // SAFETY: `a` is a leaked AtomicUsize.
+    let ok: &AtomicUsize = unsafe { from_arg(a) };
+    let stack_now = || {
+        let mut ss = g::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: 0,
+            ss_size: 0,
+        };
+        sys(g::__NR_sigaltstack, &[0, &mut ss as *mut _ as usize]);
+        (ss.ss_flags as u32 & g::SS_DISABLE == 0)
+            .then_some((ss.ss_sp as usize, ss.ss_size as usize))
+    };
+    let before = stack_now();
+    TRIM_STARTED.fetch_add(1, Ordering::AcqRel);
+    raw_wait_eq(&TRIM_GO, 1, 5000);
+    let after = stack_now();
+    if let (Some((sp, size)), true) = (before, before == after) {
+        // SAFETY: our own host signal stack, unused while no signal runs on it.
+        unsafe { std::ptr::write_bytes(sp as *mut u8, 0xa5, size) };
+        ok.store(1, Ordering::Release);
+    }
+}
+
+fn map_count() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
+}
+
+/// `before_fork` releases the signal stacks of dead threads beyond a few spares (a fork copies
+/// every mapping); live threads keep theirs, and a record whose stack went gets a new one when
+/// a thread claims it.
+#[test]
+fn before_fork_releases_dead_stacks_and_new_threads_get_fresh_ones() {
+    let _serial = serial();
+    const N: usize = 40;
+    let round = |n: usize| -> Vec<&'static AtomicUsize> {
+        TRIM_GO.store(0, Ordering::Release);
+        TRIM_STARTED.store(0, Ordering::Release);
+        let slots: Vec<&'static AtomicUsize> = (0..n).map(|_| leak(AtomicUsize::new(0))).collect();
+        let threads: Vec<RawThread> = slots
+            .iter()
+            .map(|s| spawn_raw(stack_user, arg(*s)).unwrap())
+            .collect();
+        assert!(eventually(std::time::Duration::from_secs(5), || {
+            TRIM_STARTED.load(Ordering::Acquire) == n as u32
+        }));
+        // Live threads keep their stacks through a trim.
+        HOST.before_fork();
+        TRIM_GO.store(1, Ordering::Release);
+        for t in threads {
+            t.join_timeout_ns(JOIN_NS).expect("raw thread did not exit");
+        }
+        slots
+    };
+    let first = round(N);
+    assert!(first.iter().all(|s| s.load(Ordering::Acquire) == 1));
+    let before = map_count();
+    HOST.before_fork();
+    let after = map_count();
+    // Each released stack is two mappings (the guard page and the stack).
+    assert!(
+        before >= after + 2 * (N - 16),
+        "maps: {before} before the trim, {after} after"
+    );
+    // The records come back with new stacks.
+    let second = round(N);
+    assert!(second.iter().all(|s| s.load(Ordering::Acquire) == 1));
+}

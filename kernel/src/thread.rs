@@ -107,6 +107,12 @@ pub unsafe trait Threads {
     /// Gives up the CPU to another ready thread, if any.
     fn yield_now(&self);
 
+    /// Called by lintel in the parent just before a `fork`, with no lock of lintel's held: a
+    /// chance to release what dead threads left (the child gets a copy of every mapping, so
+    /// a process that once had thousands of threads forks faster without their leftovers).
+    /// The default does nothing.
+    fn before_fork(&self) {}
+
     /// Called by lintel in the child of a `fork`, on its only thread, before anything else runs
     /// there: the port refreshes what it caches about the process and the calling thread (pid,
     /// tid) and forgets the parent's other threads, which do not exist in the child.

@@ -667,6 +667,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// # Safety
     /// As [`Lintel::syscall`].
     unsafe fn fork(&self) -> isize {
+        self.kernel.before_fork();
         if self.signals.is_some() {
             let _ = self.me(); // registered before the lock is taken
         }
