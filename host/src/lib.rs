@@ -140,3 +140,9 @@ const _: fn() = || {
     fn is_kernel<K: lintel_kernel::Kernel>() {}
     is_kernel::<Host>();
 };
+
+/// Bytes of one thread record (`tcb::Tcb`), of which [`ARRIVALS_SIZE`] are the ring of host
+/// signals waiting for lintel.
+pub const RECORD_SIZE: usize = size_of::<tcb::Tcb>();
+/// Bytes of a thread record's arrivals ring (forwarded signals with their siginfo).
+pub const ARRIVALS_SIZE: usize = size_of::<delivery::Arrivals>();

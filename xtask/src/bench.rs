@@ -780,14 +780,19 @@ fn write_report(
     let _ = writeln!(
         md,
         "\nWhat lintel maps per thread (the host port, `host/src/tcb.rs`, `host/src/init.rs`): \
-         one record of a PROT_NONE guard page, the thread's host signal stack (also lintel's \
-         delivery stack) of max(64 KiB, AT_MINSIGSTKSZ + 32 KiB) rounded to pages \
-         (AT_MINSIGSTKSZ is {} B here), and the control block `Tcb` itself, at most 4096 B \
-         (a static assertion) in one page. The thread's stack is musl's, mapped by musl \
-         through lintel's passthrough `mmap`, the same as natively. Records are pooled, never \
-         unmapped: a new thread reuses a dead thread's record. Only the pages a thread \
-         touches are resident: the TCB page, and the top of the signal stack once a signal or \
-         interrupt has run on it.",
+         the thread's record, **{} B of control block** plus a {} B ring of forwarded host \
+         signals with their siginfo ({} B in all, carved from slabs of 64 records), and a \
+         mapping of a PROT_NONE guard page and the thread's host signal stack (also lintel's \
+         delivery and exit stack) of max(64 KiB, AT_MINSIGSTKSZ + 32 KiB) rounded to pages \
+         (AT_MINSIGSTKSZ is {} B here). The thread's stack is musl's, mapped by musl through \
+         lintel's passthrough `mmap`, the same as natively. Records are pooled, never \
+         unmapped: a new thread reuses a dead thread's record; the signal stacks of dead \
+         records beyond 16 are released before a fork. Only the pages a thread touches are \
+         resident: its record, and the top of the signal stack once a signal or interrupt has \
+         run on it.",
+        lintel_host::RECORD_SIZE - lintel_host::ARRIVALS_SIZE,
+        lintel_host::ARRIVALS_SIZE,
+        lintel_host::RECORD_SIZE,
         m.minsigstksz
     );
 
