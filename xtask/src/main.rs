@@ -2,13 +2,14 @@
 //!
 //! - `demo`: lintel's main job: a C work-queue program built with lintel-cc (musl on lintel)
 //!   and with musl-gcc (musl on Linux), both run, outputs compared, lintel's counters shown.
-//! - `test`: everything CI runs: the workspace's tests, the loom models, then the C tests
-//!   (`ctest`).
+//! - `test`: everything CI runs: the workspace's tests, the loom models, the C tests (`ctest`),
+//!   then the Open POSIX Test Suite's quick subset (`posix --quick`).
 //! - `bench`: the criterion benchmarks, then `docs/benchmarks.md` regenerated from their results.
 //! - `sysroot`: musl 1.2.3 built as the lintel64 arch, `liblintel.a`, and `lintel-cc`, installed
 //!   in `target/lintel-sysroot/` (see `musl/README.md`).
 //! - `ctest`: the C tests in `tests-c/`, built with Debian's `musl-gcc` and with `lintel-cc`,
 //!   outputs compared.
+//! - `posix`: the Open POSIX Test Suite built with both, compared (`--quick` for CI's subset).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -48,7 +49,12 @@ fn test() -> Result<(), String> {
     run(c)?;
     // The C tests: musl built for lintel (the sysroot is built or reused first), each program
     // run under lintel-cc and musl-gcc, outputs compared.
-    sysroot::ctest(&[])
+    let c = sysroot::ctest(&[]);
+    // The Open POSIX Test Suite's CI-sized subset, side by side with native musl (about two
+    // minutes; `cargo xtask posix` runs all of it). Run even if a C test failed, so that one
+    // CI run shows both.
+    let p = posix::posix(&["--quick".to_owned()]);
+    c.and(p)
 }
 
 mod bench;

@@ -1556,6 +1556,17 @@ pub(crate) fn posix(args: &[String]) -> Result<(), String> {
         md_path.display()
     );
     let regressions = outcomes.iter().filter(|o| o.regression()).count();
+    let both = outcomes
+        .iter()
+        .filter(|o| {
+            o.verdict(Side::Native) == Verdict::Pass && o.verdict(Side::Lintel) == Verdict::Pass
+        })
+        .count();
+    // The closing line (CI's summary counts it).
+    eprintln!(
+        "posix: {} tests, {both} pass on both, {regressions} regressions",
+        outcomes.len()
+    );
     if regressions == 0 {
         Ok(())
     } else {
