@@ -267,6 +267,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// bad `ts`. A front door may call it directly (see [`fast_call`](Self::fast_call)).
     #[inline]
     pub fn clock_gettime_fast(&self, clock: usize, ts: usize) -> isize {
+        if stats::enabled() {
+            stats::count_syscall(nr::__NR_clock_gettime as usize);
+        }
         let clock = if clock as u32 == nr::CLOCK_REALTIME {
             lintel_kernel::ClockId::Realtime
         } else {
@@ -291,6 +294,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// # Safety
     /// As [`syscall`](Self::syscall); `entry` describes the calling thread's own call.
     pub unsafe fn syscall_from(&self, entry: Option<&Entry>, n: usize, args: [usize; 6]) -> isize {
+        if stats::enabled() {
+            stats::count_syscall(n);
+        }
         let mut block: Option<WaitRestart> = None;
         let mut first = true;
         // The calling thread's signal words, looked up once for the whole call.
@@ -557,7 +563,6 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// As the `exit` syscall: nothing on this thread's stack may be referenced by others except
     /// through the clear-tid protocol.
     pub unsafe fn exit_thread(&self, code: i32) -> ! {
-        stats::flush(self.kernel);
         // The list was also registered with the port (see set_robust_list); lintel walks it
         // now, so the port must not walk it again after the clear-tid store, when the joiner
         // may already have reused that memory.
@@ -576,6 +581,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             if self.last_thread_out() {
                 // The last thread: the process ends (the timer service would keep it alive).
                 lintel_clone::robust::exit_robust_list(self.kernel);
+                self.print_stats();
                 // SAFETY: the process ends with this thread's code, as Linux's last exit.
                 unsafe {
                     self.passthrough(nr::__NR_exit_group as usize, [code as usize, 0, 0, 0, 0, 0])
@@ -598,18 +604,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// # Safety
     /// As the `exit_group` syscall.
     unsafe fn exit_group(&self, code: i32) -> isize {
-        stats::flush(self.kernel);
-        if stats::ENABLED.load(core::sync::atomic::Ordering::Relaxed) {
-            let mut buf = [0u8; 160];
-            let len = stats::report(&mut buf);
-            // SAFETY: a write of our own buffer to stderr.
-            let _ = unsafe {
-                self.passthrough(
-                    nr::__NR_write as usize,
-                    [2, buf.as_ptr() as usize, len, 0, 0, 0],
-                )
-            };
-        }
+        self.print_stats();
         let k = self.kernel;
         if self.signals.is_some()
             && GROUP_EXIT
@@ -642,6 +637,28 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
         // SAFETY: our caller's contract (the process ends).
         unsafe { self.passthrough(nr::__NR_exit_group as usize, [code as usize, 0, 0, 0, 0, 0]) }
+    }
+
+    /// `LINTEL_STATS`: the report to stderr, once per process ([`stats::report_once`]).
+    fn print_stats(&self) {
+        if !stats::enabled() {
+            return;
+        }
+        stats::report_once(&mut |mut b: &[u8]| {
+            while !b.is_empty() {
+                // SAFETY: a write of the report's own bytes to stderr.
+                let r = unsafe {
+                    self.passthrough(
+                        nr::__NR_write as usize,
+                        [2, b.as_ptr() as usize, b.len(), 0, 0, 0],
+                    )
+                };
+                if r <= 0 {
+                    break;
+                }
+                b = &b[(r as usize).min(b.len())..];
+            }
+        });
     }
 
     /// Drops the calling thread's robust-list registration with the port (lintel walks the
@@ -679,6 +696,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         drop(sfd_guard);
         if r == 0 {
             self.kernel.after_fork();
+            if stats::enabled() {
+                stats::reset(); // the child's report covers its own life
+            }
             GROUP_EXIT.store(0, Relaxed);
             signal::PID.store(0, Relaxed);
             guard.in_child();
@@ -1004,25 +1024,13 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         a: [usize; 6],
         block: &mut Option<WaitRestart>,
     ) -> Result<isize, Interrupted> {
-        let cmd = a[1] as u32 & nr::FUTEX_CMD_MASK as u32;
-        let event = match cmd {
-            nr::FUTEX_WAIT | nr::FUTEX_WAIT_BITSET | nr::FUTEX_LOCK_PI | nr::FUTEX_LOCK_PI2 => {
-                Some(stats::Event::FutexWait)
+        let r = stats::futex_call(self.kernel, stats::Op::Futex(a[1] as u32), a[0], || {
+            // SAFETY: the arguments are the program's, as futex(2) defines them.
+            unsafe {
+                self.futex
+                    .futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32)
             }
-            nr::FUTEX_WAKE | nr::FUTEX_WAKE_BITSET | nr::FUTEX_WAKE_OP | nr::FUTEX_UNLOCK_PI => {
-                Some(stats::Event::FutexWake)
-            }
-            nr::FUTEX_REQUEUE | nr::FUTEX_CMP_REQUEUE => Some(stats::Event::FutexRequeue),
-            _ => None,
-        };
-        if let Some(e) = event {
-            stats::count(self.kernel, e);
-        }
-        // SAFETY: the arguments are the program's, as futex(2) defines them.
-        let r = unsafe {
-            self.futex
-                .futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32)
-        };
+        });
         self.futex_outcome(r, block)
     }
 
@@ -1040,26 +1048,26 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         block: &mut Option<WaitRestart>,
     ) -> Result<isize, Interrupted> {
         let t = &self.futex;
+        let (k, op) = (self.kernel, stats::Op::Futex2(n));
         let r = match n as u32 {
-            nr::__NR_futex_wake => {
-                stats::count(self.kernel, stats::Event::FutexWake);
+            nr::__NR_futex_wake => stats::futex_call(k, op, a[0], || {
                 // SAFETY: the program's arguments, as the syscall defines them.
                 unsafe { t.futex_wake2(a[0], a[1], a[2], a[3]) }
-            }
-            nr::__NR_futex_wait => {
-                stats::count(self.kernel, stats::Event::FutexWait);
+            }),
+            nr::__NR_futex_wait => stats::futex_call(k, op, a[0], || {
                 // SAFETY: the program's arguments, as the syscall defines them.
                 unsafe { t.futex_wait2(a[0], a[1], a[2], a[3], a[4], a[5]) }
-            }
-            nr::__NR_futex_requeue => {
-                stats::count(self.kernel, stats::Event::FutexRequeue);
+            }),
+            nr::__NR_futex_requeue => stats::futex_call(k, op, a[0], || {
                 // SAFETY: the program's arguments, as the syscall defines them.
                 unsafe { t.futex_requeue2(a[0], a[1], a[2], a[3]) }
-            }
+            }),
             _ => {
-                stats::count(self.kernel, stats::Event::FutexWait);
-                // SAFETY: the program's arguments, as the syscall defines them.
-                match unsafe { t.futex_waitv2(a[0], a[1], a[2], a[3], a[4]) } {
+                let r = stats::futex_call(k, op, 0, || {
+                    // SAFETY: the program's arguments, as the syscall defines them.
+                    unsafe { t.futex_waitv2(a[0], a[1], a[2], a[3], a[4]) }
+                });
+                match r {
                     Ok(Some(index)) => Ok(index),
                     // SAFETY: the program's call, unchanged.
                     Ok(None) => return unsafe { self.passthrough_once(n, a) },
@@ -1076,7 +1084,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         w: &WaitRestart,
         block: &mut Option<WaitRestart>,
     ) -> Result<isize, Interrupted> {
-        self.futex_outcome(self.futex.restart_wait(w).map(|()| 0), block)
+        let r = stats::futex_call(self.kernel, stats::Op::Restart, w.uaddr, || {
+            self.futex.restart_wait(w).map(|()| 0)
+        });
+        self.futex_outcome(r, block)
     }
 
     fn futex_outcome(

@@ -896,6 +896,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         let Some(s) = self.sig() else {
             return Disposition::Nothing;
         };
+        crate::stats::count_signal(info.signo as u32);
         let sig = Signal::of(info.signo as u32);
         // The action is read once, where the handler's mask is applied: another thread may
         // change it at any time, and the delivery acts on what was read.

@@ -439,32 +439,6 @@ fn arch_prctl_is_emulated_and_matches_linux() {
     }
 }
 
-#[test]
-fn statistics_count_futex_calls_per_thread() {
-    fresh_table();
-    use lintel::stats::{Event, flush, report, totals};
-    flush(&HOST);
-    let before = totals();
-    let w = AtomicU32::new(1);
-    let a = w.as_ptr() as usize;
-    for _ in 0..3 {
-        sys(libc::SYS_futex, [a, WAKE, 1, 0, 0, 0]);
-    }
-    sys(libc::SYS_futex, [a, WAIT, 0, 0, 0, 0]); // EAGAIN, still a wait call
-    // Counted per thread: not in the totals until this thread flushes.
-    flush(&HOST);
-    let after = totals();
-    assert!(after[Event::FutexWake as usize] >= before[Event::FutexWake as usize] + 3);
-    assert!(after[Event::FutexWait as usize] > before[Event::FutexWait as usize]);
-    let mut buf = [0u8; 160];
-    let n = report(&mut buf);
-    assert!(
-        std::str::from_utf8(&buf[..n])
-            .unwrap()
-            .starts_with("lintel: threads created")
-    );
-}
-
 /// After `fork`, the child's futex table holds none of the parent's waiters: a wake in the
 /// child finds nobody (as on Linux, where the parent's waiters are not in the child), and the
 /// table is usable. The parent is unaffected.

@@ -60,6 +60,7 @@ fn test() -> Result<(), String> {
 mod bench;
 mod demo;
 mod posix;
+mod stats_check;
 mod sysroot;
 
 fn main() -> ExitCode {

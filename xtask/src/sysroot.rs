@@ -21,7 +21,8 @@
 //! -static`, runs both in their own session under a timeout and compares stdout and exit
 //! status; `tests-c/pending/*.c` are reported without failing the run. It also checks that
 //! `libc.a` holds no `syscall` instruction and that every linked test program has them only
-//! inside the host port's syscall section.
+//! inside the host port's syscall section, and (`stats-report`, `stats_check.rs`) that
+//! `LINTEL_STATS=1` makes `tests-c/stats.c` print lintel's report with its workload's counts.
 
 use crate::{cargo, root, run};
 use std::collections::BTreeMap;
@@ -1141,6 +1142,19 @@ pub(crate) fn ctest(args: &[String]) -> Result<(), String> {
             failed += 1;
             let _ = writeln!(stdout, "ctest: FAIL    libc.a-no-syscall: {msg}");
         }
+    }
+    if "stats-report".contains(filter) {
+        let line = match crate::stats_check::check(&sys.lintel_cc) {
+            Ok(msg) => {
+                passed += 1;
+                format!("ok      stats-report ({msg})")
+            }
+            Err(msg) => {
+                failed += 1;
+                format!("FAIL    stats-report: {msg}")
+            }
+        };
+        let _ = writeln!(stdout, "ctest: {line}");
     }
     for (pending, src) in c_files(&dir)
         .into_iter()
