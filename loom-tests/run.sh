@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the loom models of the futex engine, thread exit and the signal layer
-# (loom-tests/tests/*.rs) against the real code.
+# Runs the loom models of the futex engine, thread exit, the signal layer and the statistics'
+# address table (loom-tests/tests/*.rs) against the real code.
 #
 #   bash loom-tests/run.sh                          # CI budget: LOOM_MAX_PREEMPTIONS=2
 #   LOOM_MAX_PREEMPTIONS=1 bash loom-tests/run.sh   # quick run (seconds)

@@ -26,13 +26,15 @@
 //! waits on them, and the report, read while other threads may still count, shows each counter
 //! at some value it had (the numbers of one row may come from slightly different moments). A wait
 //! whose address finds no slot in its probe window is added to the untracked totals, which the
-//! report prints: nothing is dropped silently.
+//! report prints: nothing is dropped silently. Under `--cfg lintel_loom` the table is built
+//! on loom's atomics (and the process's table, a static, does not exist): loom-tests'
+//! `stats_table` model checks this argument on this code.
 
 mod names;
 
 use core::fmt::Write;
 use core::sync::atomic::Ordering::Relaxed;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use core::sync::atomic::{AtomicBool, AtomicU64};
 use lintel_futex::FutexError;
 use lintel_kernel::{ClockId, Errno, Kernel};
 use linux_raw_sys::general as nr;
@@ -282,7 +284,9 @@ fn counted_futex_call<K: Kernel, R: FutexResult>(
         if vector {
             add(Event::WaitVector, 1);
         } else {
-            ADDRESSES.record(addr, ns);
+            if let Some(t) = addresses() {
+                t.record(addr, ns);
+            }
         }
         return r;
     }
@@ -310,7 +314,22 @@ fn counted_futex_call<K: Kernel, R: FutexResult>(
 pub const PROBES: usize = 8;
 
 /// The process's table: 256 addresses.
+#[cfg(not(lintel_loom))]
 pub static ADDRESSES: AddrTable<256> = AddrTable::new();
+
+/// The process's table ([`ADDRESSES`]; none under loom, whose atomics cannot be in a static).
+fn addresses() -> Option<&'static AddrTable<256>> {
+    #[cfg(not(lintel_loom))]
+    return Some(&ADDRESSES);
+    #[cfg(lintel_loom)]
+    return None;
+}
+
+/// The table's atomics: `core`'s, or loom's for the model.
+#[cfg(not(lintel_loom))]
+use core::sync::atomic::{AtomicU64 as TableU64, AtomicUsize as TableUsize};
+#[cfg(lintel_loom)]
+use loom::sync::atomic::{AtomicU64 as TableU64, AtomicUsize as TableUsize};
 
 /// One address's waits, as [`AddrTable::top`] reports them.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -326,19 +345,30 @@ pub struct AddrStats {
 }
 
 struct Slot {
-    addr: AtomicUsize,
-    waits: AtomicU64,
-    total_ns: AtomicU64,
-    max_ns: AtomicU64,
+    addr: TableUsize,
+    waits: TableU64,
+    total_ns: TableU64,
+    max_ns: TableU64,
 }
 
 impl Slot {
+    #[cfg(not(lintel_loom))]
     const fn new() -> Self {
         Slot {
-            addr: AtomicUsize::new(0),
-            waits: AtomicU64::new(0),
-            total_ns: AtomicU64::new(0),
-            max_ns: AtomicU64::new(0),
+            addr: TableUsize::new(0),
+            waits: TableU64::new(0),
+            total_ns: TableU64::new(0),
+            max_ns: TableU64::new(0),
+        }
+    }
+
+    #[cfg(lintel_loom)]
+    fn new() -> Self {
+        Slot {
+            addr: TableUsize::new(0),
+            waits: TableU64::new(0),
+            total_ns: TableU64::new(0),
+            max_ns: TableU64::new(0),
         }
     }
 }
@@ -346,8 +376,8 @@ impl Slot {
 /// A lock-free table of futex waits by address, `N` slots (a power of two). [STATS-TABLE]
 pub struct AddrTable<const N: usize> {
     slots: [Slot; N],
-    untracked_waits: AtomicU64,
-    untracked_ns: AtomicU64,
+    untracked_waits: TableU64,
+    untracked_ns: TableU64,
 }
 
 impl<const N: usize> core::fmt::Debug for AddrTable<N> {
@@ -367,12 +397,24 @@ impl<const N: usize> Default for AddrTable<N> {
 
 impl<const N: usize> AddrTable<N> {
     /// An empty table.
+    #[cfg(not(lintel_loom))]
     pub const fn new() -> Self {
         assert!(N.is_power_of_two());
         AddrTable {
             slots: [const { Slot::new() }; N],
-            untracked_waits: AtomicU64::new(0),
-            untracked_ns: AtomicU64::new(0),
+            untracked_waits: TableU64::new(0),
+            untracked_ns: TableU64::new(0),
+        }
+    }
+
+    /// An empty table (on loom's atomics, which have no `const` constructor).
+    #[cfg(lintel_loom)]
+    pub fn new() -> Self {
+        assert!(N.is_power_of_two());
+        AddrTable {
+            slots: core::array::from_fn(|_| Slot::new()),
+            untracked_waits: TableU64::new(0),
+            untracked_ns: TableU64::new(0),
         }
     }
 
@@ -479,7 +521,9 @@ pub fn reset() {
     }
     WAIT_NS.store(0, Relaxed);
     WAIT_MAX_NS.store(0, Relaxed);
-    ADDRESSES.reset();
+    if let Some(t) = addresses() {
+        t.reset();
+    }
     REPORTED.store(false, Relaxed);
 }
 
@@ -673,22 +717,24 @@ fn write_report(o: &mut Out<'_>) -> core::fmt::Result {
         "lintel stats: futex waits by address (top {TOP})\n{:>18}  {:>10}  {:>14}  {:>12}",
         "addr", "waits", "total_ns", "max_ns"
     )?;
-    let mut top = [AddrStats::default(); TOP];
-    let rows = ADDRESSES.top(&mut top);
-    for r in &top[..rows] {
-        writeln!(
-            o,
-            "{:>#18x}  {:>10}  {:>14}  {:>12}",
-            r.addr, r.waits, r.total_ns, r.max_ns
-        )?;
-    }
-    let (uw, uns) = ADDRESSES.untracked();
-    if uw != 0 {
-        writeln!(
-            o,
-            "  untracked: {uw} waits, {uns} ns (no free slot for their address in the \
-             256-entry table, or address 0)"
-        )?;
+    if let Some(t) = addresses() {
+        let mut top = [AddrStats::default(); TOP];
+        let rows = t.top(&mut top);
+        for r in &top[..rows] {
+            writeln!(
+                o,
+                "{:>#18x}  {:>10}  {:>14}  {:>12}",
+                r.addr, r.waits, r.total_ns, r.max_ns
+            )?;
+        }
+        let (uw, uns) = t.untracked();
+        if uw != 0 {
+            writeln!(
+                o,
+                "  untracked: {uw} waits, {uns} ns (no free slot for their address in the \
+                 256-entry table, or address 0)"
+            )?;
+        }
     }
     let v = g(Event::WaitVector);
     if v != 0 {
