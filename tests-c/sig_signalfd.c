@@ -2,6 +2,7 @@
  * sigqueue, a child's kill and SIGCHLD, and is readable for poll; what it read is no longer
  * pending. Non-blocking reads and poll timeouts, so a signal it never sees shows as EAGAIN. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -169,6 +170,39 @@ static void test_more(void)
 	CHECK(pthread_sigmask(SIG_UNBLOCK, &s, 0) == 0);
 }
 
+/* dup2 and dup3 onto a signalfd's number: the number names the other file from then on. */
+static void test_dup(void)
+{
+	stage = "signalfd dup";
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	CHECK(pthread_sigmask(SIG_BLOCK, &s, 0) == 0);
+	for (int three = 0; three < 2; three++) {
+		int fd = signalfd(-1, &s, SFD_NONBLOCK);
+		int p[2];
+		CHECK(fd >= 0 && pipe(p) == 0);
+		CHECK(write(p[1], "hello", 5) == 5);
+		int r = three ? dup3(p[0], fd, O_CLOEXEC) : dup2(p[0], fd);
+		char buf[256];
+		ssize_t n = read(fd, buf, sizeof buf);
+		printf("%s onto a signalfd: returns it %s, read %ld: %.*s\n", three ? "dup3" : "dup2",
+		       yesno(r == fd), (long)n, n > 0 ? (int)n : 0, buf);
+		close(fd);
+		close(p[0]);
+		close(p[1]);
+	}
+	/* dup2 of a descriptor onto itself closes nothing: still a signalfd */
+	int fd = signalfd(-1, &s, SFD_NONBLOCK);
+	CHECK(dup2(fd, fd) == fd);
+	raise(SIGUSR1);
+	struct signalfd_siginfo si;
+	ssize_t n = read(fd, &si, sizeof si);
+	printf("dup2 onto itself: still a signalfd: %s\n", yesno(n == sizeof si && si.ssi_signo == SIGUSR1));
+	close(fd);
+	CHECK(pthread_sigmask(SIG_UNBLOCK, &s, 0) == 0);
+}
+
 int main(void)
 {
 	setvbuf(stdout, 0, _IOLBF, 0);
@@ -180,5 +214,6 @@ int main(void)
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	test_signalfd();
 	test_more();
+	test_dup();
 	return 0;
 }

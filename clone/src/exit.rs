@@ -9,6 +9,12 @@ pub fn gettid<K: Kernel>(kernel: &K) -> i32 {
     kernel.tid(kernel.current())
 }
 
+/// The calling thread's clear-tid address (`CLONE_CHILD_CLEARTID` or `set_tid_address`; 0 if
+/// none): what `prctl(PR_GET_TID_ADDRESS)` reports.
+pub fn tid_address<K: Kernel>(kernel: &K) -> usize {
+    kernel.locals()[CLEAR_TID].load(Ordering::Relaxed)
+}
+
 /// `set_tid_address(tidptr)`: from now on the calling thread's exit clears `*tidptr` and wakes
 /// it (as `CLONE_CHILD_CLEARTID` would); returns the caller's tid. Linux never fails it (the
 /// pointer is only used at exit, where a fault is ignored).

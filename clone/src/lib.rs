@@ -29,7 +29,7 @@ pub mod flags;
 pub mod robust;
 pub mod thread;
 
-pub use exit::{after_fork, exit_thread, gettid, set_tid_address};
+pub use exit::{after_fork, exit_thread, gettid, set_tid_address, tid_address};
 pub use flags::{ThreadFlags, check_thread_flags};
 pub use thread::{CloneRequest, clone_thread};
 

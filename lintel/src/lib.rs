@@ -732,12 +732,27 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             // SAFETY: our caller's contract.
             return Ok(unsafe { self.execve(n, args) });
         }
-        if n as u32 == nr::__NR_read {
-            if let Some(r) = self.signalfd_read(args) {
-                return r;
+        match n as u32 {
+            nr::__NR_read => {
+                if let Some(r) = self.signalfd_read(args) {
+                    return r;
+                }
             }
-        } else if n as u32 == nr::__NR_close {
-            self.signalfd_close(args[0] as i32);
+            nr::__NR_close => self.signalfd_close(args[0] as i32),
+            // The clear-tid address is lintel's (`set_tid_address`, `CLONE_CHILD_CLEARTID`),
+            // not the port's: Linux's prctl_get_tid_address, a put_user of it (no other
+            // argument is looked at).
+            nr::__NR_prctl if args[0] as u32 == linux_raw_sys::prctl::PR_GET_TID_ADDRESS => {
+                let a = lintel_clone::tid_address(self.kernel);
+                // SAFETY: the program's pointer, written as Linux would (EFAULT if bad).
+                return Ok(
+                    match unsafe { self.kernel.write(args[1], &a.to_ne_bytes()) } {
+                        Ok(()) => 0,
+                        Err(e) => e.to_ret(),
+                    },
+                );
+            }
+            _ => {}
         }
         if signal::is_active() {
             if let Some(at) = table::temporary_mask_arg(n) {
@@ -811,7 +826,12 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         }
         Self::forget_uid(n);
         match r? {
-            Passed::Done(r) => Ok(r),
+            Passed::Done(r) => {
+                if r >= 0 {
+                    self.signalfd_replaced(n, args);
+                }
+                Ok(r)
+            }
             Passed::Interrupted => Err(Interrupted::Sys),
             // The signal came first: delivered before the call, which is then made.
             Passed::NotStarted => Err(Interrupted::NotStarted),

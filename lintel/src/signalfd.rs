@@ -191,6 +191,18 @@ impl<K: Kernel> Lintel<'_, K> {
         });
     }
 
+    /// After a successful passed-through call `n`: a descriptor number it closed stops being
+    /// a signalfd (`dup2`/`dup3` onto one closes it first). (`close_range` is not looked at:
+    /// musl never issues it, and a signalfd it closes stays one to lintel.)
+    pub(crate) fn signalfd_replaced(&self, n: usize, a: [usize; 6]) {
+        if (n as u32 == nr::__NR_dup2 || n as u32 == nr::__NR_dup3)
+            && a[0] as i32 != a[1] as i32
+            && OPEN.load(Ordering::Acquire) != 0
+        {
+            self.signalfd_close(a[1] as i32);
+        }
+    }
+
     /// `read(fd, buf, count)` if `fd` is a signalfd, else `None`.
     pub(crate) fn signalfd_read(&self, a: [usize; 6]) -> Option<Result<isize, crate::Interrupted>> {
         let slot = slot_of(a[0] as i32)?;

@@ -425,8 +425,12 @@ fn qualifiers(n: usize) -> BTreeSet<&'static str> {
         q.insert("fast");
     }
     // `Lintel::passthrough_once`'s own cases: a signalfd's read and close, the exec hand-over.
-    if n == nr::__NR_read as usize || n == nr::__NR_close as usize {
+    // dup2/dup3 onto a signalfd's number forget it (`signalfd_replaced`).
+    if [nr::__NR_read, nr::__NR_close, nr::__NR_dup2, nr::__NR_dup3].contains(&(n as u32)) {
         q.insert("signalfd");
+    }
+    if n == nr::__NR_prctl as usize {
+        q.insert("tid");
     }
     if n == nr::__NR_execve as usize || n == nr::__NR_execveat as usize {
         q.insert("exec");
