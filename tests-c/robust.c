@@ -13,10 +13,13 @@ static void *die_holding(void *arg)
 	return 0; /* exits with the mutex held */
 }
 
+static volatile int holding;
+
 static void *die_holding_later(void *arg)
 {
 	(void)arg;
 	EXPECT(pthread_mutex_lock(&m), 0);
+	holding = 1;
 	sleep_ms(100);
 	return 0;
 }
@@ -54,7 +57,12 @@ static void run(int pshared, const char *what)
 	pthread_mutex_destroy(&m);
 
 	init(pshared);
+	holding = 0;
 	EXPECT(pthread_create(&t, 0, die_holding_later, 0), 0);
+	/* the thread must own the mutex first (on a loaded machine it may start late: locking
+	 * before it would make it wait for us while we join it) */
+	while (!holding)
+		sleep_ms(1);
 	sleep_ms(20);
 	rc = pthread_mutex_lock(&m); /* blocks until the owner dies */
 	printf("%s: waiter blocked when the owner died: %s\n", what, strerror(rc));
