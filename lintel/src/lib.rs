@@ -138,8 +138,7 @@ pub mod table {
             | nr::__NR_arch_prctl
             | nr::__NR_exit_group
             | nr::__NR_fork
-            | nr::__NR_clone
-            | nr::__NR_clone3 => Route::Emulated,
+            | nr::__NR_clone => Route::Emulated,
             nr::__NR_rt_sigaction
             | nr::__NR_rt_sigprocmask
             | nr::__NR_rt_sigpending
@@ -166,6 +165,11 @@ pub mod table {
             // rt_sigreturn needs %rsp at the signal frame: it cannot be a function call. musl's
             // lintel arch reaches it through `__lintel_sigreturn` instead.
             nr::__NR_rt_sigreturn => Route::Refused(lintel_kernel::Errno::ENOSYS),
+            // clone3 starts the child on the caller's registers with a new stack: not a
+            // function call either. musl never issues it; a C library that does (glibc)
+            // falls back to clone on ENOSYS, which musl's lintel arch reaches through
+            // `__lintel_clone`.
+            nr::__NR_clone3 => Route::Refused(lintel_kernel::Errno::ENOSYS),
             _ => Route::Passthrough,
         }
     }
@@ -546,7 +550,6 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                     Errno::ENOSYS.to_ret()
                 }
             }
-            nr::__NR_clone3 => Errno::ENOSYS.to_ret(),
             nr::__NR_exit_group => {
                 // SAFETY: our caller's contract (the process ends).
                 unsafe { self.exit_group(args[0] as i32) }

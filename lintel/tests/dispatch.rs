@@ -125,6 +125,10 @@ fn routes() {
         Errno::ENOSYS.to_ret()
     );
     assert_eq!(sys(libc::SYS_clone3, [0; 6]), Errno::ENOSYS.to_ret());
+    assert_eq!(
+        route(libc::SYS_clone3 as usize),
+        Route::Refused(Errno::ENOSYS)
+    );
 }
 
 #[test]
