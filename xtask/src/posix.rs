@@ -84,6 +84,11 @@ const UNDEFINED: &[(&str, &str)] = &[
          already signal it (default action: the process dies)",
     ),
     (
+        "sigpause/3-1",
+        "the main thread stores `sem = INTHREAD` after `pthread_kill`: a thread that handles \
+         the signal and stores `INMAIN` first leaves it sleeping forever",
+    ),
+    (
         "pthread_cond_init/4-2",
         "the worker thread installs the SIGUSR1/SIGUSR2 handlers while the sender threads may \
          already signal it (default action: the process dies)",
