@@ -154,6 +154,7 @@ unsafe impl UserMemory for Host {
     /// must end at or below it without wrapping. Observable where Linux does not touch the
     /// word: a private `FUTEX_WAKE` at exactly `TASK_SIZE_MAX` returns 0 natively, one at
     /// `TASK_SIZE_MAX + 4` `EFAULT` (probed on this kernel; see the tests).
+    #[inline]
     fn access_ok(&self, addr: usize, len: usize) -> bool {
         if len <= init::PAGE_SIZE.load(Ordering::Relaxed) {
             addr <= USER_END
