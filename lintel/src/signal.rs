@@ -122,6 +122,7 @@ const ACTIVATING: u8 = 1;
 const ACTIVE_DONE: u8 = 2;
 
 /// Whether the signal layer is active in this process.
+#[inline]
 pub fn is_active() -> bool {
     ACTIVE.load(Ordering::Acquire) == ACTIVE_DONE
 }
@@ -188,6 +189,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     }
 
     /// The calling thread's signal words, as they are (no registration).
+    #[inline]
     fn my_words(&self) -> ThreadSignals<'a> {
         let k = self.kernel;
         let t = k.current();
@@ -312,9 +314,12 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         self.import_itimers();
     }
 
-    /// Moves the calling thread's arrivals (signals from outside) into the pending sets.
+    /// Moves the calling thread's arrivals (signals from outside) into the pending sets; then,
+    /// as every delivery point calls this, passes on a shared signal this thread was chosen for
+    /// but blocked without the lock meanwhile ([`settle`](Self::settle)).
     pub(crate) fn drain_arrivals(&self) {
         let Some(s) = self.sig() else { return };
+        self.settle(self.my_words());
         while let Some(a) = self.kernel.take_arrival() {
             let Some(sig) = Signal::new(i64::from(a.sig)) else {
                 continue;
@@ -372,6 +377,53 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         if let Some(t) = target {
             k.interrupt(t);
             k.kick(t);
+        }
+    }
+
+    /// `rt_sigprocmask(how, set, oset, 8)` of the calling thread without the lock, span or
+    /// delivery point ([`Lintel::fast_call`]): blocking is plain stores, unblocking one barrier
+    /// ([MASK] in `lintel-signals`' `mask.rs`). `None`: make the call through the dispatcher
+    /// (the layer is not active yet, the thread is not registered, a bad size, `how` or `set`
+    /// (the dispatcher reports it in Linux's order), a shared pending signal newly blocked, or a
+    /// pending signal that the new mask unblocks: delivered at that call's exit). An `oset` that
+    /// faults is `EFAULT` after the mask changed, as on Linux.
+    #[inline]
+    pub(crate) fn sigprocmask_fast(&self, a: &[usize; 6]) -> Option<isize> {
+        let s = self.sig()?;
+        if a[3] != lintel_signals::SIGSET_SIZE || !is_active() {
+            return None;
+        }
+        let k = self.kernel;
+        let set = match a[1] {
+            0 => None,
+            // Two word loads: a byte copy to the stack and a wide load from it would stall.
+            p if p % 4 == 0 => {
+                let lo = k.load_u32(p).ok()?;
+                let hi = k.load_u32(p.checked_add(4)?).ok()?;
+                Some(SigSet::from_bits(u64::from(lo) | (u64::from(hi) << 32)))
+            }
+            p => {
+                let mut b = [0u8; 8];
+                k.read(p, &mut b).ok()?;
+                Some(SigSet::from_bits(u64::from_ne_bytes(b)))
+            }
+        };
+        let old = s.sigprocmask_fast(self.my_words(), a[0] as i32 as i64, set)?;
+        if a[2] != 0 {
+            // SAFETY: the program's `oset`, 8 bytes as Linux writes.
+            if let Err(e) = unsafe { k.write(a[2], &old.bits().to_ne_bytes()) } {
+                return Some(e.to_ret());
+            }
+        }
+        Some(0)
+    }
+
+    /// A delivery point that found nothing deliverable: a shared signal the calling thread was
+    /// marked for but blocked meanwhile goes to another thread ([`lintel_signals::Signals::settle`]).
+    fn settle(&self, me: ThreadSignals<'_>) {
+        let Some(s) = self.sig() else { return };
+        for sig in s.settle(me).iter() {
+            self.retarget(sig);
         }
     }
 
