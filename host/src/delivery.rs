@@ -31,7 +31,8 @@
 //! to (`arch::resume_x86_64`). A host handler that lands between the end of the span and the
 //! jump finds the interrupted `rip` in that routine's window: the hook's runner first replaces
 //! the interrupted registers with the resumed context's ([`resume_window_fixup`]), so the hook
-//! delivers on that context, as if the jump had been made (`tests-c/sig_resume.c` fails
+//! delivers on that context, as if the jump had been made (`tests-c/sig_resume.c` and
+//! `lintel/tests/resume_inject.rs`, a host signal at each instruction of the window, fail
 //! without it). A kick posted while the span was on sends the routine to the kernel's path.
 //!
 //! Otherwise it is the host's `rt_sigreturn` with `%rsp` at the frame's `uc`: every register,
@@ -475,6 +476,22 @@ pub(crate) extern "C" fn lintel_host_resume_posted(ucontext: usize) -> ! {
     unsafe { resume_through_kernel(tcb::current(), ucontext, false) }
 }
 
+/// For lintel's own tests only: lets a context with `EFLAGS.TF` resume in user space too, so
+/// that a test single-stepping a thread traps at every instruction of the resume routine (in
+/// production such a context goes through the kernel, which traps after the context's first
+/// instruction, as Linux does).
+#[doc(hidden)]
+pub static RESUME_TF_FOR_TESTS: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+/// The user-space resume's window, `[first, last]` instruction addresses, for tests that
+/// interrupt a thread at each of them.
+#[doc(hidden)]
+pub fn resume_window_for_tests() -> (usize, usize) {
+    let (open, _, jump) = arch::resume_window();
+    (open, jump)
+}
+
 /// `EFLAGS.TF`: a context that single-steps resumes through the kernel.
 const EFLAGS_TF: u64 = 0x100;
 /// Linux's `__USER_CS` and `__USER_DS`.
@@ -505,7 +522,8 @@ fn user_resumable(ucontext: usize) -> bool {
     }
     // SAFETY: `Sigcontext` is plain integers; any bytes are a value.
     let m: Sigcontext = unsafe { core::ptr::read_unaligned(mc.as_ptr().cast()) };
-    if m.eflags & EFLAGS_TF != 0 || m.cs != USER_CS || m.ss != USER_SS {
+    let tf = m.eflags & EFLAGS_TF != 0 && !RESUME_TF_FOR_TESTS.load(Ordering::Relaxed);
+    if tf || m.cs != USER_CS || m.ss != USER_SS {
         return false;
     }
     let fp = m.fpstate as usize;
