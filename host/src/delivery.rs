@@ -510,23 +510,30 @@ const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
 /// rules to it.
 fn user_resumable(ucontext: usize) -> bool {
     use crate::arch::Sigcontext;
-    let mut mc = [0u8; core::mem::size_of::<Sigcontext>()];
+    use core::mem::offset_of;
+    // The words from `eflags` to `fpstate` (the selectors among them), read at once.
+    const FROM: usize = offset_of!(Sigcontext, eflags);
+    const LEN: usize = offset_of!(Sigcontext, fpstate) + 8 - FROM;
+    let mut b = [0u8; LEN];
     if HOST
-        .read(
-            ucontext + core::mem::offset_of!(Ucontext, uc_mcontext),
-            &mut mc,
-        )
+        .read(ucontext + offset_of!(Ucontext, uc_mcontext) + FROM, &mut b)
         .is_err()
     {
         return false;
     }
-    // SAFETY: `Sigcontext` is plain integers; any bytes are a value.
-    let m: Sigcontext = unsafe { core::ptr::read_unaligned(mc.as_ptr().cast()) };
-    let tf = m.eflags & EFLAGS_TF != 0 && !RESUME_TF_FOR_TESTS.load(Ordering::Relaxed);
-    if tf || m.cs != USER_CS || m.ss != USER_SS {
+    let word =
+        |field: usize| u64::from_ne_bytes(b[field - FROM..][..8].try_into().unwrap_or_default());
+    let half =
+        |field: usize| u16::from_ne_bytes(b[field - FROM..][..2].try_into().unwrap_or_default());
+    let tf = word(offset_of!(Sigcontext, eflags)) & EFLAGS_TF != 0
+        && !RESUME_TF_FOR_TESTS.load(Ordering::Relaxed);
+    if tf
+        || half(offset_of!(Sigcontext, cs)) != USER_CS
+        || half(offset_of!(Sigcontext, ss)) != USER_SS
+    {
         return false;
     }
-    let fp = m.fpstate as usize;
+    let fp = word(offset_of!(Sigcontext, fpstate)) as usize;
     if fp == 0 {
         return true;
     }
@@ -534,16 +541,13 @@ fn user_resumable(ucontext: usize) -> bool {
         return false;
     }
     let (size, features) = xstate();
-    let word = |at: usize| -> Option<u32> {
-        let mut b = [0u8; 4];
-        HOST.read(at, &mut b).ok()?;
-        Some(u32::from_ne_bytes(b))
-    };
+    // Word loads (each a single fault-tolerant `mov`; the offsets are 4-aligned).
+    let u32_at = |at: usize| HOST.load_u32(at).ok();
     let check = || -> Option<bool> {
-        let mxcsr = word(fp.checked_add(24)?)?;
-        let magic1 = word(fp.checked_add(464)?)?;
-        let sw_size = word(fp.checked_add(464 + 16)?)?;
-        let magic2 = word(fp.checked_add(size)?)?;
+        let mxcsr = u32_at(fp.checked_add(24)?)?;
+        let magic1 = u32_at(fp.checked_add(464)?)?;
+        let sw_size = u32_at(fp.checked_add(464 + 16)?)?;
+        let magic2 = u32_at(fp.checked_add(size)?)?;
         let mut header = [0u8; 64];
         HOST.read(fp.checked_add(512)?, &mut header).ok()?;
         let xstate_bv = u64::from_ne_bytes(header[..8].try_into().ok()?);

@@ -319,7 +319,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// but blocked without the lock meanwhile ([`settle`](Self::settle)).
     pub(crate) fn drain_arrivals(&self) {
         let Some(s) = self.sig() else { return };
-        self.settle(self.my_words());
+        if !s.shared_pending().is_empty() {
+            self.settle(self.my_words());
+        }
         while let Some(a) = self.kernel.take_arrival() {
             let Some(sig) = Signal::new(i64::from(a.sig)) else {
                 continue;

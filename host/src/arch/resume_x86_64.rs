@@ -15,8 +15,10 @@
 //! happened. A post to the inbox that came while the span was on is seen right after the span
 //! ends: the kernel's path (`lintel_host_resume_posted`) then re-raises it.
 //!
-//! The record's words: `spawn_entry` (the context's `rip`) and `spawn_arg` (its `rdi`), read
-//! only when a thread starts (`thread::child_start`), so free once the thread runs.
+//! The record's words: `spawn_fs` (the context's `rip`) and `spawn_mask` (its `rdi`), the spawn
+//! hand-off words that `thread::child_start` reads while every host signal is still blocked on
+//! the new thread, so free before anything can be delivered on it (and `spawn_entry` and
+//! `spawn_arg`, read after the thread's mask is restored, are not used).
 
 use core::arch::global_asm;
 use core::mem::offset_of;
@@ -115,8 +117,8 @@ global_asm!(
     rax = const offset_of!(Sigcontext, rax),
     rcx = const offset_of!(Sigcontext, rcx),
     rsp = const offset_of!(Sigcontext, rsp),
-    slot_pc = const offset_of!(Tcb, spawn_entry),
-    slot_rdi = const offset_of!(Tcb, spawn_arg),
+    slot_pc = const offset_of!(Tcb, spawn_fs),
+    slot_rdi = const offset_of!(Tcb, spawn_mask),
     span = const offset_of!(Tcb, span),
     inbox = const offset_of!(Tcb, inbox),
     init = sym INIT_FPSTATE,
@@ -146,7 +148,7 @@ pub(crate) fn resume_window() -> (usize, usize, usize) {
 pub(crate) fn resume_slots(t: &Tcb) -> (u64, u64) {
     use core::sync::atomic::Ordering;
     (
-        t.spawn_entry.load(Ordering::Relaxed) as u64,
-        t.spawn_arg.load(Ordering::Relaxed) as u64,
+        t.spawn_fs.load(Ordering::Relaxed) as u64,
+        t.spawn_mask.load(Ordering::Relaxed),
     )
 }
