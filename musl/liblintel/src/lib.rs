@@ -296,6 +296,7 @@ unsafe extern "C" fn lintel_entry(e: &lintel::Entry) -> isize {
     if let Some(r) = l.fast_call(e.rdi as usize, &args) {
         return r;
     }
+    note_own_gs();
     // SAFETY: our caller's contract.
     unsafe { l.syscall_from(Some(e), e.rdi as usize, args) }
 }
@@ -331,9 +332,38 @@ unsafe extern "C" fn lintel_sigprocmask(
     if in_vfork_child() {
         return 1;
     }
-    lintel()
-        .fast_call(n, &[how, set, oset, size, 0, 0])
-        .unwrap_or(1)
+    let args = [how, set, oset, size, 0, 0];
+    if OWN_GS.load(Ordering::Relaxed) != GS_EVERY_THREAD {
+        return lintel().fast_call(n, &args).unwrap_or(1);
+    }
+    // SAFETY: every thread's GS base is its own record (`OWN_GS`).
+    let (words, tid) = unsafe { lintel_host::musl::own_locals() };
+    lintel::signal::sigprocmask_fast_for(&HOST, &SIGNALS, words, tid, &args).unwrap_or(1)
+}
+
+/// Whether every thread's GS base is its own lintel record, so that `%gs:0` finds it
+/// (`lintel_host::musl::own_locals`, cheaper than the port's `current()`): [`GS_UNKNOWN`]
+/// until the first full call has made sure the first thread has one (every later thread gets
+/// its record from lintel's clone before it runs), [`GS_EVERY_THREAD`] from then on, and
+/// [`GS_NOT_ALWAYS`] for good once a clone was passed through to the host (its child starts
+/// with GS 0).
+static OWN_GS: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(GS_UNKNOWN);
+const GS_UNKNOWN: u8 = 0;
+const GS_EVERY_THREAD: u8 = 1;
+const GS_NOT_ALWAYS: u8 = 2;
+
+/// The full doors' part of [`OWN_GS`]: the calling thread gets its record now if it has none.
+#[inline]
+fn note_own_gs() {
+    if OWN_GS.load(Ordering::Relaxed) == GS_UNKNOWN {
+        let _ = lintel_kernel::Threads::current(&HOST);
+        let _ = OWN_GS.compare_exchange(
+            GS_UNKNOWN,
+            GS_EVERY_THREAD,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
 }
 
 /// `__lintel_syscall_cp`'s Rust half: a cancellation point. If the thread's cancel flag is
@@ -367,6 +397,7 @@ unsafe extern "C" fn lintel_entry_cp(e: &lintel::Entry) -> isize {
         // SAFETY: as in `lintel_entry`.
         return unsafe { raw_syscall6(e.rsi as usize, args) };
     }
+    note_own_gs();
     // SAFETY: our caller's contract.
     unsafe { lintel().syscall_from(Some(e), e.rsi as usize, args) }
 }
@@ -433,6 +464,7 @@ pub unsafe extern "C" fn __lintel_clone(
         // posix_spawn: a process sharing our memory until it execs, while this thread waits.
         // Its calls must not touch lintel's state (it is the parent's): it runs with every
         // call passed straight to the host (see `VFORK_TID`).
+        OWN_GS.store(GS_NOT_ALWAYS, Ordering::Relaxed);
         let start = VforkStart { f, arg };
         // SAFETY: our caller's contract is clone's; `start` outlives the child's use of it
         // (CLONE_VFORK keeps this frame until the child has exec'd or exited).
@@ -450,6 +482,7 @@ pub unsafe extern "C" fn __lintel_clone(
         VFORK_TID.store(0, Ordering::Release);
         return r;
     }
+    OWN_GS.store(GS_NOT_ALWAYS, Ordering::Relaxed);
     // SAFETY: our caller's contract is clone's.
     unsafe { clone_passthrough(f, stack, flags as usize, arg, ptid, tls, ctid) }
 }
