@@ -314,14 +314,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         self.import_itimers();
     }
 
-    /// Moves the calling thread's arrivals (signals from outside) into the pending sets; then,
-    /// as every delivery point calls this, passes on a shared signal this thread was chosen for
-    /// but blocked without the lock meanwhile ([`settle`](Self::settle)).
+    /// Moves the calling thread's arrivals (signals from outside) into the pending sets.
     pub(crate) fn drain_arrivals(&self) {
         let Some(s) = self.sig() else { return };
-        if !s.shared_pending().is_empty() {
-            self.settle(self.my_words());
-        }
         while let Some(a) = self.kernel.take_arrival() {
             let Some(sig) = Signal::new(i64::from(a.sig)) else {
                 continue;
@@ -388,15 +383,6 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     pub(crate) fn sigprocmask_fast(&self, a: &[usize; 6]) -> Option<isize> {
         let s = self.sig()?;
         mask_fast(self.kernel, s, self.my_words(), a)
-    }
-
-    /// A delivery point that found nothing deliverable: a shared signal the calling thread was
-    /// marked for but blocked meanwhile goes to another thread ([`lintel_signals::Signals::settle`]).
-    fn settle(&self, me: ThreadSignals<'_>) {
-        let Some(s) = self.sig() else { return };
-        for sig in s.settle(me).iter() {
-            self.retarget(sig);
-        }
     }
 
     /// In a fork child: the parent's other threads (copied records of threads that do not
@@ -1142,7 +1128,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
 /// `rt_sigprocmask(how, set, oset, 8)` of the calling thread without the lock, span or
 /// delivery point, for a front door that found the thread's port words (`Threads::locals`)
 /// and tid itself, in a cheaper way than the port's `current()` ([`Lintel::fast_call`] uses
-/// the same path): blocking is plain stores, unblocking one barrier (`[MASK]` in
+/// the same path): the new mask, one barrier, a look at the pending sets (`[MASK]` in
 /// `lintel-signals`' `mask.rs`). `None`: make the call through the dispatcher (statistics
 /// on, the layer not active yet, the thread not registered, a bad size, `how` or `set` (the
 /// dispatcher reports it in Linux's order), a shared pending signal newly blocked, or a pending

@@ -22,30 +22,33 @@
 //!
 //! `rt_sigprocmask` on the calling thread ([`Signals::sigprocmask_fast`]) changes word 12
 //! without the process signal lock; senders still decide under the lock whether the target
-//! blocks what they queue ([`Signals::send`]). Only the owner writes word 12 (its creator before
-//! it runs), so there is no lost update between writers; the race is between the owner and a
+//! blocks what they queue ([`Signals::send`]), and for a process-directed signal mark and
+//! notify the first thread that does not. Only the owner writes word 12 (its creator before it
+//! runs), so there is no lost update between writers; the race is between the owner and a
 //! sender, the store-buffering shape:
 //!
 //! ```text
-//!   owner, unblocking S                      sender of S (to the owner, or to the process)
+//!   owner, changing its mask                 sender of S (to the owner, or to the process)
 //!   word 12 = new                    [M1]    word 13 or the shared copy gets S      [S1]
 //!   fence(SeqCst)                    [M2]    fence(SeqCst)                          [S2]
 //!   r1 = word 13 | shared copy       [M3]    r2 = word 12: does the owner block S?  [S3]
 //! ```
 //!
 //! The two fences are ordered one before the other; the thread whose fence comes second sees
-//! the other's store. So either `r1` has S (the owner puts its old mask back and takes the
-//! locked path, which unblocks S again and delivers it at the call's exit, as Linux's
-//! `recalc_sigpending` makes `sigprocmask` do) or `r2` does not block S (the sender marks the
-//! owner for a shared signal and notifies it: the owner delivers S at its next delivery
-//! point); never both miss. loom checks the shape (`loom-tests/tests/mask_fast.rs`).
+//! the other's store, so they never both miss:
+//! - *unblocking* S: either `r1` has S (the owner puts its old mask back and takes the locked
+//!   path, which unblocks S again and delivers it at the call's exit, as Linux's
+//!   `recalc_sigpending` makes `sigprocmask` do) or `r2` does not block S (the sender marks the
+//!   owner for a shared S and notifies it: it delivers S at its next delivery point);
+//! - *blocking* a process-directed S: either `r2` blocks S (the sender passes over the owner)
+//!   or `r1` has S (the owner puts its old mask back and takes the locked path, which blocks S
+//!   and passes it on to a thread that does not block it: Linux's `retarget_shared_pending`).
+//!   Without the barrier a sender could pick the owner just as it blocks S, and a later locked
+//!   step of the owner would drop the mark with no one told (loom `mask_fast`
+//!   `fast_block_vs_kill` finds it). A thread-directed S needs nothing: it stays pending and
+//!   blocked, as if it had come after the block.
 //!
-//! *Blocking* needs no barrier: plain stores. A sender that still sees S unblocked queues it and
-//! notifies the owner. A thread-directed S then stays pending and blocked, exactly as if it had
-//! come after the block. For a process-directed S the notification finds the marked owner
-//! blocking it: its delivery point passes S to another thread ([`Signals::settle`]), which is
-//! Linux's `retarget_shared_pending` at the block, done late. A shared signal that is already
-//! pending and newly blocked is left to the locked path, which retargets it at once.
+//! loom checks the shape and the real code (`loom-tests/tests/mask_fast.rs`).
 //!
 //! A signal delivered on the owner while it runs the fast path (the port's interrupt hook
 //! treats it as user code) changes word 12 only for the handler, and `rt_sigreturn` puts back
@@ -142,18 +145,17 @@ impl<'a> ThreadSignals<'a> {
         self.words[BLOCKED].store(set.bits() as usize, Ordering::Release);
     }
 
-    /// The owner's lock-free blocking store ([MASK]: a plain store, no barrier). KILL and STOP
-    /// are removed.
+    /// The owner's lock-free store of its old mask back, when the fast path declines ([MASK]).
     #[inline]
     pub(crate) fn store_blocked_owner(&self, set: SigSet) {
         let set = set.minus(SigSet::UNBLOCKABLE);
         self.words[BLOCKED].store(set.bits() as usize, Ordering::Release);
     }
 
-    /// The owner's lock-free unblocking store, [MASK] M1 and M2: the new mask, then a full
-    /// barrier (one locked instruction on x86) before the caller reads the pending sets (M3).
+    /// The owner's lock-free mask change, [MASK] M1 and M2: the new mask, then a full barrier
+    /// (one locked instruction on x86) before the caller reads the pending sets (M3).
     #[inline]
-    pub(crate) fn unblock_owner(&self, set: SigSet) {
+    pub(crate) fn store_blocked_fenced(&self, set: SigSet) {
         let set = set.minus(SigSet::UNBLOCKABLE);
         self.words[BLOCKED].store(set.bits() as usize, Ordering::Relaxed); // [MASK] M1
         fence(Ordering::SeqCst); // [MASK] M2

@@ -397,10 +397,11 @@ impl<const N: usize> Signals<N> {
 
     /// `sigprocmask(how, set)` for the calling thread `me` without the lock ([MASK] in
     /// `mask.rs`): returns the old mask once the new one is in place, or `None` when the call
-    /// needs the locked path ([`sigprocmask`](Self::sigprocmask)) and nothing was changed: `me`
-    /// is not registered, `how` is bad, a shared pending signal becomes blocked (it must be
-    /// passed on to another thread) or a pending signal becomes deliverable (it must be
-    /// delivered at the call's exit). With `set` `None`, `how` is not checked (Linux).
+    /// needs the locked path ([`sigprocmask`](Self::sigprocmask)) and nothing was changed (a
+    /// new mask stored meanwhile is put back): `me` is not registered, `how` is bad, a pending
+    /// process-directed signal becomes blocked (it must be passed on to another thread, Linux's
+    /// `retarget_shared_pending`) or a pending signal becomes deliverable (it must be delivered
+    /// at the call's exit). With `set` `None`, `how` is not checked (Linux).
     #[inline]
     pub fn sigprocmask_fast(
         &self,
@@ -416,42 +417,20 @@ impl<const N: usize> Signals<N> {
             return Some(old);
         };
         let new = How::from_raw(how).ok()?.apply(old, set);
-        let shared = SigSet::from_bits(self.shared.load(Ordering::Acquire));
-        if !shared.intersect(new.minus(old)).is_empty() {
-            return None; // Linux's retarget_shared_pending: the locked path
-        }
-        if old.minus(new).is_empty() {
-            me.store_blocked_owner(new); // blocking only: a plain store
+        if new == old {
             return Some(old);
         }
-        me.unblock_owner(new); // [MASK] M1, M2
+        me.store_blocked_fenced(new); // [MASK] M1, M2
         let shared = SigSet::from_bits(self.shared.load(Ordering::Acquire)); // [MASK] M3
-        if !me.pending().union(shared).minus(new).is_empty() {
-            // Something to deliver at the call's exit: undone, the locked path does it.
+        let retarget = !shared.intersect(new.minus(old)).is_empty();
+        let deliver =
+            !old.minus(new).is_empty() && !me.pending().union(shared).minus(new).is_empty();
+        if retarget || deliver {
+            // Undone: the locked path passes the signal on, or delivers it at the call's exit.
             me.store_blocked_owner(old);
             return None;
         }
         Some(old)
-    }
-
-    /// A delivery point of `me` that found nothing deliverable: if a sender marked it for a
-    /// shared signal it blocks meanwhile (it blocked it without the lock, [MASK] in
-    /// `mask.rs`), `me` stops looking at the shared set and returns the shared signals it
-    /// blocks, which the caller passes on to other threads (Linux's `retarget_shared_pending`).
-    /// Lock-free and empty unless `me` is marked.
-    pub fn settle(&self, me: ThreadSignals<'_>) -> SigSet {
-        if me.state() & SIGPENDING == 0 || self.has_deliverable(me) {
-            return SigSet::EMPTY;
-        }
-        self.locked(|i| {
-            let shared = i.queue.shared();
-            recalc(me, shared);
-            if me.state() & SIGPENDING != 0 {
-                SigSet::EMPTY
-            } else {
-                shared.intersect(me.blocked())
-            }
-        })
     }
 
     /// `rt_sigpending` for `me`: signals pending for it or the process, and blocked.
