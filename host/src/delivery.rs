@@ -22,11 +22,23 @@
 //! bug: the process dies of it natively.
 //!
 //! ## Resuming
-//! lintel's signal frames are Linux `rt_sigframe`s, so [`Delivery::resume`] is the host's
-//! `rt_sigreturn` with `%rsp` at the frame's `uc`: every register, the FP state and the host
-//! mask are restored in one step. The frame's `uc_sigmask` and `uc_stack` are overwritten
-//! first with the thread's host values (nothing blocked but re-queued arrivals; the host signal
-//! stack), so a program's mask never reaches the host.
+//! lintel's signal frames are Linux `rt_sigframe`s. [`Delivery::resume`] continues in one in
+//! user space when only registers and FP state change (the usual case: no forwarded signal
+//! re-queued on the host, so the host mask is empty and stays so; nothing to redeliver; a
+//! context with ordinary flags and selectors and an FP area `XRSTOR` takes, checked first):
+//! `XRSTOR` (the frame's FP area, or the initial state for a handler's entry), then the span
+//! ends and the general registers, flags and stack are loaded and the context's `rip` jumped
+//! to (`arch::resume_x86_64`). A host handler that lands between the end of the span and the
+//! jump finds the interrupted `rip` in that routine's window: the hook's runner first replaces
+//! the interrupted registers with the resumed context's ([`resume_window_fixup`]), so the hook
+//! delivers on that context, as if the jump had been made (`tests-c/sig_resume.c` and
+//! `lintel/tests/resume_inject.rs`, a host signal at each instruction of the window, fail
+//! without it). A kick posted while the span was on sends the routine to the kernel's path.
+//!
+//! Otherwise it is the host's `rt_sigreturn` with `%rsp` at the frame's `uc`: every register,
+//! the FP state and the host mask are restored in one step. The frame's `uc_sigmask` and
+//! `uc_stack` are overwritten first with the thread's host values (nothing blocked but
+//! re-queued arrivals; the host signal stack), so a program's mask never reaches the host.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -339,52 +351,16 @@ unsafe impl Delivery for Host {
 
     unsafe fn resume(&self, ucontext: usize, redeliver: bool) -> ! {
         let t = tcb::current();
-        // From here to the switch no host handler may run on lintel's code (the hook would
-        // build a frame over the stack we stand on): block them all; rt_sigreturn installs the
-        // frame's host mask, and what arrived meanwhile is delivered on the resumed context.
-        let block = HANDLER_MASK;
-        // SAFETY: blocks signals on the calling thread; rt_sigreturn replaces the mask.
-        unsafe { syscall::sigprocmask(g::SIG_BLOCK, &block, core::ptr::null_mut()) };
-        // The span ends here (Interrupt::leave's job); a kick posted during it is not lost.
-        let posted = t.inbox.swap(0, Ordering::Relaxed) != 0;
-        t.span.store(0, Ordering::Relaxed);
-        if redeliver || posted {
-            // A kick that arrives once rt_sigreturn has installed the frame's host mask (which
-            // does not block it): the hook then runs on the resumed context.
-            t.kick.store(1, Ordering::SeqCst);
-            syscall::tgkill(
-                PID.load(Ordering::Relaxed),
-                syscall::gettid(),
-                INTERRUPT_SIGNAL,
-            );
+        if !redeliver
+            && t.arrivals.requeued.load(Ordering::Relaxed) == 0
+            && user_resumable(ucontext)
+        {
+            // SAFETY: the caller's contract; `user_resumable` checked what the routine needs
+            // (flags, selectors, an FP area XRSTOR takes); the span is on (the caller's).
+            unsafe { arch::lintel_host_resume_user(ucontext, xstate().1) }
         }
-        let mask = t.arrivals.requeued.load(Ordering::Relaxed);
-        let stack = [t.altstack() as u64, 0, t.altstack_size as u64];
-        let mut ok = true;
-        // SAFETY: the caller's context, in memory lintel has just read or written; the
-        // accessors are fault-tolerant.
-        unsafe {
-            ok &= self
-                .write(
-                    ucontext + core::mem::offset_of!(Ucontext, uc_sigmask),
-                    &mask.to_ne_bytes(),
-                )
-                .is_ok();
-            let mut b = [0u8; 24];
-            for (c, w) in b.chunks_exact_mut(8).zip(stack) {
-                c.copy_from_slice(&w.to_ne_bytes());
-            }
-            ok &= self
-                .write(ucontext + core::mem::offset_of!(Ucontext, uc_stack), &b)
-                .is_ok();
-        }
-        if !ok {
-            // The frame went bad under us: Linux would kill with SIGSEGV.
-            self.raise_default(g::SIGSEGV);
-            syscall::fatal("lintel-host: cannot resume a context\n");
-        }
-        // SAFETY: the caller's contract; the frame is a Linux rt_sigframe.
-        unsafe { arch::lintel_host_resume(ucontext) }
+        // SAFETY: the caller's contract.
+        unsafe { resume_through_kernel(t, ucontext, redeliver) }
     }
 
     unsafe fn on_delivery_stack(&self, f: extern "C" fn(usize) -> !, arg: usize) -> ! {
@@ -435,6 +411,201 @@ unsafe impl Delivery for Host {
             ((dst + size) as *mut u32).write(0x4650_5845); // FP_XSTATE_MAGIC2
         }
     }
+}
+
+/// [`Delivery::resume`] through the host's `rt_sigreturn` (every register, the FP state and the
+/// host mask in one step): when the user-space resume cannot be used, or a kick must be
+/// re-raised.
+///
+/// # Safety
+/// As [`Delivery::resume`]; `t` is the calling thread's record.
+unsafe fn resume_through_kernel(t: &Tcb, ucontext: usize, redeliver: bool) -> ! {
+    // From here to the switch no host handler may run on lintel's code (the hook would
+    // build a frame over the stack we stand on): block them all; rt_sigreturn installs the
+    // frame's host mask, and what arrived meanwhile is delivered on the resumed context.
+    let block = HANDLER_MASK;
+    // SAFETY: blocks signals on the calling thread; rt_sigreturn replaces the mask.
+    unsafe { syscall::sigprocmask(g::SIG_BLOCK, &block, core::ptr::null_mut()) };
+    // The span ends here (Interrupt::leave's job); a kick posted during it is not lost.
+    let posted = t.inbox.swap(0, Ordering::Relaxed) != 0;
+    t.span.store(0, Ordering::Relaxed);
+    if redeliver || posted {
+        // A kick that arrives once rt_sigreturn has installed the frame's host mask (which
+        // does not block it): the hook then runs on the resumed context.
+        t.kick.store(1, Ordering::SeqCst);
+        syscall::tgkill(
+            PID.load(Ordering::Relaxed),
+            syscall::gettid(),
+            INTERRUPT_SIGNAL,
+        );
+    }
+    let mask = t.arrivals.requeued.load(Ordering::Relaxed);
+    let stack = [t.altstack() as u64, 0, t.altstack_size as u64];
+    let mut ok = true;
+    // SAFETY: the caller's context, in memory lintel has just read or written; the
+    // accessors are fault-tolerant.
+    unsafe {
+        ok &= HOST
+            .write(
+                ucontext + core::mem::offset_of!(Ucontext, uc_sigmask),
+                &mask.to_ne_bytes(),
+            )
+            .is_ok();
+        let mut b = [0u8; 24];
+        for (c, w) in b.chunks_exact_mut(8).zip(stack) {
+            c.copy_from_slice(&w.to_ne_bytes());
+        }
+        ok &= HOST
+            .write(ucontext + core::mem::offset_of!(Ucontext, uc_stack), &b)
+            .is_ok();
+    }
+    if !ok {
+        // The frame went bad under us: Linux would kill with SIGSEGV.
+        HOST.raise_default(g::SIGSEGV);
+        syscall::fatal("lintel-host: cannot resume a context\n");
+    }
+    // SAFETY: the caller's contract; the frame is a Linux rt_sigframe.
+    unsafe { arch::lintel_host_resume(ucontext) }
+}
+
+/// The user-space resume's way back to the kernel's: a kick was posted while its span was on
+/// (`arch::lintel_host_resume_user`, on the delivery stack, with the span on again).
+pub(crate) extern "C" fn lintel_host_resume_posted(ucontext: usize) -> ! {
+    // SAFETY: the context `resume` was given (and checked), still intact: only the FP state
+    // was loaded since, and the kernel's path loads it again.
+    unsafe { resume_through_kernel(tcb::current(), ucontext, false) }
+}
+
+/// For lintel's own tests only: lets a context with `EFLAGS.TF` resume in user space too, so
+/// that a test single-stepping a thread traps at every instruction of the resume routine (in
+/// production such a context goes through the kernel, which traps after the context's first
+/// instruction, as Linux does).
+#[doc(hidden)]
+pub static RESUME_TF_FOR_TESTS: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+/// The user-space resume's window, `[first, last]` instruction addresses, for tests that
+/// interrupt a thread at each of them.
+#[doc(hidden)]
+pub fn resume_window_for_tests() -> (usize, usize) {
+    let (open, _, jump) = arch::resume_window();
+    (open, jump)
+}
+
+/// `EFLAGS.TF`: a context that single-steps resumes through the kernel.
+const EFLAGS_TF: u64 = 0x100;
+/// Linux's `__USER_CS` and `__USER_DS`.
+const USER_CS: u16 = 0x33;
+const USER_SS: u16 = 0x2b;
+/// The XSAVE area's software-reserved magic words (`FP_XSTATE_MAGIC1`, `FP_XSTATE_MAGIC2`).
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+
+/// Whether the context at `ucontext` can be resumed in user space
+/// (`arch::lintel_host_resume_user`): no single-step flag, the user code and stack selectors,
+/// and either no FP area (a fresh state) or one the kernel's `rt_sigreturn` would take as an
+/// XSAVE frame and `XRSTOR` accepts (64-aligned, both magic words for this CPU's frame size, a
+/// standard-format header naming only this frame's features, zero reserved header bytes, MXCSR
+/// without reserved bits). Anything else goes through the kernel, which applies Linux's own
+/// rules to it.
+fn user_resumable(ucontext: usize) -> bool {
+    use crate::arch::Sigcontext;
+    use core::mem::offset_of;
+    // The words from `eflags` to `fpstate` (the selectors among them), read at once.
+    const FROM: usize = offset_of!(Sigcontext, eflags);
+    const LEN: usize = offset_of!(Sigcontext, fpstate) + 8 - FROM;
+    let mut b = [0u8; LEN];
+    if HOST
+        .read(ucontext + offset_of!(Ucontext, uc_mcontext) + FROM, &mut b)
+        .is_err()
+    {
+        return false;
+    }
+    let word =
+        |field: usize| u64::from_ne_bytes(b[field - FROM..][..8].try_into().unwrap_or_default());
+    let half =
+        |field: usize| u16::from_ne_bytes(b[field - FROM..][..2].try_into().unwrap_or_default());
+    let tf = word(offset_of!(Sigcontext, eflags)) & EFLAGS_TF != 0
+        && !RESUME_TF_FOR_TESTS.load(Ordering::Relaxed);
+    if tf
+        || half(offset_of!(Sigcontext, cs)) != USER_CS
+        || half(offset_of!(Sigcontext, ss)) != USER_SS
+    {
+        return false;
+    }
+    let fp = word(offset_of!(Sigcontext, fpstate)) as usize;
+    if fp == 0 {
+        return true;
+    }
+    if fp % 64 != 0 {
+        return false;
+    }
+    let (size, features) = xstate();
+    // Word loads (each a single fault-tolerant `mov`; the offsets are 4-aligned).
+    let u32_at = |at: usize| HOST.load_u32(at).ok();
+    let check = || -> Option<bool> {
+        let mxcsr = u32_at(fp.checked_add(24)?)?;
+        let magic1 = u32_at(fp.checked_add(464)?)?;
+        let sw_size = u32_at(fp.checked_add(464 + 16)?)?;
+        let magic2 = u32_at(fp.checked_add(size)?)?;
+        let mut header = [0u8; 64];
+        HOST.read(fp.checked_add(512)?, &mut header).ok()?;
+        let xstate_bv = u64::from_ne_bytes(header[..8].try_into().ok()?);
+        Some(
+            mxcsr & 0xffff_0000 == 0
+                && magic1 == FP_XSTATE_MAGIC1
+                && sw_size as usize == size
+                && magic2 == FP_XSTATE_MAGIC2
+                && xstate_bv & !features == 0
+                && header[8..].iter().all(|&x| x == 0),
+        )
+    };
+    check() == Some(true)
+}
+
+/// Called by the interrupt hook's runner (`interrupt::run_hook`) before the hook sees `uc`, the
+/// context a host handler interrupted on the calling thread `t`: inside the user-space
+/// resume's window (after its span ended, up to its jump) the interrupted registers are
+/// replaced by those of the context being resumed, so the hook acts as if the jump had been
+/// made (the FP state is that context's already). See `arch::resume_x86_64`.
+pub(crate) fn resume_window_fixup(t: &Tcb, uc: &mut Ucontext) {
+    use crate::arch::Sigcontext;
+    let (open, switched, jump) = arch::resume_window();
+    let rip = uc.uc_mcontext.rip as usize;
+    if !(open..=jump).contains(&rip) {
+        return;
+    }
+    let (pc, rdi) = arch::resume_slots(t);
+    let m = &mut uc.uc_mcontext;
+    if rip < switched {
+        // Still on lintel's stack: rdi holds the address of the resumed `uc_mcontext` (above
+        // this handler's frame, or on the program's stack).
+        let mut b = [0u8; core::mem::size_of::<Sigcontext>()];
+        if HOST.read(m.rdi as usize, &mut b).is_err() {
+            return; // not reached: the routine reads the same bytes
+        }
+        // SAFETY: plain integers.
+        let c: Sigcontext = unsafe { core::ptr::read_unaligned(b.as_ptr().cast()) };
+        m.r8 = c.r8;
+        m.r9 = c.r9;
+        m.r10 = c.r10;
+        m.r11 = c.r11;
+        m.r12 = c.r12;
+        m.r13 = c.r13;
+        m.r14 = c.r14;
+        m.r15 = c.r15;
+        m.rsi = c.rsi;
+        m.rbp = c.rbp;
+        m.rbx = c.rbx;
+        m.rdx = c.rdx;
+        m.rax = c.rax;
+        m.rcx = c.rcx;
+        m.rsp = c.rsp;
+        m.eflags = c.eflags;
+    }
+    // After the switch every register but rdi and rip is the resumed context's already.
+    m.rdi = rdi;
+    m.rip = pc;
 }
 
 /// `(xstate_size, features)`, computed once.

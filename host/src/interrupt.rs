@@ -82,6 +82,8 @@ pub(crate) fn run_hook(t: &Tcb, uc: &mut Ucontext) {
     } else {
         // SAFETY: HOOK only ever holds an `InterruptHook` stored by `set_interrupt_hook`.
         let hook: InterruptHook = unsafe { core::mem::transmute(hook) };
+        // Interrupted while resuming a context in user space: the hook acts on that context.
+        crate::delivery::resume_window_fixup(t, uc);
         hook(&mut HostRegisters { uc });
     }
 }

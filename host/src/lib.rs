@@ -13,7 +13,7 @@
 //! | [`SharedFutex`](lintel_kernel::SharedFutex) | the host's shared futex; the wait inside the restartable window | `shared` |
 //! | [`Interrupt`](lintel_kernel::Interrupt) | one reserved host signal (`SIGRTMAX`) sent with `tgkill` | [`interrupt`] |
 //! | [`Passthrough`](lintel_kernel::Passthrough) | the real syscall, inside the restartable window (a flag already set: `NotStarted`; caught on the `syscall` instruction: `Interrupted`) | `passthrough` |
-//! | [`Delivery`](lintel_kernel::Delivery) | a forwarding handler on every signal lintel manages, turning host signals into per-thread arrivals (an 8-slot ring; overflow re-queued on the host, blocked); `block_arrivals` as the thread's host mask; SIGCHLD's `SA_NOCLDSTOP`/`SA_NOCLDWAIT` on its host action; `resume` through the host's `rt_sigreturn`; default actions as `SIG_DFL` plus a `tgkill` to the thread; XSAVE frames sized by CPUID; the host signal stack as the delivery stack | [`delivery`] |
+//! | [`Delivery`](lintel_kernel::Delivery) | a forwarding handler on every signal lintel manages, turning host signals into per-thread arrivals (an 8-slot ring; overflow re-queued on the host, blocked); `block_arrivals` as the thread's host mask; SIGCHLD's `SA_NOCLDSTOP`/`SA_NOCLDWAIT` on its host action; `resume` in user space (`XRSTOR` and a jump, with a fix-up for a host handler landing in between) or through the host's `rt_sigreturn`; default actions as `SIG_DFL` plus a `tgkill` to the thread; XSAVE frames sized by CPUID; the host signal stack as the delivery stack | [`delivery`] |
 //!
 //! ## The traps, and how this crate handles them
 //! - **Two owners of `%fs`.** In Rust tests the C library is glibc, in lintel-cc programs musl;
@@ -50,8 +50,8 @@
 //! outside once it is exiting
 //! ([`Delivery::block_arrivals`](lintel_kernel::Delivery::block_arrivals)); lintel's mask
 //! across `execve` (the new image inherits it); forwarded signals re-queued on the host until
-//! the arrival ring has room; every signal its handlers take, from the start of `resume` until
-//! the host's `rt_sigreturn` installs the frame's mask, and during a thread's last exit step;
+//! the arrival ring has room; every signal its handlers take, from the start of a `resume`
+//! through the kernel until the host's `rt_sigreturn` installs the frame's mask, and during a thread's last exit step;
 //! all signals across a thread `clone`, until the child has its GS base and signal stack, and
 //! all but the fault signals across `posix_spawn`'s clone ([`musl::clone_passthrough`]: the
 //! child starts with them blocked). Apart from the thread `clone`, SIGSEGV and SIGBUS are never

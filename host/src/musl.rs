@@ -60,3 +60,23 @@ pub const DELIVERY_STACK_GS_OFFSETS: (usize, usize) = (
 /// entry sets it (as `Interrupt::enter` does) before it switches to the delivery stack, so that
 /// no interrupt hook runs on lintel's code there (it would build a frame over that stack).
 pub const SPAN_GS_OFFSET: usize = core::mem::offset_of!(crate::tcb::Tcb, span);
+
+/// The calling thread's lintel words (`Threads::locals`) and tid, read through `%gs:0` (its
+/// record's self pointer): no `rdgsbase`/`rdfsbase` and no ownership check, for a front door's
+/// lock-free path (`lintel::Lintel::sigprocmask_fast_for`).
+///
+/// # Safety
+/// The calling thread's GS base must be its own record. In a lintel-arch program that holds for
+/// every thread once the process's first call into lintel has been made (the first thread gets
+/// its record in that call, every other thread from lintel's `clone` before it runs) except
+/// the child of a `clone` passed through to the host ([`clone_passthrough`] zeroes its GS): a
+/// front door that has made such a clone must not call this.
+#[inline(always)]
+pub unsafe fn own_locals() -> (
+    &'static [core::sync::atomic::AtomicUsize; lintel_kernel::LOCAL_WORDS],
+    i32,
+) {
+    // SAFETY: the caller's contract; records are never unmapped.
+    let t = unsafe { &*(crate::arch::gs_self() as *const crate::tcb::Tcb) };
+    (&t.locals, t.tid.load(core::sync::atomic::Ordering::Relaxed))
+}

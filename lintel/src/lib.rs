@@ -239,14 +239,20 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     }
 
     /// The calls a front door answers without entering the dispatcher (no span, no delivery
-    /// point): each takes no lock and changes nothing of lintel's, so a signal that comes
-    /// meanwhile is handled as for user code, by the port's interrupt. `None`: make the call
+    /// point): each takes no lock and changes nothing of lintel's but the calling thread's own
+    /// mask, so a signal that comes meanwhile is handled as for user code, by the port's
+    /// interrupt. `None`: make the call
     /// with [`syscall_from`](Self::syscall_from). Front doors try this first; Linux's answer
     /// for these calls never needs more:
     /// - a private `FUTEX_WAKE` when nobody waits on the word (Linux returns 0 without taking
     ///   the bucket lock then);
     /// - `clock_gettime` on `CLOCK_MONOTONIC` or `CLOCK_REALTIME`, from the port's clock (the
     ///   vDSO's job on Linux); a bad pointer is `EFAULT`, as Linux's.
+    /// - `rt_sigprocmask` of a registered thread when no signal must be delivered or passed on
+    ///   because of it (see [`signal`]'s `sigprocmask_fast`): the mask changes lock-free,
+    ///   which a concurrent sender sees by the `[MASK]` argument, so no delivery point is
+    ///   missed. A front door whose thread shares another's lintel record (a `vfork` child)
+    ///   must not call this.
     #[inline]
     pub fn fast_call(&self, n: usize, args: &[usize; 6]) -> Option<isize> {
         const WAKE_PRIVATE: usize = (nr::FUTEX_WAKE | nr::FUTEX_PRIVATE_FLAG) as usize;
@@ -262,6 +268,8 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             }
             // The CPU-time clocks of this process and its threads, from the port.
             nr::__NR_clock_gettime => self.clock_gettime_cpu(args[0] as i32, args[1]),
+            // The calling thread's mask, lock-free ([MASK] in lintel-signals' mask.rs).
+            nr::__NR_rt_sigprocmask => self.sigprocmask_fast(args),
             _ => None,
         }
     }

@@ -122,6 +122,7 @@ const ACTIVATING: u8 = 1;
 const ACTIVE_DONE: u8 = 2;
 
 /// Whether the signal layer is active in this process.
+#[inline]
 pub fn is_active() -> bool {
     ACTIVE.load(Ordering::Acquire) == ACTIVE_DONE
 }
@@ -188,6 +189,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     }
 
     /// The calling thread's signal words, as they are (no registration).
+    #[inline]
     fn my_words(&self) -> ThreadSignals<'a> {
         let k = self.kernel;
         let t = k.current();
@@ -373,6 +375,14 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             k.interrupt(t);
             k.kick(t);
         }
+    }
+
+    /// `rt_sigprocmask(how, set, oset, 8)` of the calling thread without the lock, span or
+    /// delivery point ([`Lintel::fast_call`]): see [`sigprocmask_fast_for`].
+    #[inline]
+    pub(crate) fn sigprocmask_fast(&self, a: &[usize; 6]) -> Option<isize> {
+        let s = self.sig()?;
+        mask_fast(self.kernel, s, self.my_words(), a)
     }
 
     /// In a fork child: the parent's other threads (copied records of threads that do not
@@ -1113,6 +1123,63 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         // SAFETY: the frame the program's handler returned through.
         unsafe { k.resume(uc, redeliver) }
     }
+}
+
+/// `rt_sigprocmask(how, set, oset, 8)` of the calling thread without the lock, span or
+/// delivery point, for a front door that found the thread's port words (`Threads::locals`)
+/// and tid itself, in a cheaper way than the port's `current()` ([`Lintel::fast_call`] uses
+/// the same path): the new mask, one barrier, a look at the pending sets (`[MASK]` in
+/// `lintel-signals`' `mask.rs`). `None`: make the call through the dispatcher (statistics
+/// on, the layer not active yet, the thread not registered, a bad size, `how` or `set` (the
+/// dispatcher reports it in Linux's order), a shared pending signal newly blocked, or a pending
+/// signal that the new mask unblocks: delivered at that call's exit). An `oset` that faults is
+/// `EFAULT` after the mask changed, as on Linux.
+#[inline]
+pub fn sigprocmask_fast_for<K: Kernel>(
+    kernel: &K,
+    signals: &ProcessSignals,
+    words: &[core::sync::atomic::AtomicUsize; lintel_kernel::LOCAL_WORDS],
+    tid: i32,
+    a: &[usize; 6],
+) -> Option<isize> {
+    if crate::stats::ENABLED.load(Ordering::Relaxed) {
+        return None;
+    }
+    mask_fast(kernel, signals, ThreadSignals::new(words, tid), a)
+}
+
+#[inline]
+fn mask_fast<K: Kernel>(
+    k: &K,
+    s: &ProcessSignals,
+    me: ThreadSignals<'_>,
+    a: &[usize; 6],
+) -> Option<isize> {
+    if a[3] != lintel_signals::SIGSET_SIZE || !is_active() {
+        return None;
+    }
+    let set = match a[1] {
+        0 => None,
+        // Two word loads: a byte copy to the stack and a wide load from it would stall.
+        p if p % 4 == 0 => {
+            let lo = k.load_u32(p).ok()?;
+            let hi = k.load_u32(p.checked_add(4)?).ok()?;
+            Some(SigSet::from_bits(u64::from(lo) | (u64::from(hi) << 32)))
+        }
+        p => {
+            let mut b = [0u8; 8];
+            k.read(p, &mut b).ok()?;
+            Some(SigSet::from_bits(u64::from_ne_bytes(b)))
+        }
+    };
+    let old = s.sigprocmask_fast(me, a[0] as i32 as i64, set)?;
+    if a[2] != 0 {
+        // SAFETY: the program's `oset`, 8 bytes as Linux writes.
+        if let Err(e) = unsafe { k.write(a[2], &old.bits().to_ne_bytes()) } {
+            return Some(e.to_ret());
+        }
+    }
+    Some(0)
 }
 
 /// What [`exit_delivery`] needs, handed over on the old stack.

@@ -135,6 +135,10 @@ unsafe extern "C" fn door_entry(e: &lintel::Entry) -> isize {
         e.r9 as usize,
         f,
     ];
+    // As liblintel's door: the lock-free calls first (a lock-free `rt_sigprocmask` among them).
+    if let Some(r) = lintel().fast_call(e.rdi as usize, &args) {
+        return r;
+    }
     // SAFETY: our caller's contract.
     unsafe { lintel().syscall_from(Some(e), e.rdi as usize, args) }
 }

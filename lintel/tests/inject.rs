@@ -42,6 +42,11 @@ fn sys(n: i64, a: [usize; 6]) -> isize {
     unsafe { lintel().syscall(n as usize, a) }
 }
 
+/// A front door's lock-free attempt (`Lintel::fast_call`).
+fn fast(n: i64, a: [usize; 6]) -> Option<isize> {
+    lintel().fast_call(n as usize, &a)
+}
+
 /// The interrupt hook: runs outside a span only; takes the signal lock through a call.
 fn hook(_regs: &mut dyn Registers) {
     HOOK_RAN.fetch_add(1, Ordering::Relaxed);
@@ -92,6 +97,13 @@ fn round(pid: usize) {
     let p = &mut pending as *mut u64 as usize;
     assert_eq!(sys(libc::SYS_rt_sigpending, [p, 8, 0, 0, 0, 0]), 0);
     assert_eq!(pending & usr1, usr1);
+    // The lock-free mask path (a front door tries it first): unblocking the pending SIGUSR1
+    // must decline (the dispatcher delivers it at the call's exit) and leave the mask alone.
+    assert_eq!(fast(libc::SYS_rt_sigprocmask, [1, s, 0, 8, 0, 0]), None);
+    let mut old = 0u64;
+    let o = &mut old as *mut u64 as usize;
+    assert_eq!(sys(libc::SYS_rt_sigprocmask, [0, 0, o, 8, 0, 0]), 0);
+    assert_eq!(old & usr1, usr1);
     let zero = [0i64; 2];
     let mut info = [0u8; 128];
     let r = sys(
@@ -107,6 +119,11 @@ fn round(pid: usize) {
     );
     assert_eq!(r, SIGUSR1 as isize);
     assert_eq!(sys(libc::SYS_rt_sigprocmask, [1, s, 0, 8, 0, 0]), 0);
+    // Nothing pending now: the lock-free path blocks and unblocks by itself.
+    assert_eq!(fast(libc::SYS_rt_sigprocmask, [0, s, o, 8, 0, 0]), Some(0));
+    assert_eq!(old & usr1, 0);
+    assert_eq!(fast(libc::SYS_rt_sigprocmask, [1, s, o, 8, 0, 0]), Some(0));
+    assert_eq!(old & usr1, usr1);
     let word = 0u32;
     let w = &word as *const u32 as usize;
     assert_eq!(sys(libc::SYS_futex, [w, 1 | 128, 1, 0, 0, 0]), 0);

@@ -164,6 +164,29 @@ fn write_fpstate<K: UserMemory + Delivery + ?Sized>(
     fp: FpSource,
 ) -> Result<(), FrameFault> {
     let xstate_size = size - 4;
+    if let FpSource::Live = fp {
+        // The port's XSAVE writes the state itself: the area only has to be proved writable
+        // first (a zero word at its start, at every 4 KiB boundary inside it and at its end,
+        // through the fault-tolerant path), and its XSAVE header cleared, as Linux's
+        // copy_fpstate_to_sigframe clears it (bytes XSAVE leaves alone keep what the stack
+        // held, on Linux too).
+        let end = dst + size - 8;
+        let mut at = dst;
+        loop {
+            // SAFETY: the frame's FP area on the calling thread's own stack.
+            unsafe { k.write(at.min(end), &[0u8; 8]) }.map_err(|_| FrameFault)?;
+            if at >= end {
+                break;
+            }
+            at = ((at | 0xfff) + 1).min(end);
+        }
+        // SAFETY: as above (the header is inside the area).
+        unsafe { k.write(dst + 512, &[0u8; 64]) }.map_err(|_| FrameFault)?;
+        // SAFETY: `size` bytes at the 64-aligned `dst` are mapped writable (each page of them
+        // was just written); the port saves the calling thread's own FP registers.
+        unsafe { k.save_fpstate(dst) };
+        return Ok(());
+    }
     // Copy (or zero) in chunks through the fault-tolerant accessors.
     let mut buf = [0u8; 512];
     let mut off = 0;
@@ -178,10 +201,7 @@ fn write_fpstate<K: UserMemory + Delivery + ?Sized>(
         off += n;
     }
     match fp {
-        // SAFETY: `size` bytes at the 64-aligned `dst` were just written, so they are mapped
-        // writable; the port saves the calling thread's own FP registers.
-        FpSource::Live => unsafe { k.save_fpstate(dst) },
-        FpSource::At(_) => {}
+        FpSource::Live | FpSource::At(_) => {}
         FpSource::Fresh => {
             // The initial state: FCW 0x37f, MXCSR 0x1f80, an XSAVE header with no component
             // in use (XRSTOR then loads every component's initial state).

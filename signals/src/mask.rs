@@ -6,7 +6,7 @@
 //!
 //! | word | content | written by | read by |
 //! | --- | --- | --- | --- |
-//! | 12 | blocked mask | the thread itself, under the process signal lock (its creator, before it runs) | anyone |
+//! | 12 | blocked mask | the thread itself, under the process signal lock or lock-free by the fast path ([MASK] below) (its creator, before it runs) | anyone |
 //! | 13 | thread-directed pending set | any thread, under the lock | anyone (the owner lock-free, as its "anything to deliver?" check) |
 //! | 14 | saved mask (`sigsuspend`, and `ppoll`/`pselect6`/`epoll_pwait` with a mask: restored at delivery) | the thread | the thread |
 //! | 15 | state bits: [`LIVE`] (the thread takes part in signal delivery), [`RESTORE_SAVED`] (a frame must restore word 14, not word 12), [`SIGPENDING`] (Linux's `TIF_SIGPENDING` for the shared set), [`EXITED`] (left delivery for good) | the thread (its creator, before it runs), and senders setting [`SIGPENDING`], under the lock | anyone |
@@ -17,8 +17,45 @@
 //! comes from the port's `locals()`; for another thread (a sender's target, a walk over the
 //! process's threads) from `Threads::locals_of(thread)`, which the dispatcher visits through
 //! `Threads::for_each_thread`, keeping only threads marked [`LIVE`].
+//!
+//! ## [MASK]: the blocked mask changed without the lock
+//!
+//! `rt_sigprocmask` on the calling thread ([`Signals::sigprocmask_fast`]) changes word 12
+//! without the process signal lock; senders still decide under the lock whether the target
+//! blocks what they queue ([`Signals::send`]), and for a process-directed signal mark and
+//! notify the first thread that does not. Only the owner writes word 12 (its creator before it
+//! runs), so there is no lost update between writers; the race is between the owner and a
+//! sender, the store-buffering shape:
+//!
+//! ```text
+//!   owner, changing its mask                 sender of S (to the owner, or to the process)
+//!   word 12 = new                    [M1]    word 13 or the shared copy gets S      [S1]
+//!   fence(SeqCst)                    [M2]    fence(SeqCst)                          [S2]
+//!   r1 = word 13 | shared copy       [M3]    r2 = word 12: does the owner block S?  [S3]
+//! ```
+//!
+//! The two fences are ordered one before the other; the thread whose fence comes second sees
+//! the other's store, so they never both miss:
+//! - *unblocking* S: either `r1` has S (the owner puts its old mask back and takes the locked
+//!   path, which unblocks S again and delivers it at the call's exit, as Linux's
+//!   `recalc_sigpending` makes `sigprocmask` do) or `r2` does not block S (the sender marks the
+//!   owner for a shared S and notifies it: it delivers S at its next delivery point);
+//! - *blocking* a process-directed S: either `r2` blocks S (the sender passes over the owner)
+//!   or `r1` has S (the owner puts its old mask back and takes the locked path, which blocks S
+//!   and passes it on to a thread that does not block it: Linux's `retarget_shared_pending`).
+//!   Without the barrier a sender could pick the owner just as it blocks S, and a later locked
+//!   step of the owner would drop the mark with no one told (loom `mask_fast`
+//!   `fast_block_vs_kill` finds it). A thread-directed S needs nothing: it stays pending and
+//!   blocked, as if it had come after the block.
+//!
+//! loom checks the shape and the real code (`loom-tests/tests/mask_fast.rs`).
+//!
+//! A signal delivered on the owner while it runs the fast path (the port's interrupt hook
+//! treats it as user code) changes word 12 only for the handler, and `rt_sigreturn` puts back
+//! what it found, so the fast path's read-compute-store still sees its own value.
 
 use crate::sigset::SigSet;
+use crate::sync::fence;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use lintel_kernel::thread::slots;
 use lintel_kernel::{Errno, LOCAL_WORDS};
@@ -73,21 +110,25 @@ impl core::fmt::Debug for ThreadSignals<'_> {
 
 impl<'a> ThreadSignals<'a> {
     /// The view of a thread whose port words are `words` and whose Linux tid is `tid` (> 0).
+    #[inline]
     pub fn new(words: &'a [AtomicUsize; LOCAL_WORDS], tid: i32) -> Self {
         ThreadSignals { words, tid }
     }
 
     /// The thread's Linux tid.
+    #[inline]
     pub fn tid(&self) -> i32 {
         self.tid
     }
 
     /// The blocked mask.
+    #[inline]
     pub fn blocked(&self) -> SigSet {
         SigSet::from_bits(self.words[BLOCKED].load(Ordering::Acquire) as u64)
     }
 
     /// The thread-directed pending set (bits only; the siginfo queue is process-wide).
+    #[inline]
     pub fn pending(&self) -> SigSet {
         SigSet::from_bits(self.words[PENDING].load(Ordering::Acquire) as u64)
     }
@@ -104,6 +145,22 @@ impl<'a> ThreadSignals<'a> {
         self.words[BLOCKED].store(set.bits() as usize, Ordering::Release);
     }
 
+    /// The owner's lock-free store of its old mask back, when the fast path declines ([MASK]).
+    #[inline]
+    pub(crate) fn store_blocked_owner(&self, set: SigSet) {
+        let set = set.minus(SigSet::UNBLOCKABLE);
+        self.words[BLOCKED].store(set.bits() as usize, Ordering::Release);
+    }
+
+    /// The owner's lock-free mask change, [MASK] M1 and M2: the new mask, then a full barrier
+    /// (one locked instruction on x86) before the caller reads the pending sets (M3).
+    #[inline]
+    pub(crate) fn store_blocked_fenced(&self, set: SigSet) {
+        let set = set.minus(SigSet::UNBLOCKABLE);
+        self.words[BLOCKED].store(set.bits() as usize, Ordering::Relaxed); // [MASK] M1
+        fence(Ordering::SeqCst); // [MASK] M2
+    }
+
     /// Stores the thread-directed pending set. Call with the process signal lock held.
     pub(crate) fn store_pending(&self, set: SigSet) {
         self.words[PENDING].store(set.bits() as usize, Ordering::Release);
@@ -115,6 +172,7 @@ impl<'a> ThreadSignals<'a> {
     }
 
     /// The state word ([`LIVE`], [`RESTORE_SAVED`]).
+    #[inline]
     pub fn state(&self) -> usize {
         self.words[STATE].load(Ordering::Acquire)
     }

@@ -13,7 +13,7 @@ use crate::mask::{How, ThreadSignals};
 use crate::pending::{PendingQueue, Queued, SHARED};
 use crate::siginfo::SigInfo;
 use crate::sigset::{SIGCONT, SigSet, Signal};
-use crate::sync::{AtomicBool, AtomicU64, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Ordering, fence};
 use crate::timer::{Fate, Itimer, Notify, Setting, Sigevent, TimerClock, Timers};
 use lintel_kernel::{Errno, UserMemory};
 
@@ -160,6 +160,7 @@ fn forget_owner<const N: usize>(i: &mut Inner<N>, tid: i32) {
 /// lock (see [`Signals::send`]); `tag` marks a POSIX timer's signal.
 fn send_locked<const N: usize>(
     i: &mut Inner<N>,
+    shared_copy: &AtomicU64,
     threads: &(impl ThreadList + ?Sized),
     sig: Signal,
     info: &SigInfo,
@@ -192,10 +193,18 @@ fn send_locked<const N: usize>(
             t.store_pending(set);
             r
         }
-        Target::Process(_) => i
-            .queue
-            .with_shared(|q, s| q.enqueue_tagged(s, SHARED, sig, info, tag))?,
+        Target::Process(_) => {
+            let r = i
+                .queue
+                .with_shared(|q, s| q.enqueue_tagged(s, SHARED, sig, info, tag))?;
+            // Published before the masks are read ([MASK] S1): an owner unblocking without
+            // the lock reads this copy.
+            shared_copy.store(i.queue.shared().bits(), Ordering::Release);
+            r
+        }
     };
+    // [MASK] S2: the pending bit is visible before any blocked mask is read (S3, below).
+    fence(Ordering::SeqCst);
     let shared = matches!(target, Target::Process(_));
     let wake = if queued == Queued::AlreadyPending {
         None
@@ -386,6 +395,44 @@ impl<const N: usize> Signals<N> {
         Ok(())
     }
 
+    /// `sigprocmask(how, set)` for the calling thread `me` without the lock ([MASK] in
+    /// `mask.rs`): returns the old mask once the new one is in place, or `None` when the call
+    /// needs the locked path ([`sigprocmask`](Self::sigprocmask)) and nothing was changed (a
+    /// new mask stored meanwhile is put back): `me` is not registered, `how` is bad, a pending
+    /// process-directed signal becomes blocked (it must be passed on to another thread, Linux's
+    /// `retarget_shared_pending`) or a pending signal becomes deliverable (it must be delivered
+    /// at the call's exit). With `set` `None`, `how` is not checked (Linux).
+    #[inline]
+    pub fn sigprocmask_fast(
+        &self,
+        me: ThreadSignals<'_>,
+        how: i64,
+        set: Option<SigSet>,
+    ) -> Option<SigSet> {
+        if me.state() & (LIVE | EXITED) != LIVE {
+            return None;
+        }
+        let old = me.blocked();
+        let Some(set) = set else {
+            return Some(old);
+        };
+        let new = How::from_raw(how).ok()?.apply(old, set);
+        if new == old {
+            return Some(old);
+        }
+        me.store_blocked_fenced(new); // [MASK] M1, M2
+        let shared = SigSet::from_bits(self.shared.load(Ordering::Acquire)); // [MASK] M3
+        let retarget = !shared.intersect(new.minus(old)).is_empty();
+        let deliver =
+            !old.minus(new).is_empty() && !me.pending().union(shared).minus(new).is_empty();
+        if retarget || deliver {
+            // Undone: the locked path passes the signal on, or delivers it at the call's exit.
+            me.store_blocked_owner(old);
+            return None;
+        }
+        Some(old)
+    }
+
     /// `rt_sigpending` for `me`: signals pending for it or the process, and blocked.
     pub fn sigpending(&self, me: ThreadSignals<'_>) -> SigSet {
         self.inner
@@ -408,7 +455,7 @@ impl<const N: usize> Signals<N> {
         info: &SigInfo,
         target: Target<'_>,
     ) -> Result<Sent, Errno> {
-        self.locked(|i| send_locked(i, threads, sig, info, target, 0))
+        self.locked(|i| send_locked(i, &self.shared, threads, sig, info, target, 0))
     }
 
     /// Linux's `dequeue_signal(mask)` for the calling thread `me`: the next signal not in
@@ -732,7 +779,7 @@ impl<const N: usize> Signals<N> {
                     } else {
                         Target::Thread(t)
                     };
-                    send_locked(i, threads, e.sig, &e.info, target, e.tag)
+                    send_locked(i, &self.shared, threads, e.sig, &e.info, target, e.tag)
                 };
                 match e.notify {
                     Notify::Thread(tid) => threads.for_each(&mut |t| {

@@ -2,7 +2,11 @@
 //! for lintel's per-thread slot (there is no second user-writable thread register there).
 
 #[cfg(target_arch = "x86_64")]
+mod resume_x86_64;
+#[cfg(target_arch = "x86_64")]
 mod x86_64;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use resume_x86_64::*;
 #[cfg(target_arch = "x86_64")]
 pub(crate) use x86_64::*;
 #[cfg(target_arch = "x86_64")]

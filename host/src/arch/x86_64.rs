@@ -452,6 +452,25 @@ pub(crate) mod labels {
     }
 }
 
+/// The calling thread's record address as `%gs:0` reads it (the record's `self_ptr`): one load,
+/// no `rdgsbase`.
+///
+/// # Safety
+/// The GS base must be non-zero (one of this port's records): at 0 the load faults.
+#[inline(always)]
+pub(crate) unsafe fn gs_self() -> usize {
+    let v: usize;
+    // SAFETY: the caller guarantees GS points at a record, whose first word is its address.
+    unsafe {
+        asm!(
+            "mov %gs:0, {}", // the record's self pointer
+            out(reg) v,
+            options(att_syntax, nostack, readonly, preserves_flags)
+        )
+    };
+    v
+}
+
 /// Reads the GS base with `rdgsbase`.
 ///
 /// # Safety

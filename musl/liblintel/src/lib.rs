@@ -15,7 +15,9 @@
 //! `mmap`): it never touches `%fs` (lintel's own per-thread record is found through GS) and is
 //! built without a stack protector (Rust has none by default).
 //!
-//! The two syscall doors save the caller's registers in a `lintel::Entry` and call
+//! `__lintel_syscall` first tries the calls lintel answers lock-free ([`lintel::Lintel::fast_call`]):
+//! `clock_gettime` and `rt_sigprocmask` branch off before any register is saved, the rest
+//! after. Otherwise the two syscall doors save the caller's registers in a `lintel::Entry` and call
 //! [`lintel::Lintel::syscall_from`] with it, so the start and the end of every call are signal
 //! delivery points. lintel emulates `futex`, thread creation (`__clone` with `CLONE_THREAD`),
 //! `gettid`, `set_tid_address`, the robust-list calls, `arch_prctl`, `fork`, thread exit and
@@ -137,6 +139,8 @@ core::arch::global_asm!(
     ".hidden __lintel_syscall",
     ".type __lintel_syscall,@function",
     "__lintel_syscall:",
+    "    cmp $14, %rdi",                         // rt_sigprocmask?
+    "    je 2f",                                 //   yes: its lock-free path first
     "    cmp $228, %rdi",                        // clock_gettime?
     "    jne 1f",                                //   no: the full door
     "    cmp $1, %rsi",                          // CLOCK_REALTIME (0) or CLOCK_MONOTONIC (1)?
@@ -171,6 +175,28 @@ core::arch::global_asm!(
     "    call {plain}",                          // rax = the result
     "    mov 48(%rsp), %rsp",                    // drop the Entry: back to the caller's rsp
     "    ret",                                   // back to musl
+    "2:",                                        // rt_sigprocmask(how, set, oset, size)
+    "    push %rsi",                             // keep the arguments for the full door:
+    "    push %rdx",                             //   the Rust call may clobber them
+    "    push %rcx",                             //   (rsi, rdx, rcx, r8 carry the call,
+    "    push %r8",                              //   r9 and rdi are kept too, so the
+    "    push %r9",                              //   full door sees the registers musl
+    "    push %rdi",                             //   passed)
+    "    push %rbp",                             // the Rust call on an aligned stack
+    "    mov %rsp, %rbp",                        //   (rbp remembers where we were)
+    "    and $-16, %rsp",                        //   aligned for the call
+    "    call {mask}",                           // rax = the result, or 1: the full door
+    "    mov %rbp, %rsp",                        // back to the pushes
+    "    pop %rbp",                              // the caller's rbp
+    "    pop %rdi",                              // the arguments back, as musl passed them
+    "    pop %r9",                               //   ...
+    "    pop %r8",                               //   ...
+    "    pop %rcx",                              //   ...
+    "    pop %rdx",                              //   ...
+    "    pop %rsi",                              //   ...
+    "    cmp $1, %rax",                          // done lock-free?
+    "    je 1b",                                 //   no: the full door, from its start
+    "    ret",                                   // back to musl with 0 or -errno
     ".size __lintel_syscall, .-__lintel_syscall",
     //
     // long __lintel_syscall_cp(cancel, n, a, b, c, d, e, f): musl's __syscall_cp_asm contract.
@@ -235,6 +261,7 @@ core::arch::global_asm!(
     ".size __lintel_sigreturn, .-__lintel_sigreturn",
     plain = sym lintel_entry,
     cgt = sym lintel_clock_gettime,
+    mask = sym lintel_sigprocmask,
     cp = sym lintel_entry_cp,
     sigreturn = sym lintel_sigreturn,
     alt_base = const lintel_host::musl::DELIVERY_STACK_GS_OFFSETS.0,
@@ -259,14 +286,17 @@ unsafe extern "C" fn lintel_entry(e: &lintel::Entry) -> isize {
         e.r9 as usize,
         f,
     ];
-    let l = lintel();
-    if let Some(r) = l.fast_call(e.rdi as usize, &args) {
-        return r;
-    }
     if in_vfork_child() {
         // SAFETY: the program's own call, made by the host as it asked.
         return unsafe { raw_syscall6(e.rdi as usize, args) };
     }
+    // (Not before: a vfork child runs on its parent's lintel record, whose words a fast
+    // `rt_sigprocmask` would change.)
+    let l = lintel();
+    if let Some(r) = l.fast_call(e.rdi as usize, &args) {
+        return r;
+    }
+    note_own_gs();
     // SAFETY: our caller's contract.
     unsafe { l.syscall_from(Some(e), e.rdi as usize, args) }
 }
@@ -284,6 +314,56 @@ unsafe extern "C" {
 /// `ts` is the program's pointer (a bad one is `EFAULT`).
 unsafe extern "C" fn lintel_clock_gettime(_n: usize, clock: usize, ts: usize) -> isize {
     lintel().clock_gettime_fast(clock, ts)
+}
+
+/// `rt_sigprocmask`, which `__lintel_syscall` tries here first with its arguments as they
+/// came: lintel's lock-free mask change ([`lintel::Lintel::fast_call`]), or 1 (a value the call
+/// never returns) when it must go through the full door (a delivery point at its exit).
+///
+/// # Safety
+/// The program's arguments, as `rt_sigprocmask` defines them.
+unsafe extern "C" fn lintel_sigprocmask(
+    n: usize,
+    how: usize,
+    set: usize,
+    oset: usize,
+    size: usize,
+) -> isize {
+    if in_vfork_child() {
+        return 1;
+    }
+    let args = [how, set, oset, size, 0, 0];
+    if OWN_GS.load(Ordering::Relaxed) != GS_EVERY_THREAD {
+        return lintel().fast_call(n, &args).unwrap_or(1);
+    }
+    // SAFETY: every thread's GS base is its own record (`OWN_GS`).
+    let (words, tid) = unsafe { lintel_host::musl::own_locals() };
+    lintel::signal::sigprocmask_fast_for(&HOST, &SIGNALS, words, tid, &args).unwrap_or(1)
+}
+
+/// Whether every thread's GS base is its own lintel record, so that `%gs:0` finds it
+/// (`lintel_host::musl::own_locals`, cheaper than the port's `current()`): [`GS_UNKNOWN`]
+/// until the first full call has made sure the first thread has one (every later thread gets
+/// its record from lintel's clone before it runs), [`GS_EVERY_THREAD`] from then on, and
+/// [`GS_NOT_ALWAYS`] for good once a clone was passed through to the host (its child starts
+/// with GS 0).
+static OWN_GS: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(GS_UNKNOWN);
+const GS_UNKNOWN: u8 = 0;
+const GS_EVERY_THREAD: u8 = 1;
+const GS_NOT_ALWAYS: u8 = 2;
+
+/// The full doors' part of [`OWN_GS`]: the calling thread gets its record now if it has none.
+#[inline]
+fn note_own_gs() {
+    if OWN_GS.load(Ordering::Relaxed) == GS_UNKNOWN {
+        let _ = lintel_kernel::Threads::current(&HOST);
+        let _ = OWN_GS.compare_exchange(
+            GS_UNKNOWN,
+            GS_EVERY_THREAD,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
 }
 
 /// `__lintel_syscall_cp`'s Rust half: a cancellation point. If the thread's cancel flag is
@@ -317,6 +397,7 @@ unsafe extern "C" fn lintel_entry_cp(e: &lintel::Entry) -> isize {
         // SAFETY: as in `lintel_entry`.
         return unsafe { raw_syscall6(e.rsi as usize, args) };
     }
+    note_own_gs();
     // SAFETY: our caller's contract.
     unsafe { lintel().syscall_from(Some(e), e.rsi as usize, args) }
 }
@@ -383,6 +464,7 @@ pub unsafe extern "C" fn __lintel_clone(
         // posix_spawn: a process sharing our memory until it execs, while this thread waits.
         // Its calls must not touch lintel's state (it is the parent's): it runs with every
         // call passed straight to the host (see `VFORK_TID`).
+        OWN_GS.store(GS_NOT_ALWAYS, Ordering::Relaxed);
         let start = VforkStart { f, arg };
         // SAFETY: our caller's contract is clone's; `start` outlives the child's use of it
         // (CLONE_VFORK keeps this frame until the child has exec'd or exited).
@@ -400,6 +482,7 @@ pub unsafe extern "C" fn __lintel_clone(
         VFORK_TID.store(0, Ordering::Release);
         return r;
     }
+    OWN_GS.store(GS_NOT_ALWAYS, Ordering::Relaxed);
     // SAFETY: our caller's contract is clone's.
     unsafe { clone_passthrough(f, stack, flags as usize, arg, ptid, tls, ctid) }
 }
