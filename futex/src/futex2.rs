@@ -211,8 +211,15 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
         // SAFETY: our caller's contract.
         let key1 = unsafe { self.key2(from.uaddr, from.flags) }?;
+        // Linux resolves the first key completely (for a shared futex: the port's page lookup)
+        // before it looks at the second (`second_key`). A NUMA second key writes its node
+        // word, so then the port resolves the first one before, not only on an error.
+        let scope = from.flags.scope;
+        if scope == Scope::Shared && to.flags.numa {
+            self.shared_key(from.uaddr)?;
+        }
         // SAFETY: our caller's contract.
-        let key2 = unsafe { self.key2(to.uaddr, to.flags) }?;
+        let key2 = self.second_key(from.uaddr, scope, unsafe { self.key2(to.uaddr, to.flags) })?;
         let n = self.requeue_keyed(
             (from.uaddr, key1),
             (to.uaddr, key2),

@@ -10,6 +10,7 @@
 //!      v
 //!  wait_wake.rs WAIT / WAIT_BITSET, WAKE / WAKE_BITSET, WAKE_OP      op.rs: WAKE_OP decoding
 //!  requeue.rs   REQUEUE, CMP_REQUEUE
+//!  pi.rs        LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI: [PI]
 //!  futex2.rs    futex_wake, futex_wait, futex_requeue (454-456): their own argument checks,
 //!               then the same wait/wake/requeue
 //!      |
@@ -189,5 +190,40 @@ impl<'a, K: Kernel> FutexTable<'a, K> {
             return Err(Errno::EFAULT);
         }
         Ok(uaddr)
+    }
+
+    /// The second key of a two-address command (REQUEUE, CMP_REQUEUE, WAKE_OP, futex2's
+    /// requeue), in Linux's order: `get_futex_key(uaddr2)` runs only once `uaddr`'s key is
+    /// complete, and for a shared futex that includes the page lookup (`EFAULT` for memory
+    /// with no shared key: unmapped, `PROT_NONE`, a read-only anonymous page, the end of user
+    /// space). lintel leaves that lookup to the port, so when `uaddr2`'s own checks fail with
+    /// something else (`EINVAL`: misaligned), the port resolves `uaddr`'s key first: a requeue
+    /// of nobody from `uaddr` to itself does exactly `get_futex_key(uaddr)` twice and nothing
+    /// else (probed on 6.18: `futex(8, FUTEX_REQUEUE, 1, 1, <misaligned>, 0)` is `EFAULT`, and
+    /// so is a read-only anonymous `uaddr`).
+    fn second_key(
+        &self,
+        uaddr: usize,
+        scope: Scope,
+        key2: Result<Key, Errno>,
+    ) -> Result<Key, Errno> {
+        match key2 {
+            Err(Errno::EINVAL) if scope == Scope::Shared => {
+                self.shared_key(uaddr)?;
+                Err(Errno::EINVAL)
+            }
+            k => k,
+        }
+    }
+
+    /// Has the port resolve `uaddr`'s shared key, as Linux's `get_futex_key` does for a shared
+    /// futex (the page lookup: `EFAULT` for memory with no shared key) and nothing else: a
+    /// requeue of nobody from `uaddr` to itself. A port without shared requeues (`ENOSYS`)
+    /// cannot tell: `Ok`.
+    fn shared_key(&self, uaddr: usize) -> Result<(), Errno> {
+        match self.kernel.shared_requeue(uaddr, uaddr, 0, 0, None) {
+            Ok(_) | Err(Errno::ENOSYS) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -10,26 +10,37 @@
 //! docs/abi.md states. The waiters are ordinary nodes of the futex table marked `pi`; plain
 //! wakes and requeues refuse to touch them with `EINVAL`, as Linux's do.
 //!
-//! `[PI]` Rules (Linux `kernel/futex/pi.c`):
-//! 1. LOCK_PI reads the word under the bucket lock. Its own tid: `EDEADLK`. Tid 0 and nobody
-//!    queued: take it, keeping `OWNER_DIED` (`newval = (uval & OWNER_DIED) | tid`).
-//! 2. Otherwise set `FUTEX_WAITERS` (a changed word means: start again). If nobody was queued
-//!    yet, the owner must exist (`ESRCH` for a tid nobody has, re-checked against a changed
-//!    word); TRYLOCK_PI then fails with `EAGAIN`, leaving `WAITERS` set.
-//! 3. Queue and sleep. Woken by UNLOCK_PI's handoff, the waiter owns the lock.
-//! 4. UNLOCK_PI: the word's tid must be the caller's (`EPERM`). With a PI waiter queued, the
+//! `[PI]` Rules (Linux `kernel/futex/pi.c`, `futex_lock_pi_atomic` and `attach_to_pi_owner`,
+//! in that order):
+//! 1. LOCK_PI reads the word under the bucket lock (`EFAULT`). Its own tid: `EDEADLK`.
+//! 2. A waiter already queued on the word (the first in queue order, Linux's `top_waiter`): a
+//!    plain one is `EINVAL`; a PI one means the lock is contended: queue behind it, writing
+//!    nothing.
+//! 3. Nobody queued, tid 0: take it, keeping `OWNER_DIED` (`newval = (uval & OWNER_DIED) |
+//!    tid`). Otherwise set `FUTEX_WAITERS` with a compare-and-exchange, also when the bit is
+//!    already set (`lock_pi_update_atomic`: a read-only word is `EFAULT` here, whoever owns
+//!    it); a changed word means: start again. Then the owner (`attach_to_pi_owner`): a thread
+//!    of this process; a task of another process is `EPERM` for a private futex (probed on
+//!    6.18: pid 1, kthreadd, a parent, a child and a child's thread alike); a tid no task
+//!    has is `ESRCH` once the word is re-read unchanged (`handle_exit_race`). TRYLOCK_PI then
+//!    fails with `EAGAIN`, leaving `WAITERS` set.
+//! 4. Deadlock detection: only rule 1's own tid. A cycle of PI waiters (A owns L1 and waits
+//!    on L2, B owns L2 and waits on L1) is not detected yet (docs/abi.md, known differences).
+//! 5. Queue and sleep. Woken by UNLOCK_PI's handoff, the waiter owns the lock.
+//! 6. UNLOCK_PI: the word's tid must be the caller's (`EPERM`). With a PI waiter queued, the
 //!    word becomes `FUTEX_WAITERS | waiter's tid` — always WAITERS, even for the last waiter —
 //!    and that waiter is dequeued and woken: the lock is handed off, never left free. With none,
 //!    the word becomes 0 (`EAGAIN` if user space changed it meanwhile).
-//! 5. A waiter whose timeout or interruption races the handoff owns the lock if the handoff
-//!    dequeued it first (the same `[LIFETIME]` rule as plain waits). LOCK_PI never returns
-//!    `EINTR`: an interrupted LOCK_PI is restarted (`ERESTARTNOINTR`).
+//! 7. A waiter whose timeout or interruption races the handoff owns the lock
+//!    if the handoff dequeued it first (the same `[LIFETIME]` rule as plain waits). LOCK_PI
+//!    never returns `EINTR`: an interrupted LOCK_PI is restarted (`ERESTARTNOINTR`).
+//!
 
 use crate::table::{Locked, Visit, Waiter, WakeList};
 use crate::wait_wake::Slept;
 use crate::{FutexError, FutexTable, Restart, Scope};
 use lintel_kernel::abi::linux as l;
-use lintel_kernel::{Deadline, Errno, Kernel, SharedWaitError};
+use lintel_kernel::{Deadline, Errno, Kernel, Passed, SharedWaitError};
 
 /// Whether a PI waiter is queued on `key` in `locked`'s bucket (and whether a plain one is,
 /// which makes the futex inconsistent: Linux answers `EINVAL`).
@@ -47,18 +58,33 @@ fn queued<T: Copy>(locked: &Locked<'_, T>, key: usize) -> (bool, bool) {
     (pi, plain)
 }
 
+/// The first waiter queued on `key` in `locked`'s bucket, if any (Linux's `futex_top_waiter`):
+/// whether it is a PI waiter.
+fn top_waiter<T: Copy>(locked: &Locked<'_, T>, key: usize) -> Option<bool> {
+    let mut top = None;
+    locked.visit(|node| {
+        if top.is_none() && node.key() == key {
+            top = Some(node.pi);
+        }
+    });
+    top
+}
+
 impl<K: Kernel> FutexTable<'_, K> {
     /// `futex(uaddr, FUTEX_LOCK_PI[2][_PRIVATE], 0, deadline, NULL, 0)`, or with `trylock`
     /// `FUTEX_TRYLOCK_PI`: takes the PI lock at `uaddr` for the calling thread, sleeping while
-    /// another thread owns it (rules `[PI]` 1–3, 5).
+    /// another thread owns it (rules `[PI]` 1–5, 7).
     ///
-    /// `EDEADLK` if the caller owns it, `ESRCH` for an owner tid nobody has, `EAGAIN` for a
-    /// failed trylock, `ETIMEDOUT`, `EINVAL` (misaligned, or plain waiters on the word),
-    /// `EFAULT`; an interruption is [`Restart::NoIntr`]. A shared PI futex is the port's
+    /// `EDEADLK` if the caller owns it, `ESRCH`
+    /// for an owner tid nobody has, `EPERM` for one of another process, `EAGAIN` for a failed
+    /// trylock, `ETIMEDOUT`, `EINVAL` (misaligned, or a plain waiter first on the word),
+    /// `EFAULT` (also for a read-only word another thread owns); an interruption is
+    /// [`Restart::NoIntr`]. A shared PI futex is the port's
     /// ([`lintel_kernel::SharedFutex::shared_lock_pi`]).
     ///
     /// # References
-    /// futex(2); Linux `kernel/futex/pi.c` (`futex_lock_pi`, `futex_lock_pi_atomic`).
+    /// futex(2); Linux `kernel/futex/pi.c` (`futex_lock_pi`, `futex_lock_pi_atomic`,
+    /// `attach_to_pi_owner`), `kernel/locking/rtmutex.c` (`rt_mutex_adjust_prio_chain`).
     pub fn lock_pi(
         &self,
         uaddr: usize,
@@ -83,42 +109,33 @@ impl<K: Kernel> FutexTable<'_, K> {
             k.load_u32(uaddr)?; // fault the word in without the lock held
             bucket.waiters_inc();
             let locked = Locked::lock(bucket, k);
-            match self.lock_pi_atomic(&locked, uaddr, key, tid as u32) {
-                Ok(Step::Acquired) => {
-                    drop(locked);
-                    bucket.waiters_dec();
-                    return Ok(());
-                }
-                Ok(Step::Retry) => {
-                    drop(locked);
-                    bucket.waiters_dec();
-                    continue;
-                }
-                Ok(Step::Wait) if trylock => {
-                    drop(locked);
-                    bucket.waiters_dec();
-                    return Err(Errno::EAGAIN.into());
-                }
-                Ok(Step::Wait) => {
+            let step = self.lock_pi_atomic(&locked, uaddr, key, tid as u32);
+            if let Ok(Step::Wait) = step {
+                if !trylock {
                     locked.enqueue(&node);
-                }
-                Err(e) => {
-                    drop(locked);
-                    bucket.waiters_dec();
-                    return Err(e.into());
+                    break;
                 }
             }
-            break;
+            drop(locked);
+            bucket.waiters_dec();
+            match step {
+                Ok(Step::Acquired) => return Ok(()),
+                Ok(Step::Retry) => {}
+                Ok(Step::Wait) => return Err(Errno::EAGAIN.into()),
+                Ok(Step::NotHere(owner)) => return Err(self.owner_elsewhere(owner)),
+                Err(e) => return Err(e.into()),
+            }
         }
-        // [PI] 3 and 5: dequeued by the handoff means owning the lock.
-        match self.sleep(&node, deadline) {
+        let slept = self.sleep(&node, deadline);
+        // [PI] 5 and 7: dequeued by the handoff means owning the lock.
+        match slept {
             Slept::Woken => Ok(()),
             Slept::TimedOut => Err(Errno::ETIMEDOUT.into()),
             Slept::Interrupted => Err(FutexError::Restart(Restart::NoIntr)),
         }
     }
 
-    /// Rules `[PI]` 1–2, under the bucket lock.
+    /// Rules `[PI]` 1–3, under the bucket lock.
     fn lock_pi_atomic(
         &self,
         locked: &Locked<'_, K::Thread>,
@@ -131,11 +148,13 @@ impl<K: Kernel> FutexTable<'_, K> {
         if uval & l::FUTEX_TID_MASK == tid {
             return Err(Errno::EDEADLK);
         }
-        let (pi_queued, plain_queued) = queued(locked, key);
-        if plain_queued {
-            return Err(Errno::EINVAL);
+        match top_waiter(locked, key) {
+            // Linux's attach_to_pi_state: lintel keeps no PI state to check the word against.
+            Some(true) => return Ok(Step::Wait),
+            Some(false) => return Err(Errno::EINVAL),
+            None => {}
         }
-        if !pi_queued && uval & l::FUTEX_TID_MASK == 0 {
+        if uval & l::FUTEX_TID_MASK == 0 {
             let newval = (uval & l::FUTEX_OWNER_DIED) | tid;
             // SAFETY: the caller asked to take the PI lock at `uaddr`: writing it is the call.
             let seen = unsafe { k.cmpxchg_u32(uaddr, uval, newval) }?;
@@ -145,31 +164,43 @@ impl<K: Kernel> FutexTable<'_, K> {
                 Step::Retry
             });
         }
-        if uval & l::FUTEX_WAITERS == 0 {
-            // SAFETY: as above.
-            let seen = unsafe { k.cmpxchg_u32(uaddr, uval, uval | l::FUTEX_WAITERS) }?;
-            if seen != uval {
-                return Ok(Step::Retry);
-            }
+        // First waiter: WAITERS, written even when it is set (Linux's lock_pi_update_atomic).
+        let newval = uval | l::FUTEX_WAITERS;
+        // SAFETY: as above.
+        let seen = unsafe { k.cmpxchg_u32(uaddr, uval, newval) }?;
+        if seen != uval {
+            return Ok(Step::Retry);
         }
-        if !pi_queued {
-            // First waiter: the owner must exist (Linux's attach_to_pi_owner).
-            let owner = (uval & l::FUTEX_TID_MASK) as i32;
-            if owner == 0 || !k.tid_alive(owner) {
-                // Linux's handle_exit_race: a changed word means try again.
-                let now = k.load_u32(uaddr)?;
-                return if now != uval | l::FUTEX_WAITERS {
-                    Ok(Step::Retry)
-                } else {
-                    Err(Errno::ESRCH)
-                };
-            }
+        // Linux's attach_to_pi_owner: the owner must exist.
+        let owner = uval & l::FUTEX_TID_MASK;
+        if k.tid_alive(owner as i32) {
+            return Ok(Step::Wait);
         }
-        Ok(Step::Wait)
+        // Linux's handle_exit_race: a changed word means try again.
+        if k.load_u32(uaddr)? != newval {
+            return Ok(Step::Retry);
+        }
+        Ok(Step::NotHere(owner as i32))
+    }
+
+    /// The answer for a PI owner `tid` that is no thread of this process (rule `[PI]` 3):
+    /// `EPERM` if some task has it (Linux finds it with `find_get_task_by_vpid` and refuses it
+    /// for a private futex), `ESRCH` if none does. The port answers through
+    /// `sched_getscheduler(tid)`, which looks a task up by id and nothing else; a port that
+    /// cannot (`ENOSYS`) gives `ESRCH`. An interruption before it answered restarts the call.
+    #[cold]
+    fn owner_elsewhere(&self, tid: i32) -> FutexError {
+        let nr = l::__NR_sched_getscheduler as usize;
+        // SAFETY: sched_getscheduler takes a pid and touches no memory.
+        match unsafe { self.kernel.passthrough(nr, [tid as usize, 0, 0, 0, 0, 0]) } {
+            Passed::Done(r) if r >= 0 || r == Errno::EPERM.to_ret() => Errno::EPERM.into(),
+            Passed::Done(_) => Errno::ESRCH.into(),
+            Passed::Interrupted | Passed::NotStarted => FutexError::Restart(Restart::NoIntr),
+        }
     }
 
     /// `futex(uaddr, FUTEX_UNLOCK_PI[_PRIVATE], 0, NULL, NULL, 0)`: releases the PI lock the
-    /// caller owns, handing it to the first PI waiter if there is one (rule `[PI]` 4).
+    /// caller owns, handing it to the first PI waiter if there is one (rule `[PI]` 6).
     ///
     /// `EPERM` if the word's tid is not the caller's (checked before alignment, as Linux reads
     /// the word first), `EFAULT`, `EINVAL` (misaligned; plain waiters on the word; a word user
@@ -209,7 +240,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
     }
 
-    /// Rule `[PI]` 4 under the bucket lock: `Ok(false)` means start again.
+    /// Rule `[PI]` 6 under the bucket lock: `Ok(false)` means start again.
     fn unlock_pi_locked(
         &self,
         locked: &Locked<'_, K::Thread>,
@@ -273,4 +304,6 @@ enum Step {
     Wait,
     /// The word changed under us: start again.
     Retry,
+    /// The word names this tid, no thread of this process (`WAITERS` is set).
+    NotHere(i32),
 }

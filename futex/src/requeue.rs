@@ -33,7 +33,7 @@ impl<K: Kernel> FutexTable<'_, K> {
             return Err(Errno::EINVAL);
         }
         let key1 = self.key(uaddr)?;
-        let key2 = self.key(uaddr2)?;
+        let key2 = self.second_key(uaddr, scope, self.key(uaddr2))?;
         self.requeue_keyed(
             (uaddr, key1),
             (uaddr2, key2),

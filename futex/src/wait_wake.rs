@@ -65,8 +65,13 @@ impl<K: Kernel> FutexTable<'_, K> {
                 Err(SharedWaitError::Errno(e)) => Err(e.into()),
                 // The port may have given up before its value check (an interrupt was already
                 // pending): Linux checks the value before it looks at signals, so a mismatch
-                // or a fault is the answer then, as the restarted call would give.
-                Err(SharedWaitError::Interrupted) => match self.kernel.load_u32(uaddr) {
+                // or a fault is the answer then, as the restarted call would give. The shared
+                // key comes before the value: memory with no shared key (a read-only anonymous
+                // page, say) is EFAULT although it can be read, and the port resolves it.
+                Err(SharedWaitError::Interrupted) => match self
+                    .shared_key(uaddr)
+                    .and_then(|()| self.kernel.load_u32(uaddr))
+                {
                     Err(e) => Err(e.into()),
                     Ok(v) if v != val => Err(Errno::EAGAIN.into()),
                     Ok(_) => Err(interrupted()),
@@ -247,7 +252,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         scope: Scope,
     ) -> Result<u32, Errno> {
         let key1 = self.key(uaddr)?;
-        let key2 = self.key(uaddr2)?;
+        let key2 = self.second_key(uaddr, scope, self.key(uaddr2))?;
         if scope == Scope::Shared {
             return self
                 .kernel

@@ -475,6 +475,34 @@ fn single_thread_cases() -> Vec<(String, Call)> {
             "wake_op realtime flag",
             c(W0, wop | RT, 1, Val2(1), W1, wake_op(1, 0, 1, 0)),
         );
+        // The first key before the second: for a shared futex, `get_futex_key(uaddr)` includes
+        // the page lookup (EFAULT for memory with no shared key), which Linux does before it
+        // checks `uaddr2`'s alignment.
+        for (src, sname) in [
+            (ReadOnly, "read-only"),
+            (Unmapped, "unmapped"),
+            (Null, "null"),
+            (EndOfUser, "end of user space"),
+            (Kernel, "kernel"),
+            (W0, "mapped"),
+        ] {
+            add(
+                &format!("requeue {sname} source, misaligned target"),
+                c(src, requeue, 1, Val2(1), Misaligned, 0),
+            );
+            add(
+                &format!("cmp_requeue {sname} source, misaligned target"),
+                c(src, cmp_requeue, 1, Val2(1), Misaligned, 0),
+            );
+            add(
+                &format!("wake_op {sname} source, misaligned target"),
+                c(src, wop, 1, Val2(1), Misaligned, wake_op(1, 0, 1, 0)),
+            );
+            add(
+                &format!("wake_op {sname} source, misaligned target, bad op"),
+                c(src, wop, 1, Val2(1), Misaligned, wake_op(6, 0, 1, 0)),
+            );
+        }
         // Unknown commands.
         for cmd in [linux::FUTEX_FD, 14, 15, 0x7f] {
             add(
@@ -1176,4 +1204,432 @@ fn pi_handoff_matches_native() {
             .any(|l| l.contains("word = WAITERS|waiter: true")),
         "{native:?}"
     );
+}
+
+/// A thread that sleeps until told to end, for a live tid of this process.
+struct Sleeper {
+    tid: u32,
+    stop: std::sync::mpsc::Sender<()>,
+    handle: thread::JoinHandle<()>,
+}
+
+impl Sleeper {
+    fn new() -> Sleeper {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let handle = thread::spawn(move || {
+            tx.send(gettid()).unwrap();
+            let _ = stopped.recv();
+        });
+        let tid = rx.recv().unwrap();
+        Sleeper { tid, stop, handle }
+    }
+    fn end(self) {
+        self.stop.send(()).unwrap();
+        self.handle.join().unwrap();
+    }
+}
+
+/// An absolute `CLOCK_REALTIME` timespec `ms` milliseconds from now (LOCK_PI's clock), in
+/// memory that lives as long as the box.
+fn realtime_in(ms: i64) -> Box<[i64; 2]> {
+    let (s, ns) = clock_now(true);
+    let t = s as i128 * 1_000_000_000 + ns as i128 + ms as i128 * 1_000_000;
+    Box::new([(t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64])
+}
+
+/// A PI word on a read-only page: Linux's futex_lock_pi_atomic writes the word (a
+/// compare-and-exchange, even when `FUTEX_WAITERS` is already set) before it looks at the
+/// owner, so every contended case is `EFAULT`; the owner's own tid is `EDEADLK` (read only).
+#[test]
+fn pi_read_only_word_matches_native() {
+    const W: u32 = 0x8000_0000;
+    const D: u32 = 0x4000_0000;
+    let _ = lintel_table();
+    let other = Sleeper::new();
+    let me = gettid();
+    let values = [
+        ("0xffffffff", u32::MAX),
+        ("free", 0),
+        ("free, waiters", W),
+        ("free, owner died", D),
+        ("own", me),
+        ("own, waiters", me | W),
+        ("other thread", other.tid),
+        ("other thread, waiters", other.tid | W),
+        ("main thread, waiters", getpid() | W),
+        ("pid 1, waiters", 1 | W),
+        ("nobody", 0x3fff_fff0),
+        ("nobody, waiters", 0x3fff_fff0 | W),
+    ];
+    let mut mismatches = Vec::new();
+    let mut total = 0;
+    for scope in [PRIV, 0] {
+        for (op, oname) in [
+            (linux::FUTEX_LOCK_PI, "lock_pi"),
+            (linux::FUTEX_LOCK_PI2 | RT, "lock_pi2"),
+            (linux::FUTEX_TRYLOCK_PI, "trylock_pi"),
+        ] {
+            for (vname, v) in values {
+                total += 1;
+                let mut results = Vec::new();
+                for b in [Backend::Native, Backend::Lintel] {
+                    // SAFETY: a fresh anonymous page, written, then made read-only.
+                    let page = unsafe {
+                        let p = libc::mmap(
+                            std::ptr::null_mut(),
+                            PAGE,
+                            libc::PROT_READ | libc::PROT_WRITE,
+                            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                            -1,
+                            0,
+                        );
+                        assert_ne!(p, libc::MAP_FAILED);
+                        (p as *mut u32).write(v);
+                        assert_eq!(libc::mprotect(p, PAGE, libc::PROT_READ), 0);
+                        p as usize
+                    };
+                    // A bounded wait, should a case block after all.
+                    let ts = realtime_in(20);
+                    let r = b.futex(page, op | scope, 0, ts.as_ptr() as usize, 0, 0);
+                    // SAFETY: the page is still mapped, readable.
+                    let after = unsafe { (page as *const u32).read_volatile() };
+                    // SAFETY: unmaps exactly the page.
+                    unsafe { libc::munmap(page as *mut _, PAGE) };
+                    results.push((r, after));
+                }
+                if results[0] != results[1] {
+                    mismatches.push(format!(
+                        "scope {scope:#x} {oname} {vname}: native {:?} lintel {:?}",
+                        results[0], results[1]
+                    ));
+                }
+            }
+        }
+    }
+    other.end();
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} read-only PI cases differ:\n{}",
+        mismatches.len(),
+        total,
+        mismatches.join("\n")
+    );
+}
+
+/// A PI word naming a task of another process: for a private futex Linux 6.18 refuses it with
+/// `EPERM` (after setting `FUTEX_WAITERS`), whether it is init, a kernel thread, a parent, a
+/// child or a child's second thread; a tid no task has is `ESRCH`. (A shared futex attaches
+/// to the task and waits: it goes to the host kernel on both sides.)
+#[test]
+fn pi_owner_in_another_process_matches_native() {
+    const W: u32 = 0x8000_0000;
+    let _ = lintel_table();
+    // A child process with a second thread, both asleep until killed.
+    let mut fds = [0; 2];
+    // SAFETY: a valid two-int array.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    let [rd, wr] = fds;
+    // The child's second thread: a raw clone (no allocation: the fork child of a
+    // multi-threaded process may only make async-signal-safe calls) on a stack mapped before
+    // the fork, that only makes raw syscalls.
+    const STACK: usize = 64 * 1024;
+    // SAFETY: a fresh anonymous mapping.
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            STACK,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(stack, libc::MAP_FAILED);
+    extern "C" fn sleep_forever(_: *mut libc::c_void) -> libc::c_int {
+        loop {
+            // SAFETY: no preconditions.
+            unsafe { libc::syscall(libc::SYS_pause) };
+        }
+    }
+    // SAFETY: the child makes only async-signal-safe calls (clone, write, pause) and never
+    // returns.
+    let child = unsafe { libc::fork() };
+    assert!(child >= 0);
+    if child == 0 {
+        // SAFETY: in the child: the new thread runs `sleep_forever` on the child's copy of
+        // `stack`, which nothing else uses.
+        unsafe {
+            let flags = libc::CLONE_VM
+                | libc::CLONE_FS
+                | libc::CLONE_FILES
+                | libc::CLONE_SIGHAND
+                | libc::CLONE_THREAD
+                | libc::CLONE_SYSVSEM;
+            let top = (stack as *mut u8).add(STACK).cast();
+            let ok = libc::clone(sleep_forever, top, flags, std::ptr::null_mut()) > 0;
+            libc::write(wr, [u8::from(ok)].as_ptr().cast(), 1);
+            loop {
+                libc::syscall(libc::SYS_pause);
+            }
+        }
+    }
+    // SAFETY: closes our copy of the write end; polls and reads the read end into valid
+    // buffers.
+    unsafe {
+        libc::close(wr);
+        let mut p = libc::pollfd {
+            fd: rd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ready = libc::poll(&mut p, 1, 10_000) == 1;
+        let mut b = 0u8;
+        let started = ready && libc::read(rd, (&mut b as *mut u8).cast(), 1) == 1 && b == 1;
+        libc::close(rd);
+        libc::munmap(stack, STACK);
+        if !started {
+            libc::kill(child, libc::SIGKILL);
+            libc::waitpid(child, std::ptr::null_mut(), 0);
+            panic!("the child's thread never started");
+        }
+    }
+    let child_thread = std::fs::read_dir(format!("/proc/{child}/task"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|&t| t != child as u32)
+        .expect("the child's second thread");
+    // SAFETY: no preconditions.
+    let parent = unsafe { libc::getppid() } as u32;
+    let owners = [
+        ("pid 1", 1),
+        ("kthreadd", 2),
+        ("parent", parent),
+        ("child", child as u32),
+        ("child's thread", child_thread),
+        ("nobody", 0x3fff_fff0),
+    ];
+    let mut mismatches = Vec::new();
+    let mut total = 0;
+    for scope in [PRIV, 0] {
+        for (op, oname) in [
+            (linux::FUTEX_LOCK_PI, "lock_pi"),
+            (linux::FUTEX_LOCK_PI2 | RT, "lock_pi2"),
+            (linux::FUTEX_TRYLOCK_PI, "trylock_pi"),
+        ] {
+            for (name, owner) in owners {
+                for bits in [0, W] {
+                    total += 1;
+                    let mut results = Vec::new();
+                    for b in [Backend::Native, Backend::Lintel] {
+                        let arena = Arena::new();
+                        arena.word(0).store(owner | bits, Ordering::SeqCst);
+                        let ts = realtime_in(5);
+                        let r = b.futex(
+                            arena.addr(Addr::W0),
+                            op | scope,
+                            0,
+                            ts.as_ptr() as usize,
+                            0,
+                            0,
+                        );
+                        results.push((r, arena.word(0).load(Ordering::SeqCst)));
+                    }
+                    if results[0] != results[1] {
+                        mismatches.push(format!(
+                            "scope {scope:#x} {oname} owner {name} bits {bits:#x}: native {:?} \
+                             lintel {:?}",
+                            results[0], results[1]
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // SAFETY: our child.
+    unsafe {
+        libc::kill(child, libc::SIGKILL);
+        libc::waitpid(child, std::ptr::null_mut(), 0);
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} PI cases with an owner elsewhere differ:\n{}",
+        mismatches.len(),
+        total,
+        mismatches.join("\n")
+    );
+}
+
+/// A chain of PI waiters: thread `i` owns word `i` and (for `i < n - 1`) sleeps in LOCK_PI on
+/// word `i + 1`, queued one at a time. Then the last thread makes `op` on word 0 with the
+/// timeout `ms` (milliseconds from now, absolute on `CLOCK_REALTIME`; `None` for none): with
+/// `cycle`, that is thread `n - 1` (which owns word `n - 1`); without, one more thread that
+/// owns nothing, while thread `n - 1` holds its word without waiting. Linux's rt_mutex chain
+/// walk fails a LOCK_PI that would close the cycle with `EDEADLK`, whatever its timeout; a
+/// chain that does not come back waits. Afterwards every lock is released down the chain.
+/// Returns the log, with tids as thread numbers.
+fn pi_chain(b: Backend, n: usize, cycle: bool, op: u32, ms: Option<i64>) -> Vec<String> {
+    #[derive(Copy, Clone, PartialEq)]
+    enum Role {
+        /// Sleeps on the next word.
+        Link,
+        /// Holds its word until told to release it.
+        Holder,
+        /// Makes `op` on word 0.
+        Last,
+    }
+    let _ = lintel_table();
+    let arena = Arc::new(Arena::new());
+    for i in 0..n {
+        arena.word(i).store(0, Ordering::SeqCst);
+    }
+    let lock = linux::FUTEX_LOCK_PI | PRIV;
+    let unlock = linux::FUTEX_UNLOCK_PI | PRIV;
+    let threads = if cycle { n } else { n + 1 };
+    let role = |i: usize| {
+        if i + 1 < n {
+            Role::Link
+        } else if i + 1 == n && !cycle {
+            Role::Holder
+        } else {
+            Role::Last
+        }
+    };
+    let mut tids = Vec::new();
+    let mut handles = Vec::new();
+    let mut gos = Vec::new();
+    for i in 0..threads {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let arena = arena.clone();
+        let role = role(i);
+        handles.push(thread::spawn(move || {
+            let w = |i: usize| arena.base + 64 * i;
+            let owns = i < n;
+            if owns {
+                assert_eq!(b.futex(w(i), lock, 0, 0, 0, 0), Ok(0));
+            }
+            ready_tx.send(gettid()).unwrap();
+            go_rx.recv().unwrap();
+            let mut out = None;
+            if role != Role::Holder {
+                let (want, op, ts) = match role {
+                    Role::Last => (0, op | PRIV, ms.map(realtime_in)),
+                    _ => (i + 1, lock, Some(realtime_in(10_000))),
+                };
+                let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as usize);
+                let r = b.futex(w(want), op, 0, tsp, 0, 0);
+                out = Some((r, arena.word(want).load(Ordering::SeqCst)));
+                if r == Ok(0) {
+                    assert_eq!(b.futex(w(want), unlock, 0, 0, 0, 0), Ok(0));
+                }
+            }
+            if owns {
+                assert_eq!(b.futex(w(i), unlock, 0, 0, 0, 0), Ok(0));
+            }
+            out
+        }));
+        tids.push(ready_rx.recv().unwrap());
+        gos.push(go_tx);
+    }
+    let rel = |w: u32| -> String {
+        let t = w & 0x3fff_ffff;
+        match tids.iter().position(|&x| x == t) {
+            Some(i) => format!("{:#x}|thread {i}", w & !0x3fff_ffff),
+            None => format!("{w:#x}"),
+        }
+    };
+    // The chain, one sleeper at a time.
+    for i in (0..threads).filter(|&i| role(i) == Role::Link) {
+        gos[i].send(()).unwrap();
+        let start = Instant::now();
+        while !blocked_in_futex(tids[i] as i32) {
+            assert!(start.elapsed() < Duration::from_secs(10), "{i} never slept");
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let mut log = Vec::new();
+    let last = threads - 1;
+    gos[last].send(()).unwrap();
+    let mut handles: Vec<_> = handles.into_iter().map(Some).collect();
+    let (r, word) = handles[last].take().unwrap().join().unwrap().unwrap();
+    log.push(format!("thread {last}: {r:?}, word {}", rel(word)));
+    if !cycle {
+        gos[n - 1].send(()).unwrap();
+    }
+    for (i, h) in handles.into_iter().enumerate() {
+        if let Some(h) = h {
+            if let Some((r, word)) = h.join().unwrap() {
+                log.push(format!("thread {i}: {r:?}, word {}", rel(word)));
+            }
+        }
+    }
+    for i in 0..n {
+        log.push(format!(
+            "word {i} after: {}",
+            rel(arena.word(i).load(Ordering::SeqCst))
+        ));
+    }
+    log
+}
+
+/// PI chains: TRYLOCK_PI does not walk (`EAGAIN`); a chain that does not come back to the
+/// caller waits (`ETIMEDOUT`).
+#[test]
+fn pi_deadlock_matches_native() {
+    let lock = linux::FUTEX_LOCK_PI;
+    // Cycles through LOCK_PI/LOCK_PI2 are not detected yet (docs/abi.md, known differences).
+    let cases: Vec<(&str, usize, bool, u32, Option<i64>)> = vec![
+        ("2-cycle, trylock", 2, true, linux::FUTEX_TRYLOCK_PI, None),
+        ("chain of 3, no cycle", 3, false, lock, Some(20)),
+        ("chain of 1, no cycle", 1, false, lock, Some(20)),
+    ];
+    let mut mismatches = Vec::new();
+    for (name, n, cycle, op, ms) in &cases {
+        let native = pi_chain(Backend::Native, *n, *cycle, *op, *ms);
+        let lintel = pi_chain(Backend::Lintel, *n, *cycle, *op, *ms);
+        if std::env::var_os("LINTEL_SHOW").is_some() {
+            eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
+        }
+        if native != lintel {
+            mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(lintel_table().waiters(), 0);
+}
+
+/// A shared wait the port gives up on before its host call (an interrupt is pending) answers
+/// as Linux's `futex_wait` would before it looks at signals: the shared key first (`EFAULT`
+/// for a read-only anonymous page, which can be read but has no shared key), then the value
+/// (`EAGAIN`); only a matching word on a page with a key is an interrupted wait.
+#[test]
+fn a_shared_wait_given_up_on_checks_the_key_then_the_value() {
+    use lintel_kernel::{Notify, Threads};
+    let _ = lintel_table();
+    let arena = Arena::new();
+    let cases = [
+        ("read-only page, mismatch", Addr::ReadOnly, 1),
+        ("read-only page, match", Addr::ReadOnly, 0),
+        ("unmapped", Addr::Unmapped, 0),
+        ("mapped, mismatch", Addr::W0, 1),
+    ];
+    let mut mismatches = Vec::new();
+    for (name, addr, val) in cases {
+        let call = c(addr, linux::FUTEX_WAIT, val, Arg4::Zero, Addr::Null, 0);
+        let native = call.run(Backend::Native, &arena);
+        PORT.interrupt(PORT.current());
+        let lintel = call.run(Backend::Lintel, &arena);
+        assert!(PORT.take_interrupt(), "{name}: the interrupt was consumed");
+        if native != lintel {
+            mismatches.push(format!("{name}: native {native:?} lintel {lintel:?}"));
+        }
+    }
+    // A matching word with a key: the wait was interrupted (a restart request).
+    PORT.interrupt(PORT.current());
+    let r =
+        c(Addr::W0, linux::FUTEX_WAIT, 0, Arg4::Zero, Addr::Null, 0).run(Backend::Lintel, &arena);
+    assert!(PORT.take_interrupt());
+    assert_eq!(r, Err(512), "ERESTARTSYS");
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
