@@ -10,7 +10,7 @@
 //!      v
 //!  wait_wake.rs WAIT / WAIT_BITSET, WAKE / WAKE_BITSET, WAKE_OP      op.rs: WAKE_OP decoding
 //!  requeue.rs   REQUEUE, CMP_REQUEUE
-//!  pi.rs        LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI: [PI]
+//!  pi.rs        LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI: [PI], deadlock walk [PI-CHAIN]
 //!  futex2.rs    futex_wake, futex_wait, futex_requeue (454-456): their own argument checks,
 //!               then the same wait/wake/requeue
 //!      |
@@ -56,6 +56,7 @@ mod wait_wake;
 
 pub use error::{FutexError, Restart, WaitRestart};
 pub use op::{Op, WakeOp};
+pub use pi::PI_BLOCKED;
 pub use table::{Bucket, buckets_for_cpus};
 
 use lintel_kernel::{Errno, Kernel};

@@ -24,23 +24,80 @@
 //!    6.18: pid 1, kthreadd, a parent, a child and a child's thread alike); a tid no task
 //!    has is `ESRCH` once the word is re-read unchanged (`handle_exit_race`). TRYLOCK_PI then
 //!    fails with `EAGAIN`, leaving `WAITERS` set.
-//! 4. Deadlock detection: only rule 1's own tid. A cycle of PI waiters (A owns L1 and waits
-//!    on L2, B owns L2 and waits on L1) is not detected yet (docs/abi.md, known differences).
+//! 4. Deadlock detection (Linux's rt_mutex chain walk, `[PI-CHAIN]` below): a LOCK_PI about to
+//!    sleep follows "the owner sleeps on a PI futex, whose owner sleeps on ..." and fails with
+//!    `EDEADLK` if the chain comes back to the caller (or to the futex it waits on), or is longer
+//!    than Linux's `max_lock_depth` (1024), before the timeout is looked at. TRYLOCK_PI does
+//!    not walk.
 //! 5. Queue and sleep. Woken by UNLOCK_PI's handoff, the waiter owns the lock.
 //! 6. UNLOCK_PI: the word's tid must be the caller's (`EPERM`). With a PI waiter queued, the
 //!    word becomes `FUTEX_WAITERS | waiter's tid` — always WAITERS, even for the last waiter —
 //!    and that waiter is dequeued and woken: the lock is handed off, never left free. With none,
 //!    the word becomes 0 (`EAGAIN` if user space changed it meanwhile).
-//! 7. A waiter whose timeout or interruption races the handoff owns the lock
+//! 7. A waiter whose timeout, interruption or deadlock verdict races the handoff owns the lock
 //!    if the handoff dequeued it first (the same `[LIFETIME]` rule as plain waits). LOCK_PI
 //!    never returns `EINTR`: an interrupted LOCK_PI is restarted (`ERESTARTNOINTR`).
 //!
+//! `[PI-CHAIN]` The deadlock walk, and why it never reports a cycle that is not there.
+//!
+//! State. A thread sleeping in LOCK_PI on a private futex publishes that futex's address in its
+//! port word [`PI_BLOCKED`] (`Threads::locals`). Every change of "who sleeps on which PI
+//! futex" is a *change*, made under the bucket lock of that futex, between `pi_change_begin`
+//! and `pi_change_end`, which move the process-wide PI epoch (`Bucket::pi_epoch` of bucket 0;
+//! its low half counts changes in progress, its high half completed ones, so every begin and
+//! every end makes it larger): queuing a LOCK_PI waiter together with its publication;
+//! UNLOCK_PI's handoff together with the word's new owner and the clearing of the new owner's
+//! publication; a waiter that leaves on its own (timeout, interruption, deadlock verdict)
+//! together with clearing its publication. So outside changes, a thread publishes `L` exactly
+//! while its node is queued on `L`; and a publishing thread is inside lintel, so it can neither
+//! release a lock it owns nor take one (only a handoff gives it `L`, and that is a change).
+//!
+//! The walk (`pi_walk`, from the caller `me` already queued on `uaddr`) reads no lock: the tid
+//! in `uaddr`'s word, that thread's publication `L2`, the tid in `L2`'s word, ... A cycle (the
+//! chain reaches `me` or `uaddr`, or is deeper than 1024) counts only when *confirmed*: the
+//! epoch read with `Acquire` before the walk (`w0`, no change in progress) and again, after an
+//! `Acquire` fence, with a read-modify-write (`w1`) are equal. Writers: `fetch_add` (begin),
+//! `fence(Release)`, the stores, `fetch_add` with `Release` (end).
+//!
+//! Why a confirmed cycle is real. (a) Every change whose end precedes `w0`'s source in the
+//! epoch's modification order happens-before the walk: the epoch is only ever changed by
+//! read-modify-writes, so `w0`'s source is in the release sequence of each earlier end. (b) No
+//! store of a change that began after `w0`'s source is seen by the walk: if a walk load read
+//! one, that change's release fence synchronises with the walk's acquire fence, its begin
+//! happens-before the `w1` read-modify-write, which therefore reads it or a later value: `w1 >
+//! w0` (every begin and end makes the epoch larger). (c) No change was in progress at `w0`. So the
+//! walk saw the publications and queues exactly as they stood, unchanged, from `w0` to `w1`:
+//! each thread `T` it passed through published its futex during the whole walk, i.e. slept in
+//! LOCK_PI. The word of a futex named `T`: `T` wrote it before publishing (its own `0 -> T`,
+//! or a handoff, which is a change: (a)), and (a) makes every write `T` made before publishing
+//! visible to the walk, so the walk cannot read an owner `T` that `T` had released already;
+//! while `T` publishes, only `T` (or a handoff to `T`, a change) could change that tid.
+//! Hence at the instant of `w1` every step of the chain holds at once: each thread sleeps on a
+//! futex the next one owns, and the last futex is `me`'s or `uaddr`: a deadlock Linux's walk,
+//! made at that instant under its locks, reports too. (A word user space rewrites behind the
+//! protocol's back can mislead the walk, as it misleads Linux's `attach_to_pi_state`.)
+//!
+//! Why a true cycle is reported. Take the threads of a cycle and the one whose publishing
+//! change ends last in the epoch's order. Its walk starts after that end, so by (a) it sees
+//! every other member's publication and words; those never change while the cycle stands, so
+//! each walk it makes finds the cycle, and the first one with no change anywhere in the
+//! process confirms it. A walk that sees no cycle returns at once (no confirmation needed:
+//! the last member's walk is the one that must see it). After [`CONFIRM_TRIES`] walks that saw
+//! a cycle without confirming it (PI futexes of other threads changing all the time) the
+//! caller sleeps without a verdict: a missed report, never a false one (docs/abi.md).
+//!
+//! The pi_mutex false cycle of the first walk (9398acf, reverted) cannot happen: it read an
+//! owner, which then released the lock (a handoff: a change) and queued behind the caller
+//! again (a change), so `w1 != w0`. Shared PI futexes are the port's (the host kernel walks its
+//! own chains); a chain through one is not followed. loom `pi_deadlock`.
+//!
 
+use crate::sync::{AtomicUsize, Ordering, fence, retry_hint};
 use crate::table::{Locked, Visit, Waiter, WakeList};
 use crate::wait_wake::Slept;
 use crate::{FutexError, FutexTable, Restart, Scope};
 use lintel_kernel::abi::linux as l;
-use lintel_kernel::{Deadline, Errno, Kernel, Passed, SharedWaitError};
+use lintel_kernel::{Deadline, Errno, Kernel, Passed, SharedWaitError, Wakeup};
 
 /// Whether a PI waiter is queued on `key` in `locked`'s bucket (and whether a plain one is,
 /// which makes the futex inconsistent: Linux answers `EINVAL`).
@@ -70,12 +127,35 @@ fn top_waiter<T: Copy>(locked: &Locked<'_, T>, key: usize) -> Option<bool> {
     top
 }
 
+/// The port word ([`lintel_kernel::Threads::locals`]) in which a thread publishes the private
+/// PI futex it sleeps on (`[PI-CHAIN]`), 0 when none: the word the port's slot table gives the
+/// futex layer ([`lintel_kernel::thread::slots::FUTEX`]).
+pub const PI_BLOCKED: usize = lintel_kernel::thread::slots::FUTEX.start;
+
+/// Linux's `max_lock_depth`: a PI chain longer than this is `EDEADLK`.
+const MAX_LOCK_DEPTH: usize = 1024;
+
+/// `[PI-CHAIN]` epoch: one change in progress (low half).
+const ACTIVE_ONE: usize = 1;
+/// `[PI-CHAIN]` epoch: the changes in progress.
+const ACTIVE_MASK: usize = (1 << (usize::BITS / 2)) - 1;
+/// `[PI-CHAIN]` epoch: one change completed (high half).
+const EPOCH_ONE: usize = 1 << (usize::BITS / 2);
+
+/// `[PI-CHAIN]`: how many walks may see a cycle the epoch does not confirm (or find a change
+/// in progress) before the caller sleeps without a verdict.
+#[cfg(not(lintel_loom))]
+const CONFIRM_TRIES: usize = 64;
+/// Under loom, few: each try multiplies the interleavings.
+#[cfg(lintel_loom)]
+const CONFIRM_TRIES: usize = 3;
+
 impl<K: Kernel> FutexTable<'_, K> {
     /// `futex(uaddr, FUTEX_LOCK_PI[2][_PRIVATE], 0, deadline, NULL, 0)`, or with `trylock`
     /// `FUTEX_TRYLOCK_PI`: takes the PI lock at `uaddr` for the calling thread, sleeping while
     /// another thread owns it (rules `[PI]` 1–5, 7).
     ///
-    /// `EDEADLK` if the caller owns it, `ESRCH`
+    /// `EDEADLK` if the caller owns it or sleeping would close a cycle of PI waiters, `ESRCH`
     /// for an owner tid nobody has, `EPERM` for one of another process, `EAGAIN` for a failed
     /// trylock, `ETIMEDOUT`, `EINVAL` (misaligned, or a plain waiter first on the word),
     /// `EFAULT` (also for a read-only word another thread owns); an interruption is
@@ -112,7 +192,11 @@ impl<K: Kernel> FutexTable<'_, K> {
             let step = self.lock_pi_atomic(&locked, uaddr, key, tid as u32);
             if let Ok(Step::Wait) = step {
                 if !trylock {
+                    // [PI-CHAIN]: queued and published in one change.
+                    self.pi_change_begin();
                     locked.enqueue(&node);
+                    k.locals()[PI_BLOCKED].store(uaddr, Ordering::Relaxed);
+                    self.pi_change_end();
                     break;
                 }
             }
@@ -126,12 +210,163 @@ impl<K: Kernel> FutexTable<'_, K> {
                 Err(e) => return Err(e.into()),
             }
         }
-        let slept = self.sleep(&node, deadline);
+        // [PI] 4, [PI-CHAIN].
+        let slept = if self.pi_chain_closes(tid as u32, uaddr) {
+            // Linux: a deadlock verdict stands unless the lock was handed over meanwhile.
+            if self.unqueue_pi(&node) {
+                return Err(Errno::EDEADLK.into());
+            }
+            Slept::Woken
+        } else {
+            self.sleep_pi(&node, deadline)
+        };
         // [PI] 5 and 7: dequeued by the handoff means owning the lock.
         match slept {
             Slept::Woken => Ok(()),
             Slept::TimedOut => Err(Errno::ETIMEDOUT.into()),
             Slept::Interrupted => Err(FutexError::Restart(Restart::NoIntr)),
+        }
+    }
+
+    /// `[PI-CHAIN]`: the PI epoch (bucket 0's word).
+    fn pi_epoch(&self) -> &AtomicUsize {
+        &self.buckets[0].pi_epoch
+    }
+
+    /// `[PI-CHAIN]`: a change begins. Called under the bucket lock of the futex whose queue
+    /// changes (so none is in progress while `prepare_fork` holds every lock).
+    fn pi_change_begin(&self) {
+        self.pi_epoch().fetch_add(ACTIVE_ONE, Ordering::Relaxed);
+        // Orders the begin before the change's stores, for a walk's acquire fence (`[PI-CHAIN]`
+        // (b)).
+        fence(Ordering::Release);
+    }
+
+    /// `[PI-CHAIN]`: the change ends (`Release`: its stores happen-before a walk that reads
+    /// this or a later epoch, (a)).
+    fn pi_change_end(&self) {
+        self.pi_epoch()
+            .fetch_add(EPOCH_ONE - ACTIVE_ONE, Ordering::Release);
+    }
+
+    /// Rule `[PI]` 4: whether the calling thread (tid `me`, queued on `uaddr` and publishing
+    /// it) would close a cycle of PI waiters by sleeping: a walk that sees one, confirmed by an
+    /// unchanged epoch (`[PI-CHAIN]`).
+    #[inline(never)]
+    fn pi_chain_closes(&self, me: u32, uaddr: usize) -> bool {
+        let epoch = self.pi_epoch();
+        for _ in 0..CONFIRM_TRIES {
+            let w0 = epoch.load(Ordering::Acquire);
+            if w0 & ACTIVE_MASK != 0 {
+                retry_hint();
+                continue;
+            }
+            if !self.pi_walk(me, uaddr) {
+                return false;
+            }
+            fence(Ordering::Acquire);
+            // A read-modify-write reads the latest epoch: (b) needs only that it is not older
+            // than a begin the fence ordered before it, and a model (loom, which does not see
+            // the port's publication words) gets the same guarantee from it.
+            if epoch.fetch_add(0, Ordering::Relaxed) == w0 {
+                return true;
+            }
+            retry_hint();
+        }
+        false
+    }
+
+    /// One walk of `[PI-CHAIN]` from `uaddr` (which `me` sleeps on), taking no lock: owner,
+    /// the futex that owner publishes, its owner, ... `true` if it comes back to `me` or to
+    /// `uaddr`, or goes deeper than `max_lock_depth` (Linux's `rt_mutex_adjust_prio_chain`
+    /// with deadlock detection). Only an unchanged epoch makes `true` a verdict.
+    fn pi_walk(&self, me: u32, uaddr: usize) -> bool {
+        let k = self.kernel;
+        let mut lock = uaddr;
+        for _ in 0..MAX_LOCK_DEPTH {
+            let Ok(word) = k.load_u32(lock) else {
+                return false;
+            };
+            let owner = word & l::FUTEX_TID_MASK;
+            if owner == me {
+                // Our own futex naming us: handed over meanwhile (a change), no cycle.
+                return lock != uaddr;
+            }
+            let Some(thread) = self.thread_with_tid(owner) else {
+                return false;
+            };
+            // Under loom the port's words are std atomics loom does not see: a load of a loom
+            // atomic here lets the models preempt the walk between the owner and its
+            // publication (loom-tests/tests/pi_deadlock.rs).
+            #[cfg(lintel_loom)]
+            let _ = self.pi_epoch().load(Ordering::Relaxed);
+            let next = k.locals_of(thread)[PI_BLOCKED].load(Ordering::Relaxed);
+            if next == 0 || next == lock {
+                // Not asleep in LOCK_PI; or asleep on the futex it owns, which only a walk
+                // overlapping a handoff sees (a change): no cycle either way.
+                return false;
+            }
+            if next == uaddr {
+                return true;
+            }
+            lock = next;
+        }
+        true
+    }
+
+    /// The thread of this process whose tid is `tid`, if there is one.
+    fn thread_with_tid(&self, tid: u32) -> Option<K::Thread> {
+        if tid == 0 {
+            return None;
+        }
+        let k = self.kernel;
+        let mut found = None;
+        k.for_each_thread(&mut |t| {
+            if found.is_none() && k.tid(t) as u32 == tid {
+                found = Some(t);
+            }
+        });
+        found
+    }
+
+    /// [`FutexTable::sleep`] for a PI waiter: leaving on its own (timeout, interruption) takes
+    /// the node off its queue with [`FutexTable::unqueue_pi`].
+    fn sleep_pi(&self, node: &Waiter<K::Thread>, deadline: Option<Deadline>) -> Slept {
+        loop {
+            let gave_up = match self.kernel.wait(deadline) {
+                Wakeup::Notified if node.is_woken() => return Slept::Woken,
+                // A token without a dequeue is stale or spurious: sleep again.
+                Wakeup::Notified => continue,
+                Wakeup::TimedOut => Slept::TimedOut,
+                Wakeup::Interrupted => Slept::Interrupted,
+            };
+            return if self.unqueue_pi(node) {
+                gave_up
+            } else {
+                Slept::Woken
+            };
+        }
+    }
+
+    /// [`FutexTable::unqueue`] for the caller's PI waiter: takes it off its queue and clears
+    /// the caller's publication in one `[PI-CHAIN]` change. `false` if the handoff dequeued it
+    /// first (the lock is ours; the handoff cleared the publication).
+    fn unqueue_pi(&self, node: &Waiter<K::Thread>) -> bool {
+        loop {
+            let b = node.bucket.load(Ordering::Acquire);
+            if b.is_null() {
+                return false;
+            }
+            // SAFETY: `bucket` only ever points into this table's bucket array, which outlives
+            // every call on the table.
+            let locked = Locked::lock(unsafe { &*b }, self.kernel);
+            if node.bucket.load(Ordering::Relaxed) == b {
+                self.pi_change_begin();
+                locked.remove_self(node);
+                self.kernel.locals()[PI_BLOCKED].store(0, Ordering::Relaxed);
+                self.pi_change_end();
+                return true;
+            }
         }
     }
 
@@ -270,7 +505,28 @@ impl<K: Kernel> FutexTable<'_, K> {
             }
         });
         let newval = l::FUTEX_WAITERS | new_tid as u32;
-        // SAFETY: as above: the handoff writes the new owner into the word.
+        // [PI-CHAIN]: the new owner, its dequeue and the end of its publication are one change.
+        self.pi_change_begin();
+        let handed = self.hand_off(locked, list, uaddr, key, uval, newval);
+        self.pi_change_end();
+        handed
+    }
+
+    /// The handoff of rule `[PI]` 6, inside a `[PI-CHAIN]` change: the word becomes `newval`
+    /// (`Ok(false)`: start again) and the first PI waiter on `key` is dequeued, its publication
+    /// cleared.
+    fn hand_off(
+        &self,
+        locked: &Locked<'_, K::Thread>,
+        list: &mut WakeList<'_, K::Thread>,
+        uaddr: usize,
+        key: usize,
+        uval: u32,
+        newval: u32,
+    ) -> Result<bool, Errno> {
+        let k = self.kernel;
+        // SAFETY: the caller owns the lock at `uaddr` and asked to release it: the handoff
+        // writes the new owner into the word.
         let seen = unsafe { k.cmpxchg_u32(uaddr, uval, newval) }?;
         if seen != uval {
             // An unconditional unlock raced with a waiter setting WAITERS: again. Anything else
@@ -287,6 +543,7 @@ impl<K: Kernel> FutexTable<'_, K> {
                 Visit::Stop
             } else if node.key() == key && node.pi {
                 handed = true;
+                k.locals_of(node.thread)[PI_BLOCKED].store(0, Ordering::Relaxed);
                 Visit::Wake
             } else {
                 Visit::Skip

@@ -17,6 +17,20 @@ pub(crate) fn spin_hint() {
     core::hint::spin_loop();
 }
 
+/// A pause before trying again (the PI deadlock walk's retry, `[PI-CHAIN]`): a spin hint
+/// normally, a yield under loom (so the model lets the other threads run).
+#[cfg(not(lintel_loom))]
+#[inline]
+pub(crate) fn retry_hint() {
+    core::hint::spin_loop();
+}
+
+/// A pause before trying again: under loom, a yield.
+#[cfg(lintel_loom)]
+pub(crate) fn retry_hint() {
+    loom::thread::yield_now();
+}
+
 /// `UnsafeCell` with loom's closure API, so loom can check that every access to lock-protected
 /// state really happens under the lock.
 #[cfg(not(lintel_loom))]

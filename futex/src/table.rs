@@ -139,6 +139,10 @@ pub struct Bucket<T> {
     waiters: AtomicUsize,
     lock: SpinLock,
     queue: UnsafeCell<Queue<T>>,
+    /// Only bucket 0's is used: the PI epoch of `[PI-CHAIN]` (futex/src/pi.rs), counting the
+    /// changes to "which thread sleeps on which private PI futex". (Every bucket has the word:
+    /// the alignment leaves room for it.)
+    pub(crate) pi_epoch: AtomicUsize,
 }
 
 // SAFETY: the queue is only touched under `lock`; nodes it points to are `Send`/`Sync` handles.
@@ -157,6 +161,7 @@ impl<T> Bucket<T> {
                 head: ptr::null(),
                 tail: ptr::null(),
             }),
+            pi_epoch: AtomicUsize::new(0),
         }
     }
 
@@ -170,6 +175,7 @@ impl<T> Bucket<T> {
                 head: ptr::null(),
                 tail: ptr::null(),
             }),
+            pi_epoch: AtomicUsize::new(0),
         }
     }
 

@@ -14,8 +14,10 @@ pub mod slots {
     pub const STATS: core::ops::Range<usize> = 8..12;
     /// Words 12..20: the signal layer (mask, pending set, saved mask, state, altstack).
     pub const SIGNALS: core::ops::Range<usize> = 12..20;
-    /// Words 20..24: free.
-    pub const FREE: core::ops::Range<usize> = 20..24;
+    /// Word 20: the futex layer (the PI futex the thread sleeps on, for deadlock detection).
+    pub const FUTEX: core::ops::Range<usize> = 20..21;
+    /// Words 21..24: free.
+    pub const FREE: core::ops::Range<usize> = 21..24;
 }
 
 /// The priority every non-real-time thread has in Linux's futex plist (`MAX_RT_PRIO`).

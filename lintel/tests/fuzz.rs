@@ -406,8 +406,7 @@ static WAKER_STOP: AtomicBool = AtomicBool::new(false);
 
 /// How often each known lintel bug (see the `KNOWN BUG` comments) showed up.
 static KNOWN: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
-const KNOWN_PI_DEADLOCK: usize = 0;
-const KNOWN_NAMES: [&str; 1] = ["no PI deadlock detection"];
+const KNOWN_NAMES: [&str; 0] = [];
 
 /// One fork at a time (forks and signalfds may overlap: lintel gave a fork child the parent's
 /// eventfds once, and the child's first delivery point took the parent's readiness).
@@ -1514,15 +1513,18 @@ impl Worker {
         if r == neg(libc::EINTR) && interruptible {
             return;
         }
-        // KNOWN BUG (lintel, futex/src/pi.rs): no PI deadlock detection for cycles. Linux's
-        // rt_mutex chain walk fails a LOCK_PI with EDEADLK when the word's owner is itself
-        // blocked on a PI futex this thread owns (here: another worker's host-kernel LOCK_PI on
-        // its mirror word naming this thread); lintel waits (ETIMEDOUT here, forever without a
-        // timeout).
-        if matches!(cmd, 6 | 13) && r == neg(libc::ETIMEDOUT) && n == neg(libc::EDEADLK) {
-            KNOWN[KNOWN_PI_DEADLOCK].fetch_add(1, Relaxed);
-            return;
-        }
+        // A LOCK_PI or LOCK_PI2 on a word naming another worker: Linux's rt_mutex chain walk
+        // (and lintel's, futex/src/pi.rs `[PI-CHAIN]`) fails it with EDEADLK when that worker
+        // sleeps in a LOCK_PI on a word naming this one. The two sides of the comparison meet
+        // that race at different moments (the other worker's lintel call and its host-kernel
+        // call on its mirror are made one after the other), so either side may be EDEADLK
+        // where the other timed out.
+        let owner_worker = owner != 0
+            && owner != self.tid
+            && TIDS[..self.nt].iter().any(|t| t.load(Relaxed) == owner);
+        let verdicts = [neg(libc::ETIMEDOUT), neg(libc::EDEADLK)];
+        let deadlock_race =
+            matches!(cmd, 6 | 13) && owner_worker && verdicts.contains(&r) && verdicts.contains(&n);
         // A private PI word naming a task of another process: Linux refuses a live one (EPERM)
         // and not one that has ended (ESRCH), and this machine's other processes come and go
         // between lintel's call and the host kernel's. An unreaped zombie is EPERM in lintel,
@@ -1537,7 +1539,7 @@ impl Worker {
         if n == neg(libc::EINTR) {
             return;
         }
-        if r != n && !owner_race {
+        if r != n && !deadlock_race && !owner_race {
             self.fail(
                 r,
                 &format!("the host kernel gives {} on the mirror", errname(n)),

@@ -112,7 +112,8 @@ unsafe impl Threads for StdKernel {
     fn locals_of(&self, t: T) -> &[std::sync::atomic::AtomicUsize; LOCAL_WORDS] {
         &t.0.locals
     }
-    /// Only the calling thread: the futex engine never walks threads.
+    /// Only the calling thread: the futex engine walks threads only for PI deadlock detection,
+    /// which the tests on this port do not use (differential.rs runs PI on `lintel-host`).
     fn for_each_thread(&self, f: &mut dyn FnMut(T)) {
         f(self.current())
     }
