@@ -11,6 +11,7 @@
 //!  wait_wake.rs WAIT / WAIT_BITSET, WAKE / WAKE_BITSET, WAKE_OP      op.rs: WAKE_OP decoding
 //!  requeue.rs   REQUEUE, CMP_REQUEUE
 //!  pi.rs        LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI: [PI], deadlock walk [PI-CHAIN]
+//!  requeue_pi.rs WAIT_REQUEUE_PI, CMP_REQUEUE_PI: [REQUEUE-PI]
 //!  futex2.rs    futex_wake, futex_wait, futex_requeue (454-456): their own argument checks,
 //!               then the same wait/wake/requeue
 //!      |
@@ -49,6 +50,7 @@ mod lock;
 mod op;
 mod pi;
 mod requeue;
+mod requeue_pi;
 mod sync;
 mod syscall;
 mod table;

@@ -105,7 +105,7 @@ fn queued<T: Copy>(locked: &Locked<'_, T>, key: usize) -> (bool, bool) {
     let (mut pi, mut plain) = (false, false);
     locked.visit(|node| {
         if node.key() == key {
-            if node.pi {
+            if node.is_pi() {
                 pi = true;
             } else {
                 plain = true;
@@ -121,7 +121,7 @@ fn top_waiter<T: Copy>(locked: &Locked<'_, T>, key: usize) -> Option<bool> {
     let mut top = None;
     locked.visit(|node| {
         if top.is_none() && node.key() == key {
-            top = Some(node.pi);
+            top = Some(node.is_pi());
         }
     });
     top
@@ -189,7 +189,7 @@ impl<K: Kernel> FutexTable<'_, K> {
             k.load_u32(uaddr)?; // fault the word in without the lock held
             bucket.waiters_inc();
             let locked = Locked::lock(bucket, k);
-            let step = self.lock_pi_atomic(&locked, uaddr, key, tid as u32);
+            let step = self.lock_pi_atomic(&locked, uaddr, key, tid as u32, false);
             if let Ok(Step::Wait) = step {
                 if !trylock {
                     // [PI-CHAIN]: queued and published in one change.
@@ -235,7 +235,7 @@ impl<K: Kernel> FutexTable<'_, K> {
 
     /// `[PI-CHAIN]`: a change begins. Called under the bucket lock of the futex whose queue
     /// changes (so none is in progress while `prepare_fork` holds every lock).
-    fn pi_change_begin(&self) {
+    pub(crate) fn pi_change_begin(&self) {
         self.pi_epoch().fetch_add(ACTIVE_ONE, Ordering::Relaxed);
         // Orders the begin before the change's stores, for a walk's acquire fence (`[PI-CHAIN]`
         // (b)).
@@ -244,7 +244,7 @@ impl<K: Kernel> FutexTable<'_, K> {
 
     /// `[PI-CHAIN]`: the change ends (`Release`: its stores happen-before a walk that reads
     /// this or a later epoch, (a)).
-    fn pi_change_end(&self) {
+    pub(crate) fn pi_change_end(&self) {
         self.pi_epoch()
             .fetch_add(EPOCH_ONE - ACTIVE_ONE, Ordering::Release);
     }
@@ -371,12 +371,17 @@ impl<K: Kernel> FutexTable<'_, K> {
     }
 
     /// Rules `[PI]` 1–3, under the bucket lock.
-    fn lock_pi_atomic(
+    ///
+    /// `tid` takes the lock: the caller, or for `FUTEX_CMP_REQUEUE_PI` the waiter it takes the
+    /// lock for (Linux's `futex_proxy_trylock_atomic`), which sets `FUTEX_WAITERS` along with a
+    /// free lock when `set_waiters` (more waiters are to be requeued behind it).
+    pub(crate) fn lock_pi_atomic(
         &self,
         locked: &Locked<'_, K::Thread>,
         uaddr: usize,
         key: usize,
         tid: u32,
+        set_waiters: bool,
     ) -> Result<Step, Errno> {
         let k = self.kernel;
         let uval = k.load_u32(uaddr)?;
@@ -390,7 +395,8 @@ impl<K: Kernel> FutexTable<'_, K> {
             None => {}
         }
         if uval & l::FUTEX_TID_MASK == 0 {
-            let newval = (uval & l::FUTEX_OWNER_DIED) | tid;
+            let forced = if set_waiters { l::FUTEX_WAITERS } else { 0 };
+            let newval = (uval & l::FUTEX_OWNER_DIED) | tid | forced;
             // SAFETY: the caller asked to take the PI lock at `uaddr`: writing it is the call.
             let seen = unsafe { k.cmpxchg_u32(uaddr, uval, newval) }?;
             return Ok(if seen == uval {
@@ -424,7 +430,7 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// `sched_getscheduler(tid)`, which looks a task up by id and nothing else; a port that
     /// cannot (`ENOSYS`) gives `ESRCH`. An interruption before it answered restarts the call.
     #[cold]
-    fn owner_elsewhere(&self, tid: i32) -> FutexError {
+    pub(crate) fn owner_elsewhere(&self, tid: i32) -> FutexError {
         let nr = l::__NR_sched_getscheduler as usize;
         // SAFETY: sched_getscheduler takes a pid and touches no memory.
         match unsafe { self.kernel.passthrough(nr, [tid as usize, 0, 0, 0, 0, 0]) } {
@@ -500,7 +506,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
         let mut new_tid = 0;
         locked.visit(|node| {
-            if new_tid == 0 && node.key() == key && node.pi {
+            if new_tid == 0 && node.key() == key && node.is_pi() {
                 new_tid = node.tid;
             }
         });
@@ -541,7 +547,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         locked.drain(list, None, |node| {
             if handed {
                 Visit::Stop
-            } else if node.key() == key && node.pi {
+            } else if node.key() == key && node.is_pi() {
                 handed = true;
                 k.locals_of(node.thread)[PI_BLOCKED].store(0, Ordering::Relaxed);
                 Visit::Wake
@@ -554,7 +560,7 @@ impl<K: Kernel> FutexTable<'_, K> {
 }
 
 /// What `lock_pi_atomic` decided.
-enum Step {
+pub(crate) enum Step {
     /// The lock is ours.
     Acquired,
     /// Queue and sleep.

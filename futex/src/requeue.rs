@@ -88,7 +88,7 @@ impl<K: Kernel> FutexTable<'_, K> {
                 if node.key() != key1 {
                     return Visit::Skip;
                 }
-                if node.pi {
+                if node.refuses_plain() {
                     // Linux: a PI waiter cannot be requeued by a plain requeue (EINVAL); what
                     // was woken or moved before it stays so.
                     pi = true;

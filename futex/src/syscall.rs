@@ -35,8 +35,9 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// Supported: `FUTEX_WAIT`, `WAKE`, `REQUEUE`, `CMP_REQUEUE`, `WAKE_OP`, `WAIT_BITSET`,
     /// `WAKE_BITSET`, each private or shared; `FUTEX_CLOCK_REALTIME` with `WAIT_BITSET` and
     /// `LOCK_PI2`; `LOCK_PI`, `LOCK_PI2`, `TRYLOCK_PI`, `UNLOCK_PI` (private in lintel's
-    /// table, shared through the port). The requeue-PI commands return `ENOSYS` for now (docs/abi.md);
-    /// `FUTEX_FD` and unknown commands return `ENOSYS` as on Linux.
+    /// table, shared through the port); `WAIT_REQUEUE_PI` and `CMP_REQUEUE_PI` (private; shared
+    /// ones return `ENOSYS`, docs/abi.md). `FUTEX_FD` and unknown commands return `ENOSYS` as
+    /// on Linux.
     ///
     /// # Safety
     /// As the syscall: `FUTEX_WAKE_OP` writes `*uaddr2`, so the caller vouches that the program
@@ -125,8 +126,13 @@ impl<K: Kernel> FutexTable<'_, K> {
                 .map(|()| 0),
             linux::FUTEX_TRYLOCK_PI => self.outlined_lock_pi(uaddr, None, true, scope).map(|()| 0),
             linux::FUTEX_UNLOCK_PI => self.unlock_pi(uaddr, scope).map(|()| 0).map_err(Into::into),
-            // Requeue-PI: not emulated yet (docs/abi.md); FUTEX_FD and unknown commands: ENOSYS
-            // as on Linux.
+            linux::FUTEX_WAIT_REQUEUE_PI => self
+                .outlined_wait_requeue_pi(uaddr, val, deadline, uaddr2, scope)
+                .map(|()| 0),
+            linux::FUTEX_CMP_REQUEUE_PI => self
+                .outlined_cmp_requeue_pi(uaddr, uaddr2, val as i32, val2, val3, scope)
+                .map(|n| n as usize),
+            // FUTEX_FD and unknown commands: ENOSYS as on Linux.
             _ => Err(Errno::ENOSYS.into()),
         }
     }
@@ -183,6 +189,31 @@ impl<K: Kernel> FutexTable<'_, K> {
         scope: Scope,
     ) -> Result<(), FutexError> {
         self.lock_pi(uaddr, deadline, try_only, scope)
+    }
+
+    #[inline(never)]
+    fn outlined_wait_requeue_pi(
+        &self,
+        uaddr: usize,
+        val: u32,
+        deadline: Option<Deadline>,
+        uaddr2: usize,
+        scope: Scope,
+    ) -> Result<(), FutexError> {
+        self.wait_requeue_pi(uaddr, val, deadline, uaddr2, scope)
+    }
+
+    #[inline(never)]
+    fn outlined_cmp_requeue_pi(
+        &self,
+        uaddr: usize,
+        uaddr2: usize,
+        nr_wake: i32,
+        nr_requeue: i32,
+        cmpval: u32,
+        scope: Scope,
+    ) -> Result<u32, FutexError> {
+        self.cmp_requeue_pi(uaddr, uaddr2, nr_wake, nr_requeue, cmpval, scope)
     }
 
     pub(crate) fn read_timespec(&self, addr: usize) -> Result<Timespec, Errno> {

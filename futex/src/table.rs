@@ -73,6 +73,11 @@ pub(crate) struct Waiter<T> {
     /// A `FUTEX_LOCK_PI` waiter: woken only by `FUTEX_UNLOCK_PI`'s handoff (plain wakes and
     /// requeues refuse to touch it with `EINVAL`, as Linux's do).
     pub(crate) pi: bool,
+    /// A `FUTEX_WAIT_REQUEUE_PI` waiter: the PI futex it is to be requeued to. While its key is
+    /// another one it waits on the plain futex (only `FUTEX_CMP_REQUEUE_PI` takes it; plain
+    /// wakes and requeues refuse it with `EINVAL`, as Linux's do); once requeued (key = this)
+    /// it is a PI waiter there ([`Waiter::is_pi`]).
+    pub(crate) requeue_pi: Option<Key>,
     /// The waiting thread's tid (what a PI handoff writes into the futex word).
     pub(crate) tid: i32,
     /// Who to notify.
@@ -98,8 +103,16 @@ impl<T: Copy> Waiter<T> {
         Self::with_kind(key, u32::MAX, prio, thread, true, tid)
     }
 
+    /// A `FUTEX_WAIT_REQUEUE_PI` waiter for thread `tid` on `key`, to be requeued to `target`.
+    pub(crate) fn new_requeue_pi(key: Key, target: Key, prio: i32, thread: T, tid: i32) -> Self {
+        let mut w = Self::with_kind(key, u32::MAX, prio, thread, false, tid);
+        w.requeue_pi = Some(target);
+        w
+    }
+
     fn with_kind(key: Key, bitset: u32, prio: i32, thread: T, pi: bool, tid: i32) -> Self {
         Waiter {
+            requeue_pi: None,
             prev: UnsafeCell::new(ptr::null()),
             next: UnsafeCell::new(ptr::null()),
             key: UnsafeCell::new(key),
@@ -420,6 +433,18 @@ impl<T> Waiter<T> {
             // SAFETY: callers hold the lock of the bucket the node is queued in.
             unsafe { *k }
         })
+    }
+
+    /// Whether the node waits for a PI lock's handoff: a `FUTEX_LOCK_PI` waiter, or a
+    /// `FUTEX_WAIT_REQUEUE_PI` waiter requeued to its PI futex. Call with its bucket locked.
+    pub(crate) fn is_pi(&self) -> bool {
+        self.pi || self.requeue_pi.is_some_and(|t| t == self.key())
+    }
+
+    /// Whether plain wakes and requeues must refuse the node (`EINVAL`, Linux's
+    /// `this->pi_state || this->rt_waiter`): a PI waiter or a requeue-PI waiter.
+    pub(crate) fn refuses_plain(&self) -> bool {
+        self.pi || self.requeue_pi.is_some()
     }
 }
 

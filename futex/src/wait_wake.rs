@@ -318,7 +318,7 @@ pub(crate) fn wake_matching<T: Copy>(
             Visit::Stop
         } else if node.key() != key {
             Visit::Skip
-        } else if node.pi {
+        } else if node.refuses_plain() {
             pi = true;
             Visit::Stop
         } else if node.bitset & bitset != 0 {

@@ -519,6 +519,101 @@ fn single_thread_cases() -> Vec<(String, Call)> {
                 c(src, wop, 1, Val2(1), Misaligned, wake_op(6, 0, 1, 0)),
             );
         }
+        // Requeue-PI, private (a shared one is ENOSYS in lintel: docs/abi.md). Nothing here
+        // blocks: values differ, deadlines have passed, or nobody waits.
+        if scope == PRIV {
+            let wrpi = linux::FUTEX_WAIT_REQUEUE_PI | scope;
+            let crpi = linux::FUTEX_CMP_REQUEUE_PI | scope;
+            add("wait_requeue_pi same address", c(W0, wrpi, 0, Zero, W0, 0));
+            add("wait_requeue_pi mismatch", c(W0, wrpi, 1, Zero, W1, 0));
+            for (a2, n) in [
+                (Misaligned, "misaligned"),
+                (Null, "null"),
+                (Unmapped, "unmapped"),
+                (ReadOnly, "read-only"),
+                (Kernel, "kernel"),
+                (EndOfUser, "end of user space"),
+            ] {
+                add(
+                    &format!("wait_requeue_pi mismatch, uaddr2 {n}"),
+                    c(W0, wrpi, 1, Zero, a2, 0),
+                );
+                // A read-only uaddr2 whose page is not present yet is EFAULT on Linux (the
+                // read under the lock faults, and its fault path asks for write access); a
+                // present one is read, and with nobody waiting the answer is 0. lintel cannot
+                // see presence and answers as for a present page (docs/abi.md).
+                if !matches!(a2, ReadOnly) {
+                    add(
+                        &format!("cmp_requeue_pi nobody, uaddr2 {n}"),
+                        c(W0, crpi, 1, Val2(1), a2, 0),
+                    );
+                }
+            }
+            add(
+                "wait_requeue_pi past deadline",
+                c(W0, wrpi, 0, AbsFromNow(-5), W1, 0),
+            );
+            add(
+                "wait_requeue_pi past deadline, realtime",
+                c(W0, wrpi | RT, 0, AbsFromNow(-5), W1, 0),
+            );
+            add(
+                "wait_requeue_pi past deadline, bitset 0",
+                c(W0, wrpi, 0, AbsFromNow(-5), W1, 0),
+            );
+            add(
+                "wait_requeue_pi misaligned",
+                c(Misaligned, wrpi, 0, AbsFromNow(-5), W1, 0),
+            );
+            add(
+                "wait_requeue_pi unmapped",
+                c(Unmapped, wrpi, 0, AbsFromNow(-5), W1, 0),
+            );
+            add(
+                "wait_requeue_pi bad timespec",
+                c(W0, wrpi, 1, BadPtr, W1, 0),
+            );
+            add(
+                "wait_requeue_pi nsec too large",
+                c(W0, wrpi, 1, Ts(0, 1_000_000_000), W1, 0),
+            );
+            add(
+                "wait_requeue_pi same address, bad timespec",
+                c(W0, wrpi, 0, BadPtr, W0, 0),
+            );
+            for nr_wake in [0, 2, u32::MAX] {
+                add(
+                    &format!("cmp_requeue_pi nr_wake {nr_wake}"),
+                    c(W0, crpi, nr_wake, Val2(1), W1, 0),
+                );
+            }
+            add(
+                "cmp_requeue_pi same address",
+                c(W0, crpi, 1, Val2(1), W0, 0),
+            );
+            add(
+                "cmp_requeue_pi nr_requeue -1",
+                c(W0, crpi, 1, Val2(u32::MAX), W1, 0),
+            );
+            add("cmp_requeue_pi mismatch", c(W0, crpi, 1, Val2(1), W1, 5));
+            add("cmp_requeue_pi nobody", c(W0, crpi, 1, Val2(1), W1, 0));
+            add(
+                "cmp_requeue_pi nobody, nr_requeue 0",
+                c(W0, crpi, 1, Val2(0), W1, 0),
+            );
+            add(
+                "cmp_requeue_pi realtime",
+                c(W0, crpi | RT, 1, Val2(1), W1, 0),
+            );
+            add(
+                "cmp_requeue_pi unmapped",
+                c(Unmapped, crpi, 1, Val2(1), W1, 0),
+            );
+            add(
+                "cmp_requeue_pi misaligned",
+                c(Misaligned, crpi, 1, Val2(1), W1, 0),
+            );
+        }
         // Unknown commands.
         for cmd in [linux::FUTEX_FD, 14, 15, 0x7f] {
             add(
@@ -1660,4 +1755,224 @@ fn a_shared_wait_given_up_on_checks_the_key_then_the_value() {
     assert!(PORT.take_interrupt());
     assert_eq!(r, Err(512), "ERESTARTSYS");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// One requeue-PI scenario (the condvar of glibc over a PI mutex): `waiters` threads sleep in
+/// `FUTEX_WAIT_REQUEUE_PI` on word 0 for word 1 (each with `timeout_ms` if given, absolute on
+/// `CLOCK_MONOTONIC`), queued one at a time; word 1 is free or owned by the main thread; then
+/// the main thread makes `FUTEX_CMP_REQUEUE_PI(word 0, 1, nr_requeue, word 1, 0)` (after
+/// `before`, a plain op on word 0 that must refuse the waiters). Each waiter that returns 0
+/// owns word 1: it logs the word it sees and unlocks it. The main thread, if it owned word 1,
+/// unlocks it once the requeue is done. The log names tids by thread number.
+fn requeue_pi_scenario(
+    b: Backend,
+    waiters: usize,
+    owned: bool,
+    nr_requeue: u32,
+    timeout_ms: Option<i64>,
+    before: Option<u32>,
+) -> Vec<String> {
+    let _ = lintel_table();
+    let arena = Arc::new(Arena::new());
+    arena.word(0).store(0, Ordering::SeqCst);
+    let me = gettid();
+    arena
+        .word(1)
+        .store(if owned { me } else { 0 }, Ordering::SeqCst);
+    let (w0, w1) = (arena.addr(Addr::W0), arena.addr(Addr::W1));
+    let mut tids = vec![me];
+    let mut handles = Vec::new();
+    let mut gos = Vec::new();
+    for _ in 0..waiters {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (go, go_rx) = std::sync::mpsc::channel::<()>();
+        gos.push(go);
+        let a = arena.clone();
+        handles.push(thread::spawn(move || {
+            tx.send(gettid()).unwrap();
+            let ts = timeout_ms.map(|ms| {
+                let (s, ns) = clock_now(false);
+                let t = s as i128 * 1_000_000_000 + ns as i128 + ms as i128 * 1_000_000;
+                Box::new([(t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64])
+            });
+            let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as usize);
+            let op = linux::FUTEX_WAIT_REQUEUE_PI | PRIV;
+            let r = b.futex(w0, op, 0, tsp, w1, 0);
+            let word = a.word(1).load(Ordering::SeqCst);
+            // Hold the lock until the main thread has logged the requeue.
+            go_rx.recv().unwrap();
+            let unlock =
+                (r == Ok(0)).then(|| b.futex(w1, linux::FUTEX_UNLOCK_PI | PRIV, 0, 0, 0, 0));
+            (r, word, unlock)
+        }));
+        let tid = rx.recv().unwrap();
+        tids.push(tid);
+        let start = Instant::now();
+        while !blocked_in_futex(tid as i32) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "waiter never slept"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let rel = |w: u32| -> String {
+        let t = w & 0x3fff_ffff;
+        match tids.iter().position(|&x| x == t) {
+            Some(0) => format!("{:#x}|main", w & !0x3fff_ffff),
+            Some(i) => format!("{:#x}|waiter {}", w & !0x3fff_ffff, i - 1),
+            None => format!("{w:#x}"),
+        }
+    };
+    let mut log = Vec::new();
+    if let Some(op) = before {
+        log.push(format!(
+            "op {op:#x} on word 0: {:?}",
+            b.futex(w0, op | PRIV, 1, 1, w1, 0)
+        ));
+    }
+    let crpi = linux::FUTEX_CMP_REQUEUE_PI | PRIV;
+    log.push(format!(
+        "cmp_requeue_pi: {:?}, word 1 {}",
+        b.futex(w0, crpi, 1, nr_requeue as usize, w1, 0),
+        rel(arena.word(1).load(Ordering::SeqCst))
+    ));
+    if let Some(ms) = timeout_ms {
+        // Let the timeouts of the requeued waiters pass while the main thread holds word 1.
+        thread::sleep(Duration::from_millis(ms as u64 + 50));
+    }
+    for go in gos {
+        go.send(()).unwrap();
+    }
+    if owned {
+        log.push(format!(
+            "main unlock: {:?}",
+            b.futex(w1, linux::FUTEX_UNLOCK_PI | PRIV, 0, 0, 0, 0)
+        ));
+    }
+    // The waiters still on word 0: all of them onto word 1 (their count is the answer).
+    log.push(format!(
+        "the rest: {:?}",
+        b.futex(w0, crpi, 1, i32::MAX as usize, w1, 0)
+    ));
+    for (i, h) in handles.into_iter().enumerate() {
+        let (r, word, unlock) = h.join().unwrap();
+        log.push(format!(
+            "waiter {i}: {r:?}, word 1 {}, unlock {unlock:?}",
+            rel(word)
+        ));
+    }
+    log.push(format!(
+        "word 1 after: {}",
+        rel(arena.word(1).load(Ordering::SeqCst))
+    ));
+    log
+}
+
+/// Requeue-PI against the host kernel (`[REQUEUE-PI]` in futex/src/requeue_pi.rs): a free
+/// lock taken for the first waiter (`FUTEX_WAITERS` with it only when more are to be
+/// requeued), a contended lock with waiters requeued and handed the lock one by one, one more
+/// than `nr_requeue` requeued when the lock was not free, requeued waiters timing out (the word
+/// keeps `FUTEX_WAITERS`), and plain ops refusing a requeue-PI waiter (`EINVAL`).
+#[test]
+fn requeue_pi_matches_native() {
+    /// Name, waiters, word 1 owned by main, `nr_requeue`, waiters' timeout, plain op first.
+    type Case = (&'static str, usize, bool, u32, Option<i64>, Option<u32>);
+    let cases: Vec<Case> = vec![
+        ("free, 1 waiter", 1, false, 1, None, None),
+        ("free, 1 waiter, nr_requeue 0", 1, false, 0, None, None),
+        ("free, 3 waiters, nr_requeue 1", 3, false, 1, None, None),
+        ("free, 3 waiters, nr_requeue 5", 3, false, 5, None, None),
+        ("owned, 1 waiter, nr_requeue 0", 1, true, 0, None, None),
+        ("owned, 3 waiters, nr_requeue 1", 3, true, 1, None, None),
+        ("owned, 3 waiters, nr_requeue 2", 3, true, 2, None, None),
+        (
+            "owned, 2 waiters time out requeued",
+            2,
+            true,
+            5,
+            Some(150),
+            None,
+        ),
+        ("wake refuses", 1, false, 1, None, Some(linux::FUTEX_WAKE)),
+        (
+            "cmp_requeue refuses",
+            1,
+            false,
+            1,
+            None,
+            Some(linux::FUTEX_CMP_REQUEUE),
+        ),
+        (
+            "trylock_pi refuses",
+            1,
+            false,
+            1,
+            None,
+            Some(linux::FUTEX_TRYLOCK_PI),
+        ),
+    ];
+    let mut mismatches = Vec::new();
+    for (name, n, owned, nr, t, before) in cases {
+        let native = requeue_pi_scenario(Backend::Native, n, owned, nr, t, before);
+        let lintel = requeue_pi_scenario(Backend::Lintel, n, owned, nr, t, before);
+        if std::env::var_os("LINTEL_SHOW").is_some() {
+            eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
+        }
+        if native != lintel {
+            mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_table_idle();
+}
+
+/// An interrupted WAIT_REQUEUE_PI (the signal layer interrupts the thread; these expectations
+/// were probed on 6.18 with a handler installed without `SA_RESTART`): still on the plain futex,
+/// the call is restarted (`ERESTARTNOINTR`, 513: the thread kept waiting and was then requeued
+/// and woken with the lock); once requeued onto the PI futex it ends with `EAGAIN` and leaves
+/// the lock to its owner (the word keeps `FUTEX_WAITERS`, the unlock then frees it).
+#[test]
+fn requeue_pi_interruptions_are_linuxs() {
+    use lintel_kernel::{Notify, Threads};
+    let _ = lintel_table();
+    let arena = Arc::new(Arena::new());
+    let (w0, w1) = (arena.addr(Addr::W0), arena.addr(Addr::W1));
+    let wrpi = linux::FUTEX_WAIT_REQUEUE_PI | PRIV;
+    // Early: an interrupt already pending.
+    PORT.interrupt(PORT.current());
+    let r = Backend::Lintel.futex(w0, wrpi, 0, 0, w1, 0);
+    assert!(PORT.take_interrupt(), "the interrupt was consumed");
+    assert_eq!(r, Err(513), "ERESTARTNOINTR");
+    // Requeued, then interrupted.
+    let me = gettid();
+    arena.word(1).store(me, Ordering::SeqCst);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = thread::spawn(move || {
+        tx.send((gettid(), PORT.current())).unwrap();
+        let r = Backend::Lintel.futex(w0, wrpi, 0, 0, w1, 0);
+        let interrupted = PORT.take_interrupt();
+        (r, interrupted)
+    });
+    let (tid, handle) = rx.recv().unwrap();
+    let start = Instant::now();
+    while !blocked_in_futex(tid as i32) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "waiter never slept"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    let crpi = linux::FUTEX_CMP_REQUEUE_PI | PRIV;
+    assert_eq!(Backend::Lintel.futex(w0, crpi, 1, 1, w1, 0), Ok(1));
+    assert_eq!(arena.word(1).load(Ordering::SeqCst), 0x8000_0000 | me);
+    PORT.interrupt(handle);
+    let (r, interrupted) = waiter.join().unwrap();
+    assert_eq!(r, Err(libc::EAGAIN));
+    assert!(interrupted);
+    assert_eq!(arena.word(1).load(Ordering::SeqCst), 0x8000_0000 | me);
+    let unlock = linux::FUTEX_UNLOCK_PI | PRIV;
+    assert_eq!(Backend::Lintel.futex(w1, unlock, 0, 0, 0, 0), Ok(0));
+    assert_eq!(arena.word(1).load(Ordering::SeqCst), 0);
+    assert_table_idle();
 }

@@ -1,0 +1,279 @@
+//! FUTEX_WAIT_REQUEUE_PI and FUTEX_CMP_REQUEUE_PI: a condition variable's waiters moved onto
+//! the PI mutex they will own (glibc's condvars over PI mutexes).
+//!
+//! `[REQUEUE-PI]` Rules (Linux `kernel/futex/requeue.c`, each probed on 6.18):
+//! 1. WAIT_REQUEUE_PI(uaddr, val, timeout, uaddr2): `uaddr == uaddr2` is `EINVAL`; then
+//!    `uaddr2`'s key (`EINVAL` misaligned, `EFAULT`), then `uaddr`'s, then the value under the
+//!    bucket lock (`EAGAIN`), then the waiter queues on `uaddr` as a plain waiter that only
+//!    CMP_REQUEUE_PI takes (plain wakes and requeues, and LOCK_PI/UNLOCK_PI on `uaddr`, refuse
+//!    it: `EINVAL`). The timeout is absolute, `CLOCK_MONOTONIC` unless `FUTEX_CLOCK_REALTIME`.
+//! 2. CMP_REQUEUE_PI(uaddr, 1, nr_requeue, uaddr2, val3): `nr_wake` or `nr_requeue` negative,
+//!    `uaddr == uaddr2`, `nr_wake != 1`: `EINVAL`; the keys; under both bucket locks `*uaddr
+//!    != val3` is `EAGAIN`; `*uaddr2` is read (`EFAULT`). No waiter on `uaddr`: 0. The first
+//!    waiter must be a WAIT_REQUEUE_PI waiter for `uaddr2` (`EINVAL`). The lock is then taken
+//!    *for it* with LOCK_PI's rules (`futex_lock_pi_atomic`: its own tid in the word is
+//!    `EDEADLK`, `ESRCH`/`EPERM` for an owner that is not here): a free lock becomes its
+//!    (`FUTEX_WAITERS` added when `nr_requeue > 0`) and it is woken owning it; else the word
+//!    gets `FUTEX_WAITERS`. Then waiters on `uaddr` are requeued to `uaddr2` as PI waiters,
+//!    while `woken_or_requeued - 1 < nr_requeue` (so one more than `nr_requeue` when the lock
+//!    was not free), each checked as the first was (`EINVAL` stops the loop; what was done
+//!    stays done). The result is how many were woken or requeued.
+//! 3. A requeued waiter is a LOCK_PI waiter on `uaddr2` (UNLOCK_PI hands it the lock; it
+//!    publishes `uaddr2` for the deadlock walk, `[PI-CHAIN]`), queued by priority behind the
+//!    waiters already there.
+//! 4. The waiter's end (Linux's `futex_requeue_pi_wakeup_sync` state machine): a waiter that
+//!    was dequeued by the requeuer's acquisition or by a handoff owns `uaddr2`: 0. One that
+//!    leaves on its own removes itself from whichever queue it is on, under that bucket's lock
+//!    (a requeue moves it only under both locks, `[LIFETIME]`), and its answer depends on where
+//!    it was: still on `uaddr`, `ETIMEDOUT` or, interrupted, a restart (`ERESTARTNOINTR`: the
+//!    call is made again, as on Linux); requeued, `ETIMEDOUT` or, interrupted, `EAGAIN` (Linux
+//!    does not restart a requeued waiter). A passed deadline wins over an interruption.
+//!
+//! Shared (not `FUTEX_PRIVATE_FLAG`) requeue-PI is the port's and the port has no operation for
+//! it yet: `ENOSYS` (docs/abi.md). A requeue does not run the deadlock walk for the waiters it
+//! moves (Linux's `rt_mutex_start_proxy_lock` does).
+
+use crate::pi::{PI_BLOCKED, Step};
+use crate::sync::Ordering;
+use crate::table::{Key, Locked, Visit, Waiter, WakeList, lock_pair};
+use crate::{FutexError, FutexTable, Restart, Scope};
+use lintel_kernel::{Deadline, Errno, Kernel, Wakeup};
+
+/// What a CMP_REQUEUE_PI pass under the locks decided.
+enum Pass {
+    /// Done: this many woken or requeued.
+    Done(u32),
+    /// A word changed under us: take the locks again.
+    Retry,
+    /// The lock's owner is no thread of this process (`ESRCH`/`EPERM`, asked without locks).
+    NotHere(i32),
+}
+
+impl<K: Kernel> FutexTable<'_, K> {
+    /// `futex(uaddr, FUTEX_WAIT_REQUEUE_PI[_PRIVATE], val, deadline, uaddr2, _)`: waits on
+    /// `uaddr` until a `FUTEX_CMP_REQUEUE_PI` gives it the PI lock at `uaddr2` (rules
+    /// `[REQUEUE-PI]` 1, 4). `Ok` means the caller owns `uaddr2`.
+    ///
+    /// # References
+    /// futex(2); Linux `kernel/futex/requeue.c` (`futex_wait_requeue_pi`).
+    pub fn wait_requeue_pi(
+        &self,
+        uaddr: usize,
+        val: u32,
+        deadline: Option<Deadline>,
+        uaddr2: usize,
+        scope: Scope,
+    ) -> Result<(), FutexError> {
+        if uaddr == uaddr2 {
+            return Err(Errno::EINVAL.into());
+        }
+        if scope == Scope::Shared {
+            return Err(Errno::ENOSYS.into());
+        }
+        let key2 = self.key(uaddr2)?;
+        let key1 = self.key(uaddr)?;
+        let k = self.kernel;
+        k.load_u32(uaddr)?; // fault the word in without the lock held (see `wait`)
+        let bucket = self.bucket(key1);
+        let me = k.current();
+        let node = Waiter::new_requeue_pi(key1, key2, k.priority(me), me, k.tid(me));
+        bucket.waiters_inc(); // [ORDER] A
+        {
+            let locked = Locked::lock(bucket, k);
+            let check = match k.load_u32(uaddr) {
+                Ok(v) if v == val => Ok(()),
+                Ok(_) => Err(Errno::EAGAIN),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = check {
+                drop(locked);
+                bucket.waiters_dec();
+                return Err(e.into());
+            }
+            locked.enqueue(&node);
+        }
+        loop {
+            let timed_out = match k.wait(deadline) {
+                Wakeup::Notified if node.is_woken() => return Ok(()),
+                // A token without a dequeue is stale or spurious: sleep again.
+                Wakeup::Notified => continue,
+                Wakeup::TimedOut => true,
+                // Linux looks at the timer before the signal.
+                Wakeup::Interrupted => deadline.is_some_and(|d| k.now(d.clock) >= d.ns),
+            };
+            // [REQUEUE-PI] 4.
+            return match self.unqueue_requeue_pi(&node, key2) {
+                None => Ok(()),
+                Some(_) if timed_out => Err(Errno::ETIMEDOUT.into()),
+                Some(false) => Err(FutexError::Restart(Restart::NoIntr)),
+                Some(true) => Err(Errno::EAGAIN.into()),
+            };
+        }
+    }
+
+    /// Takes the caller's requeue-PI waiter off whatever queue it is on: `None` if a waker
+    /// dequeued it first (it owns the PI lock), else whether it had been requeued to `key2`
+    /// (then its publication ends in the same `[PI-CHAIN]` change).
+    fn unqueue_requeue_pi(&self, node: &Waiter<K::Thread>, key2: Key) -> Option<bool> {
+        loop {
+            let b = node.bucket.load(Ordering::Acquire);
+            if b.is_null() {
+                return None;
+            }
+            // SAFETY: `bucket` only ever points into this table's bucket array, which outlives
+            // every call on the table.
+            let locked = Locked::lock(unsafe { &*b }, self.kernel);
+            // A requeue may have moved the node between our load and the lock: re-check.
+            if node.bucket.load(Ordering::Relaxed) == b {
+                let requeued = node.key() == key2;
+                if requeued {
+                    self.pi_change_begin();
+                    locked.remove_self(node);
+                    self.kernel.locals()[PI_BLOCKED].store(0, Ordering::Relaxed);
+                    self.pi_change_end();
+                } else {
+                    locked.remove_self(node);
+                }
+                return Some(requeued);
+            }
+        }
+    }
+
+    /// `futex(uaddr, FUTEX_CMP_REQUEUE_PI[_PRIVATE], nr_wake, nr_requeue, uaddr2, val3)`:
+    /// takes the PI lock at `uaddr2` for the first WAIT_REQUEUE_PI waiter on `uaddr` if it is
+    /// free (waking it), and requeues waiters onto `uaddr2` (rules `[REQUEUE-PI]` 2, 3).
+    /// Returns how many were woken or requeued.
+    ///
+    /// # References
+    /// futex(2); Linux `kernel/futex/requeue.c` (`futex_requeue` with `requeue_pi`,
+    /// `futex_proxy_trylock_atomic`).
+    pub fn cmp_requeue_pi(
+        &self,
+        uaddr: usize,
+        uaddr2: usize,
+        nr_wake: i32,
+        nr_requeue: i32,
+        cmpval: u32,
+        scope: Scope,
+    ) -> Result<u32, FutexError> {
+        if nr_wake < 0 || nr_requeue < 0 || uaddr == uaddr2 || nr_wake != 1 {
+            return Err(Errno::EINVAL.into());
+        }
+        if scope == Scope::Shared {
+            return Err(Errno::ENOSYS.into());
+        }
+        let key1 = self.key(uaddr)?;
+        let key2 = self.key(uaddr2)?;
+        let k = self.kernel;
+        k.load_u32(uaddr)?; // fault the word in without the locks held
+        let (b1, b2) = (self.bucket(key1), self.bucket(key2));
+        let notify = |t| k.signal(t);
+        let mut list = WakeList::new(&notify);
+        b2.waiters_inc(); // [ORDER] A, for waiters about to land on b2
+        let pass = loop {
+            let (l1, l2) = lock_pair(b1, b2, k);
+            let lk2 = l2.as_ref().unwrap_or(&l1);
+            let pass = self.cmp_requeue_pi_locked(
+                &l1,
+                lk2,
+                &mut list,
+                (uaddr, key1),
+                (uaddr2, key2),
+                nr_requeue,
+                cmpval,
+            );
+            if !matches!(pass, Ok(Pass::Retry)) {
+                break pass;
+            }
+        };
+        list.wake_all();
+        b2.waiters_dec();
+        match pass {
+            Ok(Pass::Done(n)) => Ok(n),
+            Ok(Pass::NotHere(owner)) => Err(self.owner_elsewhere(owner)),
+            Ok(Pass::Retry) => unreachable!("the loop above retries"),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Rule `[REQUEUE-PI]` 2 under both bucket locks (`lk2` is `l1` when both keys share a
+    /// bucket).
+    #[allow(clippy::too_many_arguments)]
+    fn cmp_requeue_pi_locked(
+        &self,
+        l1: &Locked<'_, K::Thread>,
+        lk2: &Locked<'_, K::Thread>,
+        list: &mut WakeList<'_, K::Thread>,
+        (uaddr, key1): (usize, Key),
+        (uaddr2, key2): (usize, Key),
+        nr_requeue: i32,
+        cmpval: u32,
+    ) -> Result<Pass, Errno> {
+        let k = self.kernel;
+        if k.load_u32(uaddr)? != cmpval {
+            return Err(Errno::EAGAIN);
+        }
+        k.load_u32(uaddr2)?;
+        let mut top = None;
+        l1.visit(|node| {
+            if top.is_none() && node.key() == key1 {
+                top = Some((node.requeue_pi, node.tid));
+            }
+        });
+        let Some((target, tid)) = top else {
+            return Ok(Pass::Done(0));
+        };
+        if target != Some(key2) {
+            return Err(Errno::EINVAL);
+        }
+        // [PI-CHAIN]: the word's new owner, the dequeue and the requeued waiters' publications
+        // are one change.
+        self.pi_change_begin();
+        let pass = (|| {
+            let mut count: i64 = 0;
+            match self.lock_pi_atomic(lk2, uaddr2, key2, tid as u32, nr_requeue != 0)? {
+                Step::Acquired => {
+                    let mut first = true;
+                    l1.drain(list, None, |node| {
+                        if !first {
+                            Visit::Stop
+                        } else if node.key() == key1 {
+                            first = false;
+                            Visit::Wake
+                        } else {
+                            Visit::Skip
+                        }
+                    });
+                    count = 1;
+                }
+                Step::Wait => {}
+                Step::Retry => return Ok(Pass::Retry),
+                Step::NotHere(owner) => return Ok(Pass::NotHere(owner)),
+            }
+            let mut refused = false;
+            // Moved onto `lk2` even within one bucket, so that a requeued waiter queues behind
+            // the PI waiters already there, as in Linux's plist.
+            l1.drain(list, Some((Some(lk2), key2)), |node| {
+                if count > i64::from(nr_requeue) {
+                    Visit::Stop
+                } else if node.key() != key1 {
+                    Visit::Skip
+                } else if node.requeue_pi != Some(key2) {
+                    refused = true;
+                    Visit::Stop
+                } else {
+                    k.locals_of(node.thread)[PI_BLOCKED].store(uaddr2, Ordering::Relaxed);
+                    count += 1;
+                    Visit::Move
+                }
+            });
+            if refused {
+                Err(Errno::EINVAL)
+            } else {
+                Ok(Pass::Done(count as u32))
+            }
+        })();
+        self.pi_change_end();
+        pass
+    }
+}
