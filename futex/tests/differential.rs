@@ -1891,7 +1891,7 @@ fn requeue_pi_matches_native() {
             2,
             true,
             5,
-            Some(150),
+            Some(500),
             None,
         ),
         ("wake refuses", 1, false, 1, None, Some(linux::FUTEX_WAKE)),
