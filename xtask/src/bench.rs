@@ -909,7 +909,12 @@ fn write_report(
     if missed.is_empty() {
         md.push_str("\nEvery goal was met in this run.\n");
     } else {
-        let _ = writeln!(md, "\nGoals missed in this run: {}.", missed.join(", "));
+        let _ = writeln!(
+            md,
+            "\nGoals missed in this run: {}. [performance.md](performance.md) has a profile of \
+             each goal missed and what would close it.",
+            missed.join(", ")
+        );
     }
 
     let path = out.join("benchmarks.md");
