@@ -2349,7 +2349,12 @@ impl Worker {
         let mut ts = self.timespec(Clock::Rel);
         let (m, size) = self.mask_arg();
         let tmo = self.tmo(ts, Clock::Rel);
-        let sure_ready = ready && (nfds as u32 as usize) == k && self.a.writable(p, fds.len());
+        // The mask object may have landed on the descriptors (both are random arena spots):
+        // ready only if they are still what was written.
+        let sure_ready = ready
+            && (nfds as u32 as usize) == k
+            && self.a.writable(p, fds.len())
+            && self.a.get(p, fds.len()) == Some(fds.clone());
         if matches!(tmo, Tmo::Null | Tmo::Long) && !sure_ready {
             ts = self.short_timeout(Clock::Rel);
         }
