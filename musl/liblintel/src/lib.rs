@@ -57,18 +57,30 @@ static SIGNALS: lintel::ProcessSignals = lintel::ProcessSignals::new();
 /// The process's timer service (POSIX timers, setitimer, alarm): its thread's stack and state.
 static TIMERS: lintel::TimerService = lintel::TimerService::new();
 
+// Inlined into every door: building the dispatcher is a few stores, a call of its own was
+// about a tenth of a futex wake with nobody waiting.
+#[inline(always)]
 fn lintel() -> Lintel<'static, Host> {
     let mut n = USED.load(Ordering::Relaxed);
     if n == 0 {
-        lintel::stats::ENABLED.store(stats_requested(), Ordering::Relaxed);
-        n = buckets_for_cpus(cpu_count()).min(MAX_BUCKETS);
-        HOST.set_interrupt_hook(on_interrupt);
-        // Every thread computes the same value; the first store wins, the rest agree.
-        USED.store(n, Ordering::Relaxed);
+        n = first_call();
     }
     Lintel::new(&HOST, &BUCKETS[..n])
         .with_signals(&SIGNALS)
         .with_timers(&TIMERS)
+}
+
+/// The process's first call into lintel: statistics, the futex table's size, the interrupt
+/// hook. Returns the number of buckets used.
+#[cold]
+#[inline(never)]
+fn first_call() -> usize {
+    lintel::stats::ENABLED.store(stats_requested(), Ordering::Relaxed);
+    let n = buckets_for_cpus(cpu_count()).min(MAX_BUCKETS);
+    HOST.set_interrupt_hook(on_interrupt);
+    // Every thread computes the same value; the first store wins, the rest agree.
+    USED.store(n, Ordering::Relaxed);
+    n
 }
 
 unsafe extern "C" {
