@@ -557,42 +557,6 @@ const NAME_BY_NR: [&str; SYSCALL_SLOTS] = {
     t
 };
 
-/// The classic names of signals 1..=31.
-const SIGNAL_NAMES: [&str; 32] = [
-    "",
-    "SIGHUP",
-    "SIGINT",
-    "SIGQUIT",
-    "SIGILL",
-    "SIGTRAP",
-    "SIGABRT",
-    "SIGBUS",
-    "SIGFPE",
-    "SIGKILL",
-    "SIGUSR1",
-    "SIGSEGV",
-    "SIGUSR2",
-    "SIGPIPE",
-    "SIGALRM",
-    "SIGTERM",
-    "SIGSTKFLT",
-    "SIGCHLD",
-    "SIGCONT",
-    "SIGSTOP",
-    "SIGTSTP",
-    "SIGTTIN",
-    "SIGTTOU",
-    "SIGURG",
-    "SIGXCPU",
-    "SIGXFSZ",
-    "SIGVTALRM",
-    "SIGPROF",
-    "SIGWINCH",
-    "SIGIO",
-    "SIGPWR",
-    "SIGSYS",
-];
-
 /// A fixed buffer handed to a sink whenever it fills (no allocation: this runs in a program's
 /// exit path, on the calling thread's stack, which may be small).
 struct Out<'a> {
@@ -749,7 +713,7 @@ fn write_report(o: &mut Out<'_>) -> core::fmt::Result {
     for (sig, c) in SIGNALS.iter().enumerate().skip(1) {
         let n = c.load(Relaxed);
         if n != 0 {
-            let name = SIGNAL_NAMES.get(sig).copied().unwrap_or("real-time");
+            let name = lintel_signals::sigset::signal_name(sig as i32).unwrap_or("real-time");
             writeln!(o, "{sig:>5}  {name:<10}  {n:>10}")?;
         }
     }

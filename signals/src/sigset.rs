@@ -207,6 +207,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_follow_linux_numbers() {
+        for (sig, name) in [
+            (g::SIGHUP, "SIGHUP"),
+            (g::SIGKILL, "SIGKILL"),
+            (g::SIGSTKFLT, "SIGSTKFLT"),
+            (g::SIGCHLD, "SIGCHLD"),
+            (g::SIGSYS, "SIGSYS"),
+        ] {
+            assert_eq!(signal_name(sig as i32), Some(name));
+        }
+        for sig in [0, 32, 34, 64, 65, -1] {
+            assert_eq!(signal_name(sig), None, "{sig}");
+        }
+    }
+
+    #[test]
     fn numbering_is_linux() {
         assert_eq!(Signal::new(0), None);
         assert_eq!(Signal::new(65), None);
@@ -228,4 +244,50 @@ mod tests {
         let v: [u32; 3] = [2, 11, 40];
         assert!(p.iter().map(Signal::get).eq(v));
     }
+}
+
+/// The classic names of signals 1..=31.
+const SIGNAL_NAMES: [&str; 32] = [
+    "",
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
+];
+
+/// The classic name of signal `sig` (`"SIGHUP"` ... `"SIGSYS"` for 1..=31); `None` for 0, the
+/// real-time signals and numbers outside 1..=64.
+pub fn signal_name(sig: i32) -> Option<&'static str> {
+    usize::try_from(sig)
+        .ok()
+        .and_then(|i| SIGNAL_NAMES.get(i))
+        .copied()
+        .filter(|n| !n.is_empty())
 }
