@@ -202,50 +202,6 @@ impl SigSet {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_follow_linux_numbers() {
-        for (sig, name) in [
-            (g::SIGHUP, "SIGHUP"),
-            (g::SIGKILL, "SIGKILL"),
-            (g::SIGSTKFLT, "SIGSTKFLT"),
-            (g::SIGCHLD, "SIGCHLD"),
-            (g::SIGSYS, "SIGSYS"),
-        ] {
-            assert_eq!(signal_name(sig as i32), Some(name));
-        }
-        for sig in [0, 32, 34, 64, 65, -1] {
-            assert_eq!(signal_name(sig), None, "{sig}");
-        }
-    }
-
-    #[test]
-    fn numbering_is_linux() {
-        assert_eq!(Signal::new(0), None);
-        assert_eq!(Signal::new(65), None);
-        assert_eq!(Signal::new(-1), None);
-        assert_eq!(Signal::new(64).unwrap().set().bits(), 1 << 63);
-        assert_eq!(SIGKILL.set().bits(), 1 << 8);
-        assert_eq!(SigSet::UNBLOCKABLE.bits(), (1 << 8) | (1 << 18));
-        assert!(Signal::of(32).is_rt() && !Signal::of(31).is_rt());
-    }
-
-    #[test]
-    fn next_signal_prefers_synchronous_then_lowest() {
-        let s = |n| Signal::of(n);
-        let p = SigSet::EMPTY.with(s(2)).with(s(11)).with(s(40));
-        assert_eq!(SigSet::next_signal(p, SigSet::EMPTY), Some(s(11)));
-        assert_eq!(SigSet::next_signal(p, s(11).set()), Some(s(2)));
-        assert_eq!(SigSet::next_signal(s(40).set(), SigSet::EMPTY), Some(s(40)));
-        assert_eq!(SigSet::next_signal(p, SigSet::FULL), None);
-        let v: [u32; 3] = [2, 11, 40];
-        assert!(p.iter().map(Signal::get).eq(v));
-    }
-}
-
 /// The classic names of signals 1..=31.
 const SIGNAL_NAMES: [&str; 32] = [
     "",
@@ -290,4 +246,48 @@ pub fn signal_name(sig: i32) -> Option<&'static str> {
         .and_then(|i| SIGNAL_NAMES.get(i))
         .copied()
         .filter(|n| !n.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_linux_numbers() {
+        for (sig, name) in [
+            (g::SIGHUP, "SIGHUP"),
+            (g::SIGKILL, "SIGKILL"),
+            (g::SIGSTKFLT, "SIGSTKFLT"),
+            (g::SIGCHLD, "SIGCHLD"),
+            (g::SIGSYS, "SIGSYS"),
+        ] {
+            assert_eq!(signal_name(sig as i32), Some(name));
+        }
+        for sig in [0, 32, 34, 64, 65, -1] {
+            assert_eq!(signal_name(sig), None, "{sig}");
+        }
+    }
+
+    #[test]
+    fn numbering_is_linux() {
+        assert_eq!(Signal::new(0), None);
+        assert_eq!(Signal::new(65), None);
+        assert_eq!(Signal::new(-1), None);
+        assert_eq!(Signal::new(64).unwrap().set().bits(), 1 << 63);
+        assert_eq!(SIGKILL.set().bits(), 1 << 8);
+        assert_eq!(SigSet::UNBLOCKABLE.bits(), (1 << 8) | (1 << 18));
+        assert!(Signal::of(32).is_rt() && !Signal::of(31).is_rt());
+    }
+
+    #[test]
+    fn next_signal_prefers_synchronous_then_lowest() {
+        let s = |n| Signal::of(n);
+        let p = SigSet::EMPTY.with(s(2)).with(s(11)).with(s(40));
+        assert_eq!(SigSet::next_signal(p, SigSet::EMPTY), Some(s(11)));
+        assert_eq!(SigSet::next_signal(p, s(11).set()), Some(s(2)));
+        assert_eq!(SigSet::next_signal(s(40).set(), SigSet::EMPTY), Some(s(40)));
+        assert_eq!(SigSet::next_signal(p, SigSet::FULL), None);
+        let v: [u32; 3] = [2, 11, 40];
+        assert!(p.iter().map(Signal::get).eq(v));
+    }
 }
