@@ -97,7 +97,7 @@ use crate::table::{Locked, Visit, Waiter, WakeList};
 use crate::wait_wake::Slept;
 use crate::{FutexError, FutexTable, Restart, Scope};
 use lintel_kernel::abi::linux as l;
-use lintel_kernel::{Deadline, Errno, Kernel, Passed, SharedWaitError, Wakeup};
+use lintel_kernel::{Deadline, Errno, Kernel, Passed, SharedWaitError};
 
 /// Whether a PI waiter is queued on `key` in `locked`'s bucket (and whether a plain one is,
 /// which makes the futex inconsistent: Linux answers `EINVAL`).
@@ -332,20 +332,7 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// [`FutexTable::sleep`] for a PI waiter: leaving on its own (timeout, interruption) takes
     /// the node off its queue with [`FutexTable::unqueue_pi`].
     fn sleep_pi(&self, node: &Waiter<K::Thread>, deadline: Option<Deadline>) -> Slept {
-        loop {
-            let gave_up = match self.kernel.wait(deadline) {
-                Wakeup::Notified if node.is_woken() => return Slept::Woken,
-                // A token without a dequeue is stale or spurious: sleep again.
-                Wakeup::Notified => continue,
-                Wakeup::TimedOut => Slept::TimedOut,
-                Wakeup::Interrupted => Slept::Interrupted,
-            };
-            return if self.unqueue_pi(node) {
-                gave_up
-            } else {
-                Slept::Woken
-            };
-        }
+        self.sleep_then(node, deadline, |n| self.unqueue_pi(n))
     }
 
     /// [`FutexTable::unqueue`] for the caller's PI waiter: takes it off its queue and clears

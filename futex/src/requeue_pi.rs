@@ -77,21 +77,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         let bucket = self.bucket(key1);
         let me = k.current();
         let node = Waiter::new_requeue_pi(key1, key2, k.priority(me), me, k.tid(me));
-        bucket.waiters_inc(); // [ORDER] A
-        {
-            let locked = Locked::lock(bucket, k);
-            let check = match k.load_u32(uaddr) {
-                Ok(v) if v == val => Ok(()),
-                Ok(_) => Err(Errno::EAGAIN),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = check {
-                drop(locked);
-                bucket.waiters_dec();
-                return Err(e.into());
-            }
-            locked.enqueue(&node);
-        }
+        self.queue_if_value(bucket, uaddr, val, &node)?;
         loop {
             let timed_out = match k.wait(deadline) {
                 Wakeup::Notified if node.is_woken() => return Ok(()),

@@ -87,23 +87,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         let bucket = self.bucket(key);
         let me = k.current();
         let node = Waiter::new(key, bitset, k.priority(me), me);
-
-        bucket.waiters_inc(); // [ORDER] A
-        {
-            let locked = Locked::lock(bucket, k);
-            let check = match k.load_u32(uaddr) {
-                Ok(v) if v == val => Ok(()),
-                Ok(_) => Err(Errno::EAGAIN),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = check {
-                drop(locked);
-                bucket.waiters_dec();
-                return Err(e.into());
-            }
-            locked.enqueue(&node);
-        }
-
+        self.queue_if_value(bucket, uaddr, val, &node)?;
         match self.sleep(&node, deadline) {
             Slept::Woken => Ok(()),
             Slept::TimedOut => Err(Errno::ETIMEDOUT.into()),
@@ -111,11 +95,51 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
     }
 
+    /// The waiter's side of `[ORDER]`: counts a waiter in on `bucket` (barrier A), then, under
+    /// the bucket lock, queues `node` if the word at `uaddr` still holds `val`; otherwise
+    /// counts it out again and returns `EAGAIN` (or the fault reading the word).
+    pub(crate) fn queue_if_value(
+        &self,
+        bucket: &crate::Bucket<K::Thread>,
+        uaddr: usize,
+        val: u32,
+        node: &Waiter<K::Thread>,
+    ) -> Result<(), Errno> {
+        let k = self.kernel;
+        bucket.waiters_inc(); // [ORDER] A
+        let locked = Locked::lock(bucket, k);
+        let check = match k.load_u32(uaddr) {
+            Ok(v) if v == val => Ok(()),
+            Ok(_) => Err(Errno::EAGAIN),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = check {
+            drop(locked);
+            bucket.waiters_dec();
+            return Err(e);
+        }
+        locked.enqueue(node);
+        Ok(())
+    }
+
     /// Sleeps on the calling thread's notification until `node` (queued by the caller) is
     /// dequeued by a waker, the deadline passes or the thread is interrupted; in the last two
     /// cases the node is taken off its queue first. A waker that got there first wins
     /// (`[LIFETIME]`): the result is then `Woken`, whatever else happened.
     pub(crate) fn sleep(&self, node: &Waiter<K::Thread>, deadline: Option<Deadline>) -> Slept {
+        self.sleep_then(node, deadline, |n| self.unqueue(n))
+    }
+
+    /// [`sleep`](Self::sleep) with the way a waiter that stops on its own leaves its queue:
+    /// `unqueue(node)` takes it off and says whether it was still queued (false: a waker
+    /// dequeued it first).
+    #[inline]
+    pub(crate) fn sleep_then(
+        &self,
+        node: &Waiter<K::Thread>,
+        deadline: Option<Deadline>,
+        unqueue: impl Fn(&Waiter<K::Thread>) -> bool,
+    ) -> Slept {
         loop {
             let gave_up = match self.kernel.wait(deadline) {
                 Wakeup::Notified if node.is_woken() => return Slept::Woken,
@@ -124,11 +148,7 @@ impl<K: Kernel> FutexTable<'_, K> {
                 Wakeup::TimedOut => Slept::TimedOut,
                 Wakeup::Interrupted => Slept::Interrupted,
             };
-            return if self.unqueue(node) {
-                gave_up
-            } else {
-                Slept::Woken
-            };
+            return if unqueue(node) { gave_up } else { Slept::Woken };
         }
     }
 
