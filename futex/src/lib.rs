@@ -44,6 +44,7 @@
 #[cfg(lintel_loom)]
 extern crate std;
 
+mod boost;
 mod error;
 mod futex2;
 mod lock;
@@ -56,18 +57,19 @@ mod syscall;
 mod table;
 mod wait_wake;
 
+pub use boost::PI_INHERITED;
 pub use error::{FutexError, Restart, WaitRestart};
 pub use op::{Op, WakeOp};
 pub use pi::PI_BLOCKED;
 pub use table::{Bucket, buckets_for_cpus};
 
-use lintel_kernel::{Errno, Kernel};
+use lintel_kernel::{Errno, Kernel, NORMAL_PRIORITY};
 use table::Key;
 
 /// Every bucket of a table, locked across a `fork` ([`FutexTable::prepare_fork`]).
 pub struct ForkGuard<'a, K: Kernel> {
     buckets: &'a [Bucket<K::Thread>],
-    _kernel: core::marker::PhantomData<&'a K>,
+    kernel: &'a K,
 }
 
 impl<K: Kernel> core::fmt::Debug for ForkGuard<'_, K> {
@@ -87,6 +89,11 @@ impl<K: Kernel> ForkGuard<'_, K> {
             // stacks of the parent's other threads, which the child does not have.
             unsafe { b.forget_waiters() };
         }
+        // Nobody waits for what the child's thread owns: it inherits nothing (Linux's
+        // `sched_fork` starts the child at its normal priority).
+        let k = self.kernel;
+        k.locals()[boost::PI_INHERITED].store(0, core::sync::atomic::Ordering::Relaxed);
+        k.inherit_priority(k.current(), NORMAL_PRIORITY);
         // Dropping unlocks.
     }
 }
@@ -96,6 +103,7 @@ impl<K: Kernel> Drop for ForkGuard<'_, K> {
         for b in self.buckets.iter().rev() {
             b.raw_unlock();
         }
+        self.buckets[0].pi_boost.unlock();
     }
 }
 
@@ -167,12 +175,14 @@ impl<'a, K: Kernel> FutexTable<'a, K> {
     /// locked forever in the child, where that thread does not exist). Call
     /// [`ForkGuard::in_child`] in the child; dropping the guard (in the parent) unlocks.
     pub fn prepare_fork(&self) -> ForkGuard<'a, K> {
+        // The boost lock comes before every bucket lock (`[PI-BOOST]`, futex/src/boost.rs).
+        self.buckets[0].pi_boost.lock(self.kernel);
         for b in self.buckets {
             b.raw_lock(self.kernel);
         }
         ForkGuard {
             buckets: self.buckets,
-            _kernel: core::marker::PhantomData,
+            kernel: self.kernel,
         }
     }
 

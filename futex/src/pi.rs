@@ -6,8 +6,9 @@
 //! uncontended one with `tid -> 0`; the kernel is asked only when that fails.
 //!
 //! lintel keeps Linux's *ownership* protocol exactly (which value the word holds after each
-//! step, every errno); it does not boost priorities (the port has no priority hook yet), which
-//! docs/abi.md states. The waiters are ordinary nodes of the futex table marked `pi`; plain
+//! step, every errno) and, on ports that report priorities, priority inheritance
+//! (futex/src/boost.rs, `[PI-BOOST]`): waiters queue by their effective priority and the
+//! owner inherits the most urgent one's. The waiters are ordinary nodes of the futex table marked `pi`; plain
 //! wakes and requeues refuse to touch them with `EINVAL`, as Linux's do.
 //!
 //! `[PI]` Rules (Linux `kernel/futex/pi.c`, `futex_lock_pi_atomic` and `attach_to_pi_owner`,
@@ -96,8 +97,9 @@ use crate::sync::{AtomicUsize, Ordering, fence, retry_hint};
 use crate::table::{Locked, Visit, Waiter, WakeList};
 use crate::wait_wake::Slept;
 use crate::{FutexError, FutexTable, Restart, Scope};
+use core::cell::Cell;
 use lintel_kernel::abi::linux as l;
-use lintel_kernel::{Deadline, Errno, Kernel, Passed, SharedWaitError};
+use lintel_kernel::{Deadline, Errno, Kernel, NORMAL_PRIORITY, Passed, SharedWaitError};
 
 /// Whether a PI waiter is queued on `key` in `locked`'s bucket (and whether a plain one is,
 /// which makes the futex inconsistent: Linux answers `EINVAL`).
@@ -133,7 +135,7 @@ fn top_waiter<T: Copy>(locked: &Locked<'_, T>, key: usize) -> Option<bool> {
 pub const PI_BLOCKED: usize = lintel_kernel::thread::slots::FUTEX.start;
 
 /// Linux's `max_lock_depth`: a PI chain longer than this is `EDEADLK`.
-const MAX_LOCK_DEPTH: usize = 1024;
+pub(crate) const MAX_LOCK_DEPTH: usize = 1024;
 
 /// `[PI-CHAIN]` epoch: one change in progress (low half).
 const ACTIVE_ONE: usize = 1;
@@ -184,7 +186,9 @@ impl<K: Kernel> FutexTable<'_, K> {
         let me = k.current();
         let tid = k.tid(me);
         let bucket = self.bucket(key);
-        let node = Waiter::new_pi(key, k.priority(me), me, tid);
+        // [PI-BOOST]: queued with its effective priority (its own or the one it inherits).
+        let prio = self.effective_priority(me);
+        let node = Waiter::new_pi(key, prio, me, tid);
         loop {
             k.load_u32(uaddr)?; // fault the word in without the lock held
             bucket.waiters_inc();
@@ -211,15 +215,26 @@ impl<K: Kernel> FutexTable<'_, K> {
             }
         }
         // [PI] 4, [PI-CHAIN].
+        let left_owner = Cell::new(0);
         let slept = if self.pi_chain_closes(tid as u32, uaddr) {
             // Linux: a deadlock verdict stands unless the lock was handed over meanwhile.
-            if self.unqueue_pi(&node) {
+            if self.unqueue_pi(&node, &left_owner) {
+                if node.prio() < NORMAL_PRIORITY {
+                    // [PI-BOOST]: an update may have counted us meanwhile.
+                    self.pi_boost_left(left_owner.get());
+                }
                 return Err(Errno::EDEADLK.into());
             }
             Slept::Woken
         } else {
-            self.sleep_pi(&node, deadline)
+            self.pi_boost_queued(me, prio);
+            self.sleep_pi(&node, deadline, &left_owner)
         };
+        if slept != Slept::Woken && node.prio() < NORMAL_PRIORITY {
+            // [PI-BOOST]: an urgent waiter left (the node is off its queue: its priority is
+            // ours to read again).
+            self.pi_boost_left(left_owner.get());
+        }
         // [PI] 5 and 7: dequeued by the handoff means owning the lock.
         match slept {
             Slept::Woken => Ok(()),
@@ -315,7 +330,7 @@ impl<K: Kernel> FutexTable<'_, K> {
     }
 
     /// The thread of this process whose tid is `tid`, if there is one.
-    fn thread_with_tid(&self, tid: u32) -> Option<K::Thread> {
+    pub(crate) fn thread_with_tid(&self, tid: u32) -> Option<K::Thread> {
         if tid == 0 {
             return None;
         }
@@ -331,14 +346,20 @@ impl<K: Kernel> FutexTable<'_, K> {
 
     /// [`FutexTable::sleep`] for a PI waiter: leaving on its own (timeout, interruption) takes
     /// the node off its queue with [`FutexTable::unqueue_pi`].
-    fn sleep_pi(&self, node: &Waiter<K::Thread>, deadline: Option<Deadline>) -> Slept {
-        self.sleep_then(node, deadline, |n| self.unqueue_pi(n))
+    fn sleep_pi(
+        &self,
+        node: &Waiter<K::Thread>,
+        deadline: Option<Deadline>,
+        left_owner: &Cell<u32>,
+    ) -> Slept {
+        self.sleep_then(node, deadline, |n| self.unqueue_pi(n, left_owner))
     }
 
     /// [`FutexTable::unqueue`] for the caller's PI waiter: takes it off its queue and clears
     /// the caller's publication in one `[PI-CHAIN]` change. `false` if the handoff dequeued it
-    /// first (the lock is ours; the handoff cleared the publication).
-    fn unqueue_pi(&self, node: &Waiter<K::Thread>) -> bool {
+    /// first (the lock is ours; the handoff cleared the publication). Sets `owner` to the tid
+    /// the word named when the node left (`[PI-BOOST]`: that thread's update).
+    fn unqueue_pi(&self, node: &Waiter<K::Thread>, owner: &Cell<u32>) -> bool {
         loop {
             let b = node.bucket.load(Ordering::Acquire);
             if b.is_null() {
@@ -352,6 +373,8 @@ impl<K: Kernel> FutexTable<'_, K> {
                 locked.remove_self(node);
                 self.kernel.locals()[PI_BLOCKED].store(0, Ordering::Relaxed);
                 self.pi_change_end();
+                let word = self.kernel.load_u32(node.key()).unwrap_or(0);
+                owner.set(word & l::FUTEX_TID_MASK);
                 return true;
             }
         }
@@ -455,11 +478,15 @@ impl<K: Kernel> FutexTable<'_, K> {
             let bucket = self.bucket(key);
             let notify = |t| k.signal(t);
             let mut list = WakeList::new(&notify);
+            let mut urgent = None;
             let outcome = {
                 let locked = Locked::lock(bucket, k);
-                self.unlock_pi_locked(&locked, &mut list, uaddr, key, uval)
+                self.unlock_pi_locked(&locked, &mut list, uaddr, key, uval, &mut urgent)
             };
             list.wake_all();
+            if let Some(new_owner) = urgent {
+                self.pi_boost_handoff(k.current(), new_owner);
+            }
             match outcome {
                 Ok(true) => return Ok(()),
                 Ok(false) => continue, // raced with a waiter setting WAITERS: again
@@ -468,7 +495,8 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
     }
 
-    /// Rule `[PI]` 6 under the bucket lock: `Ok(false)` means start again.
+    /// Rule `[PI]` 6 under the bucket lock: `Ok(false)` means start again. A handoff in a
+    /// queue that held an urgent waiter sets `urgent` to the new owner (`[PI-BOOST]`).
     fn unlock_pi_locked(
         &self,
         locked: &Locked<'_, K::Thread>,
@@ -476,6 +504,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         uaddr: usize,
         key: usize,
         uval: u32,
+        urgent: &mut Option<K::Thread>,
     ) -> Result<bool, Errno> {
         let k = self.kernel;
         let (pi_queued, plain_queued) = queued(locked, key);
@@ -491,18 +520,105 @@ impl<K: Kernel> FutexTable<'_, K> {
                 Err(Errno::EAGAIN)
             };
         }
-        let mut new_tid = 0;
+        self.hand_to_top(locked, list, uaddr, key, uval, 0, urgent)
+    }
+
+    /// The handoff of rule `[PI]` 6 to the first PI waiter on `key` (there is one): the word
+    /// `uval` becomes `FUTEX_WAITERS | extra | waiter's tid`, in one `[PI-CHAIN]` change.
+    /// `Ok(false)`: the word changed, start again. Sets `urgent` as `unlock_pi_locked` does.
+    #[allow(clippy::too_many_arguments)]
+    fn hand_to_top(
+        &self,
+        locked: &Locked<'_, K::Thread>,
+        list: &mut WakeList<'_, K::Thread>,
+        uaddr: usize,
+        key: usize,
+        uval: u32,
+        extra: u32,
+        urgent: &mut Option<K::Thread>,
+    ) -> Result<bool, Errno> {
+        let (mut new_owner, mut most_urgent) = (None, NORMAL_PRIORITY);
         locked.visit(|node| {
-            if new_tid == 0 && node.key() == key && node.is_pi() {
-                new_tid = node.tid;
+            if node.key() == key && node.is_pi() {
+                if new_owner.is_none() {
+                    new_owner = Some((node.tid, node.thread));
+                }
+                most_urgent = most_urgent.min(node.prio());
             }
         });
-        let newval = l::FUTEX_WAITERS | new_tid as u32;
+        let Some((new_tid, new_thread)) = new_owner else {
+            return Err(Errno::EINVAL); // the caller saw one queued
+        };
+        let newval = l::FUTEX_WAITERS | extra | new_tid as u32;
         // [PI-CHAIN]: the new owner, its dequeue and the end of its publication are one change.
         self.pi_change_begin();
         let handed = self.hand_off(locked, list, uaddr, key, uval, newval);
         self.pi_change_end();
+        if matches!(handed, Ok(true)) && most_urgent < NORMAL_PRIORITY {
+            *urgent = Some(new_thread);
+        }
         handed
+    }
+
+    /// Linux's `exit_pi_state_list`, for the calling thread, which is exiting (after its robust
+    /// list was walked): every private PI futex whose word names it, or names nobody with
+    /// `FUTEX_OWNER_DIED` set (what the robust walk leaves), and has PI waiters queued goes to
+    /// its first waiter, which is woken owning it with the word `FUTEX_OWNER_DIED |
+    /// FUTEX_WAITERS | its tid` (probed on 6.18: robust or not, the waiter's `LOCK_PI` returns
+    /// 0 and the word says the owner died). Other waiters stay queued behind the new owner.
+    ///
+    /// # References
+    /// Linux `kernel/futex/core.c` (`futex_cleanup`, `exit_pi_state_list`), `kernel/futex/pi.c`
+    /// (`__fixup_pi_state_owner`: `OWNER_DIED` when the PI state has no owner).
+    pub fn exit_pi_state(&self) {
+        let k = self.kernel;
+        let me = k.current();
+        let tid = k.tid(me) as u32;
+        for bucket in self.buckets {
+            // A word user space keeps rewriting could make this loop forever: bounded.
+            for _ in 0..MAX_LOCK_DEPTH {
+                if bucket.waiter_count() == 0 {
+                    break;
+                }
+                let notify = |t| k.signal(t);
+                let mut list = WakeList::new(&notify);
+                let mut urgent = None;
+                let handed = {
+                    let locked = Locked::lock(bucket, k);
+                    let mut found = None;
+                    locked.visit(|node| {
+                        if found.is_some() || !node.is_pi() {
+                            return;
+                        }
+                        let Ok(uval) = k.load_u32(node.key()) else {
+                            return;
+                        };
+                        let owner = uval & l::FUTEX_TID_MASK;
+                        if owner == tid || (owner == 0 && uval & l::FUTEX_OWNER_DIED != 0) {
+                            found = Some((node.key(), uval));
+                        }
+                    });
+                    found.map(|(key, uval)| {
+                        self.hand_to_top(
+                            &locked,
+                            &mut list,
+                            key,
+                            key,
+                            uval,
+                            l::FUTEX_OWNER_DIED,
+                            &mut urgent,
+                        )
+                    })
+                };
+                list.wake_all();
+                if let Some(new_owner) = urgent {
+                    self.pi_boost_handoff(me, new_owner);
+                }
+                if handed.is_none() {
+                    break;
+                }
+            }
+        }
     }
 
     /// The handoff of rule `[PI]` 6, inside a `[PI-CHAIN]` change: the word becomes `newval`

@@ -31,13 +31,14 @@
 //!
 //! Shared (not `FUTEX_PRIVATE_FLAG`) requeue-PI is the port's and the port has no operation for
 //! it yet: `ENOSYS` (docs/abi.md). A requeue does not run the deadlock walk for the waiters it
-//! moves (Linux's `rt_mutex_start_proxy_lock` does).
+//! moves (Linux's `rt_mutex_start_proxy_lock` does). Requeued waiters keep the priority they
+//! queued with (their own) and boost the PI futex's owner (`[PI-BOOST]`, futex/src/boost.rs).
 
 use crate::pi::{PI_BLOCKED, Step};
 use crate::sync::Ordering;
 use crate::table::{Key, Locked, Visit, Waiter, WakeList, lock_pair};
 use crate::{FutexError, FutexTable, Restart, Scope};
-use lintel_kernel::{Deadline, Errno, Kernel, Wakeup};
+use lintel_kernel::{Deadline, Errno, Kernel, NORMAL_PRIORITY, Wakeup};
 
 /// What a CMP_REQUEUE_PI pass under the locks decided.
 enum Pass {
@@ -88,7 +89,13 @@ impl<K: Kernel> FutexTable<'_, K> {
                 Wakeup::Interrupted => deadline.is_some_and(|d| k.now(d.clock) >= d.ns),
             };
             // [REQUEUE-PI] 4.
-            return match self.unqueue_requeue_pi(&node, key2) {
+            let owner = core::cell::Cell::new(0);
+            let left = self.unqueue_requeue_pi(&node, key2, &owner);
+            if left == Some(true) && node.prio() < NORMAL_PRIORITY {
+                // [PI-BOOST]: an urgent waiter left the PI futex's queue.
+                self.pi_boost_left(owner.get());
+            }
+            return match left {
                 None => Ok(()),
                 Some(_) if timed_out => Err(Errno::ETIMEDOUT.into()),
                 Some(false) => Err(FutexError::Restart(Restart::NoIntr)),
@@ -99,8 +106,14 @@ impl<K: Kernel> FutexTable<'_, K> {
 
     /// Takes the caller's requeue-PI waiter off whatever queue it is on: `None` if a waker
     /// dequeued it first (it owns the PI lock), else whether it had been requeued to `key2`
-    /// (then its publication ends in the same `[PI-CHAIN]` change).
-    fn unqueue_requeue_pi(&self, node: &Waiter<K::Thread>, key2: Key) -> Option<bool> {
+    /// (then its publication ends in the same `[PI-CHAIN]` change, and `owner` is set to the
+    /// tid `key2`'s word named then, for `[PI-BOOST]`).
+    fn unqueue_requeue_pi(
+        &self,
+        node: &Waiter<K::Thread>,
+        key2: Key,
+        owner: &core::cell::Cell<u32>,
+    ) -> Option<bool> {
         loop {
             let b = node.bucket.load(Ordering::Acquire);
             if b.is_null() {
@@ -117,6 +130,8 @@ impl<K: Kernel> FutexTable<'_, K> {
                     locked.remove_self(node);
                     self.kernel.locals()[PI_BLOCKED].store(0, Ordering::Relaxed);
                     self.pi_change_end();
+                    let word = self.kernel.load_u32(key2).unwrap_or(0);
+                    owner.set(word & lintel_kernel::abi::linux::FUTEX_TID_MASK);
                 } else {
                     locked.remove_self(node);
                 }
@@ -156,6 +171,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         let notify = |t| k.signal(t);
         let mut list = WakeList::new(&notify);
         b2.waiters_inc(); // [ORDER] A, for waiters about to land on b2
+        let mut urgent = false;
         let pass = loop {
             let (l1, l2) = lock_pair(b1, b2, k);
             let lk2 = l2.as_ref().unwrap_or(&l1);
@@ -167,6 +183,7 @@ impl<K: Kernel> FutexTable<'_, K> {
                 (uaddr2, key2),
                 nr_requeue,
                 cmpval,
+                &mut urgent,
             );
             if !matches!(pass, Ok(Pass::Retry)) {
                 break pass;
@@ -174,6 +191,10 @@ impl<K: Kernel> FutexTable<'_, K> {
         };
         list.wake_all();
         b2.waiters_dec();
+        if urgent {
+            // [PI-BOOST]: urgent waiters were requeued onto `uaddr2`: its owner inherits.
+            self.pi_boost_owner_of(uaddr2);
+        }
         match pass {
             Ok(Pass::Done(n)) => Ok(n),
             Ok(Pass::NotHere(owner)) => Err(self.owner_elsewhere(owner)),
@@ -183,7 +204,8 @@ impl<K: Kernel> FutexTable<'_, K> {
     }
 
     /// Rule `[REQUEUE-PI]` 2 under both bucket locks (`lk2` is `l1` when both keys share a
-    /// bucket).
+    /// bucket). Sets `urgent` if it requeued a waiter more urgent than [`NORMAL_PRIORITY`]
+    /// (`[PI-BOOST]`).
     #[allow(clippy::too_many_arguments)]
     fn cmp_requeue_pi_locked(
         &self,
@@ -194,6 +216,7 @@ impl<K: Kernel> FutexTable<'_, K> {
         (uaddr2, key2): (usize, Key),
         nr_requeue: i32,
         cmpval: u32,
+        urgent: &mut bool,
     ) -> Result<Pass, Errno> {
         let k = self.kernel;
         if k.load_u32(uaddr)? != cmpval {
@@ -249,6 +272,7 @@ impl<K: Kernel> FutexTable<'_, K> {
                     Visit::Stop
                 } else {
                     k.locals_of(node.thread)[PI_BLOCKED].store(uaddr2, Ordering::Relaxed);
+                    *urgent |= node.prio() < NORMAL_PRIORITY;
                     count += 1;
                     Visit::Move
                 }

@@ -68,8 +68,9 @@ pub(crate) struct Waiter<T> {
     key: UnsafeCell<Key>,
     /// `FUTEX_WAIT_BITSET`'s mask; a wake only takes nodes whose mask intersects its own.
     pub(crate) bitset: u32,
-    /// Linux plist priority: lower first, FIFO among equals.
-    prio: i32,
+    /// Linux plist priority: lower first, FIFO among equals. Guarded by the bucket lock: a PI
+    /// waiter's changes when the priority it inherits does (`[PI-BOOST]`, futex/src/boost.rs).
+    prio: UnsafeCell<i32>,
     /// A `FUTEX_LOCK_PI` waiter: woken only by `FUTEX_UNLOCK_PI`'s handoff (plain wakes and
     /// requeues refuse to touch it with `EINVAL`, as Linux's do).
     pub(crate) pi: bool,
@@ -117,7 +118,7 @@ impl<T: Copy> Waiter<T> {
             next: UnsafeCell::new(ptr::null()),
             key: UnsafeCell::new(key),
             bitset,
-            prio,
+            prio: UnsafeCell::new(prio),
             pi,
             tid,
             thread,
@@ -156,6 +157,10 @@ pub struct Bucket<T> {
     /// changes to "which thread sleeps on which private PI futex". (Every bucket has the word:
     /// the alignment leaves room for it.)
     pub(crate) pi_epoch: AtomicUsize,
+    /// Only bucket 0's is used: the lock that serialises priority-inheritance updates
+    /// (`[PI-BOOST]`, futex/src/boost.rs). Taken with no bucket lock held; bucket locks may be
+    /// taken under it.
+    pub(crate) pi_boost: SpinLock,
 }
 
 // SAFETY: the queue is only touched under `lock`; nodes it points to are `Send`/`Sync` handles.
@@ -175,6 +180,7 @@ impl<T> Bucket<T> {
                 tail: ptr::null(),
             }),
             pi_epoch: AtomicUsize::new(0),
+            pi_boost: SpinLock::new(),
         }
     }
 
@@ -189,6 +195,7 @@ impl<T> Bucket<T> {
                 tail: ptr::null(),
             }),
             pi_epoch: AtomicUsize::new(0),
+            pi_boost: SpinLock::new(),
         }
     }
 
@@ -284,7 +291,8 @@ impl<'a, T: Copy> Locked<'a, T> {
             unsafe {
                 // Walk back from the tail past the less urgent nodes (usually none).
                 let mut after = (*q).tail;
-                while !after.is_null() && (*after).prio > node.prio {
+                let prio = node.prio();
+                while !after.is_null() && (*after).prio() > prio {
                     after = (*after).prev.with(|p| *p);
                 }
                 let before = if after.is_null() {
@@ -333,6 +341,19 @@ impl<'a, T: Copy> Locked<'a, T> {
                 }
             }
         });
+    }
+
+    /// Gives `node`, queued here, priority `prio` and moves it to its place in the plist order
+    /// (behind the nodes of equal priority, as Linux's `rt_mutex_adjust_prio_chain` requeues a
+    /// waiter whose priority changed). Its key, bucket and the waiter count stay as they are.
+    pub(crate) fn reposition(&self, node: &Waiter<T>, prio: i32) {
+        // SAFETY: `node` is queued here (the caller found it in this queue under the lock).
+        unsafe { self.unlink(node) };
+        node.prio.with_mut(|p| {
+            // SAFETY: we hold the lock of the bucket the node is queued in.
+            unsafe { *p = prio }
+        });
+        self.enqueue(node);
     }
 
     /// Removes `node`, queued here, on its own thread's behalf (timeout, interrupt).
@@ -427,6 +448,15 @@ pub(crate) enum Visit {
 }
 
 impl<T> Waiter<T> {
+    /// The node's priority; call with its bucket locked (or before it is queued).
+    pub(crate) fn prio(&self) -> i32 {
+        self.prio.with(|p| {
+            // SAFETY: callers hold the lock of the bucket the node is queued in, or own the
+            // node before it is queued.
+            unsafe { *p }
+        })
+    }
+
     /// The node's current key; call with its bucket locked.
     pub(crate) fn key(&self) -> Key {
         self.key.with(|k| {

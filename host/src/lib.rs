@@ -75,6 +75,7 @@ pub mod interrupt;
 pub mod musl;
 pub mod notify;
 mod passthrough;
+mod priority;
 mod shared;
 mod syscall;
 mod tcb;
@@ -126,6 +127,13 @@ impl Host {
     pub fn altstack_size() -> usize {
         init::ensure_init();
         init::ALTSTACK_SIZE.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The priority lintel last said `thread` inherits from the waiters of the PI futexes it
+    /// owns (`Threads::inherit_priority`), `NORMAL_PRIORITY` for none. The host port records it
+    /// and does not apply it to Linux's scheduler (see the `priority` module's docs).
+    pub fn inherited_priority(thread: Thread) -> i32 {
+        priority::inherited(thread)
     }
 
     /// `AT_MINSIGSTKSZ` as the kernel reported it (0 if it did not).

@@ -62,6 +62,10 @@ unsafe impl Passthrough for Host {
         // points at `filtered`, which outlives the call.
         let r = unsafe { window::run(nr, args) };
         let _ = filtered;
+        if crate::priority::may_change(nr) {
+            // Whatever the outcome (an abandoned call may have run): cached priorities are stale.
+            crate::priority::changed();
+        }
         match r {
             window::Window::Done(r) => Passed::Done(r),
             window::Window::Abandoned => Passed::Interrupted,

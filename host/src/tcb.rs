@@ -91,6 +91,11 @@ pub(crate) struct Tcb {
     pub(crate) spawn_has_fs: AtomicU32,
     /// Spawn hand-off: the signal mask the child restores once its GS and altstack are set.
     pub(crate) spawn_mask: AtomicU64,
+    /// The thread's cached priority and the epoch it was read at (see [`crate::priority`]); 0
+    /// when nothing is cached.
+    pub(crate) priority: AtomicU64,
+    /// The priority lintel says the thread inherits, as `NORMAL_PRIORITY - prio` (0: none).
+    pub(crate) inherited: AtomicU32,
     /// lintel's per-thread words (`Threads::locals`); zeroed on every claim.
     pub(crate) locals: [AtomicUsize; lintel_kernel::LOCAL_WORDS],
     /// Forwarded signals waiting for lintel (see [`crate::delivery`]): a ring written only by
@@ -387,6 +392,8 @@ fn reset(t: &Tcb) {
     t.kick.store(0, Ordering::Relaxed);
     t.tid.store(0, Ordering::Relaxed);
     t.owner_fs.store(0, Ordering::Relaxed);
+    t.priority.store(0, Ordering::Relaxed);
+    t.inherited.store(0, Ordering::Relaxed);
     for w in &t.locals {
         w.store(0, Ordering::Relaxed);
     }
@@ -464,6 +471,8 @@ fn map_new() -> Result<&'static Tcb, isize> {
         spawn_fs: AtomicUsize::new(0),
         spawn_has_fs: AtomicU32::new(0),
         spawn_mask: AtomicU64::new(0),
+        priority: AtomicU64::new(0),
+        inherited: AtomicU32::new(0),
         locals: [const { AtomicUsize::new(0) }; lintel_kernel::LOCAL_WORDS],
         arrivals: crate::delivery::Arrivals::new(),
     };

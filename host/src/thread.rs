@@ -152,6 +152,14 @@ unsafe impl Threads for Host {
         thread.tid
     }
 
+    fn priority(&self, thread: Thread) -> i32 {
+        crate::priority::priority(thread)
+    }
+
+    fn inherit_priority(&self, thread: Thread, prio: i32) {
+        crate::priority::inherit(thread, prio);
+    }
+
     unsafe fn spawn(&self, spec: &SpawnSpec) -> Result<Thread, Errno> {
         // Make the spawner own its GS base first (this also initialises the port). A thread
         // that merely inherited its creator's GS base (pthread_create copies it) would

@@ -14,10 +14,11 @@ pub mod slots {
     pub const STATS: core::ops::Range<usize> = 8..12;
     /// Words 12..20: the signal layer (mask, pending set, saved mask, state, altstack).
     pub const SIGNALS: core::ops::Range<usize> = 12..20;
-    /// Word 20: the futex layer (the PI futex the thread sleeps on, for deadlock detection).
-    pub const FUTEX: core::ops::Range<usize> = 20..21;
-    /// Words 21..24: free.
-    pub const FREE: core::ops::Range<usize> = 21..24;
+    /// Words 20..22: the futex layer (the PI futex the thread sleeps on, for deadlock
+    /// detection; the priority it inherits from the waiters of the PI futexes it owns).
+    pub const FUTEX: core::ops::Range<usize> = 20..22;
+    /// Words 22..24: free.
+    pub const FREE: core::ops::Range<usize> = 22..24;
 }
 
 /// The priority every non-real-time thread has in Linux's futex plist (`MAX_RT_PRIO`).
@@ -77,6 +78,21 @@ pub unsafe trait Threads {
     fn priority(&self, thread: Self::Thread) -> i32 {
         let _ = thread;
         NORMAL_PRIORITY
+    }
+
+    /// Priority inheritance (Linux's `rt_mutex_setprio`): `thread` now inherits `prio` from
+    /// the waiters of the PI futexes it owns, [`NORMAL_PRIORITY`] when it inherits nothing
+    /// (undo). The port runs the thread at the more urgent of `prio` and its own
+    /// [`priority`](Threads::priority) until told otherwise, without changing what
+    /// `priority` reports (Linux's boost is invisible to `sched_getparam`).
+    ///
+    /// lintel calls this only on ports whose `priority` reports real-time priorities (a
+    /// waiter of [`NORMAL_PRIORITY`] boosts nobody, as in Linux, where every non-real-time
+    /// waiter has the same PI priority), serialised process-wide (calls for one thread arrive
+    /// in the order lintel decided them), with no futex lock held; it must not call back into
+    /// lintel. The default does nothing: the PI ownership protocol holds either way.
+    fn inherit_priority(&self, thread: Self::Thread, prio: i32) {
+        let _ = (thread, prio);
     }
 
     /// Creates a thread in this address space.

@@ -12,7 +12,8 @@ use loom::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::cell::Cell;
 use std::sync::OnceLock;
 use std::sync::atomic::{
-    AtomicBool as StdAtomicBool, AtomicU64 as StdAtomicU64, AtomicUsize as StdAtomicUsize,
+    AtomicBool as StdAtomicBool, AtomicI32 as StdAtomicI32, AtomicU64 as StdAtomicU64,
+    AtomicUsize as StdAtomicUsize,
 };
 
 /// The user address of word 0 of the simulated address space; word `i` is at
@@ -86,6 +87,12 @@ struct Record {
     /// How many times the thread was kicked (bookkeeping, as `waits`), see
     /// [`LoomKernel::kicks`].
     kicks: StdAtomicUsize,
+    /// The thread's own priority (`Threads::priority`), set by a model before the thread runs
+    /// (kernel state, as `exited`).
+    priority: StdAtomicI32,
+    /// What lintel last told the port the thread inherits (`Threads::inherit_priority`), for
+    /// the models to check (bookkeeping, as `waits`).
+    inherited: StdAtomicI32,
 }
 
 impl Record {
@@ -101,6 +108,8 @@ impl Record {
             locals: [const { StdAtomicUsize::new(0) }; lintel_kernel::LOCAL_WORDS],
             kicked: AtomicBool::new(false),
             kicks: StdAtomicUsize::new(0),
+            priority: StdAtomicI32::new(lintel_kernel::NORMAL_PRIORITY),
+            inherited: StdAtomicI32::new(lintel_kernel::NORMAL_PRIORITY),
         }
     }
 
@@ -271,6 +280,20 @@ impl LoomKernel {
     /// How many times thread `t` has entered `Notify::wait`. The futex engine calls it only
     /// after the waiter is queued and the bucket unlocked, so a model can use this to start
     /// the rest of a scenario once a waiter is asleep (see [`crate::Model::until_waiting`]).
+    /// Sets thread `t`'s own priority (before it runs lintel code).
+    pub fn set_priority(&self, t: Tid, prio: i32) {
+        self.record(t)
+            .priority
+            .store(prio, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// What lintel last told the port thread `t` inherits.
+    pub fn told_inherited(&self, t: Tid) -> i32 {
+        self.record(t)
+            .inherited
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn waits(&self, t: Tid) -> usize {
         self.record(t)
             .waits
@@ -343,6 +366,18 @@ unsafe impl Threads for LoomKernel {
 
     fn tid(&self, thread: Tid) -> i32 {
         thread.0 as i32 + 1
+    }
+
+    fn priority(&self, thread: Tid) -> i32 {
+        self.record(thread)
+            .priority
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn inherit_priority(&self, thread: Tid, prio: i32) {
+        self.record(thread)
+            .inherited
+            .store(prio, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Not modelled: models start threads with [`crate::Model::spawn`].

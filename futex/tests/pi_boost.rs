@@ -1,0 +1,485 @@
+//! Priority inheritance against native Linux: the same scenarios of real-time threads and PI
+//! futexes run on the host's `futex(2)` and on lintel's futex layer (the host port), and each
+//! step's observations are compared: the effective priority of each thread (Linux's, read from
+//! `/proc/self/task/<tid>/stat`, where a PI boost shows; lintel's, what `[PI-BOOST]` computed and
+//! told the port), which thread a handoff chose, and each call's outcome.
+//!
+//! The threads use `SCHED_FIFO`, which needs `CAP_SYS_NICE` (root, as in CI); without it the
+//! test fails with a message saying so rather than passing without checking anything. All
+//! scenarios run in one test, one at a time: real-time threads of two scenarios at once would
+//! compete for the two CPUs of a CI machine.
+
+use lintel_futex::{Bucket, FutexTable};
+use lintel_kernel::abi::linux;
+use lintel_kernel::{NORMAL_PRIORITY, Passthrough, Threads};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread;
+use std::time::{Duration, Instant};
+
+type Port = lintel_host::Host;
+static PORT: &Port = &lintel_host::HOST;
+type Handle = <Port as Threads>::Thread;
+
+fn table() -> &'static FutexTable<'static, Port> {
+    static TABLE: std::sync::OnceLock<FutexTable<'static, Port>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let buckets = Box::leak((0..256).map(|_| Bucket::new()).collect::<Box<[_]>>());
+        FutexTable::new(PORT, buckets)
+    })
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Backend {
+    Native,
+    Lintel,
+}
+
+/// A call's outcome: the value or the errno.
+type Outcome = Result<usize, i32>;
+
+impl Backend {
+    fn futex(self, uaddr: usize, op: u32, utime: usize) -> Outcome {
+        let op = op | linux::FUTEX_PRIVATE_FLAG;
+        match self {
+            Backend::Native => {
+                // SAFETY: the futex syscall validates every argument itself; the words are ours.
+                let r = unsafe { libc::syscall(libc::SYS_futex, uaddr, op, 0, utime, 0, 0) };
+                if r < 0 {
+                    Err(std::io::Error::last_os_error().raw_os_error().unwrap())
+                } else {
+                    Ok(r as usize)
+                }
+            }
+            Backend::Lintel => {
+                // SAFETY: the same call on the same words.
+                unsafe { table().futex(uaddr, op, 0, utime, 0, 0) }.map_err(|e| e.errno().raw())
+            }
+        }
+    }
+
+    /// Makes the calling thread `SCHED_FIFO` with `rt` (or `SCHED_OTHER` for 0), as a program
+    /// on lintel would: through the port's passthrough for lintel (which is how the host port
+    /// learns that priorities changed), directly for native.
+    fn set_priority(self, rt: i32) {
+        let policy = if rt == 0 {
+            libc::SCHED_OTHER
+        } else {
+            libc::SCHED_FIFO
+        };
+        let param = libc::sched_param { sched_priority: rt };
+        let args = [0, policy as usize, &raw const param as usize, 0, 0, 0];
+        let r = match self {
+            // SAFETY: sched_setscheduler reads one sched_param from `param`.
+            Backend::Native => unsafe {
+                libc::syscall(libc::SYS_sched_setscheduler, args[0], args[1], args[2]) as isize
+            },
+            Backend::Lintel => {
+                // SAFETY: as above.
+                let passed =
+                    unsafe { PORT.passthrough(libc::SYS_sched_setscheduler as usize, args) };
+                match passed {
+                    lintel_kernel::Passed::Done(r) => r,
+                    other => panic!("sched_setscheduler: {other:?}"),
+                }
+            }
+        };
+        assert!(
+            r >= 0,
+            "sched_setscheduler(SCHED_FIFO, {rt}) failed ({r}, errno {}): this test needs \
+             CAP_SYS_NICE (run it as root)",
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+fn gettid() -> i32 {
+    // SAFETY: no preconditions.
+    unsafe { libc::gettid() }
+}
+
+/// Thread `tid`'s `/proc` stat fields after the command name (field 3, the state, first).
+fn stat_fields(tid: i32) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    rest.split_whitespace().map(str::to_owned).collect()
+}
+
+/// Whether thread `tid` sleeps inside `futex(2)` (lintel's waiters sleep in the host's futex on
+/// their notification word).
+fn asleep_in_futex(tid: i32) -> bool {
+    let syscall =
+        std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).unwrap_or_default();
+    syscall.split_whitespace().next() == Some(&libc::SYS_futex.to_string())
+        && stat_fields(tid).first().map(String::as_str) == Some("S")
+}
+
+/// What one actor thread is told to do.
+enum Cmd {
+    Priority(i32),
+    Lock(usize, Option<i64>),
+    Unlock(usize),
+}
+
+/// A thread that takes and releases PI locks when told, replying with each call's outcome.
+struct Actor {
+    name: &'static str,
+    tid: i32,
+    handle: Option<Handle>,
+    cmds: Sender<Cmd>,
+    replies: Receiver<Outcome>,
+    join: thread::JoinHandle<()>,
+}
+
+impl Actor {
+    fn new(b: Backend, name: &'static str, rt: i32) -> Actor {
+        let (cmds, cmd_rx) = channel::<Cmd>();
+        let (reply_tx, replies) = channel();
+        let (hello_tx, hello) = channel();
+        let join = thread::spawn(move || {
+            let handle = (b == Backend::Lintel).then(|| PORT.current());
+            hello_tx.send((gettid(), handle)).unwrap();
+            while let Ok(cmd) = cmd_rx.recv() {
+                let r = match cmd {
+                    Cmd::Priority(rt) => {
+                        b.set_priority(rt);
+                        Ok(0)
+                    }
+                    Cmd::Lock(addr, ms) => lock(b, addr, ms),
+                    Cmd::Unlock(addr) => unlock(b, addr),
+                };
+                reply_tx.send(r).unwrap();
+            }
+            b.set_priority(0);
+        });
+        let (tid, handle) = hello.recv().unwrap();
+        let a = Actor {
+            name,
+            tid,
+            handle,
+            cmds,
+            replies,
+            join,
+        };
+        if rt != 0 {
+            assert_eq!(a.call(Cmd::Priority(rt)), Ok(0));
+        }
+        a
+    }
+
+    /// Runs `cmd` and waits for its outcome.
+    fn call(&self, cmd: Cmd) -> Outcome {
+        self.cmds.send(cmd).unwrap();
+        self.replies.recv().unwrap()
+    }
+
+    /// Starts a lock that is expected to block, and waits until the thread sleeps in it.
+    fn lock_blocking(&self, addr: usize, ms: Option<i64>) {
+        self.cmds.send(Cmd::Lock(addr, ms)).unwrap();
+        let start = Instant::now();
+        while !asleep_in_futex(self.tid) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{} never slept",
+                self.name
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The outcome of an earlier [`Actor::lock_blocking`].
+    fn reply(&self) -> Outcome {
+        self.replies.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+
+    /// The thread's effective priority (lower is more urgent, [`NORMAL_PRIORITY`] for a
+    /// thread that is not real-time): Linux's from `/proc` (field 18, `prio - MAX_RT_PRIO`), or
+    /// lintel's, checked against what the port was told.
+    fn priority(&self, b: Backend) -> i32 {
+        match b {
+            Backend::Native => {
+                let prio: i32 = stat_fields(self.tid)[15].parse().unwrap();
+                if prio < 0 {
+                    prio + 100
+                } else {
+                    NORMAL_PRIORITY
+                }
+            }
+            Backend::Lintel => {
+                let h = self.handle.unwrap();
+                assert_eq!(
+                    Port::inherited_priority(h),
+                    table().inherited_priority(h),
+                    "{}: the port was told what lintel computed",
+                    self.name
+                );
+                table().effective_priority(h)
+            }
+        }
+    }
+
+    fn end(self) {
+        drop(self.cmds);
+        self.join.join().unwrap();
+    }
+}
+
+/// Takes the PI lock at `addr` as a PI mutex does: `0 -> tid`, else `FUTEX_LOCK_PI` (with an
+/// absolute `CLOCK_REALTIME` timeout `ms` from now).
+fn lock(b: Backend, addr: usize, ms: Option<i64>) -> Outcome {
+    // SAFETY: `addr` is a word of the scenario's arena, alive until every actor ended.
+    let word = unsafe { &*(addr as *const AtomicU32) };
+    let tid = gettid() as u32;
+    if word
+        .compare_exchange(0, tid, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        return Ok(0);
+    }
+    let ts = ms.map(|ms| {
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: writes one timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut now) };
+        let ns = now.tv_nsec + ms * 1_000_000;
+        [now.tv_sec + ns / 1_000_000_000, ns % 1_000_000_000]
+    });
+    let utime = ts.as_ref().map_or(0, |t| t.as_ptr() as usize);
+    b.futex(addr, linux::FUTEX_LOCK_PI, utime)
+}
+
+/// Releases the PI lock at `addr`: `tid -> 0`, else `FUTEX_UNLOCK_PI`.
+fn unlock(b: Backend, addr: usize) -> Outcome {
+    // SAFETY: as in `lock`.
+    let word = unsafe { &*(addr as *const AtomicU32) };
+    let tid = gettid() as u32;
+    if word
+        .compare_exchange(tid, 0, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        return Ok(0);
+    }
+    b.futex(addr, linux::FUTEX_UNLOCK_PI, 0)
+}
+
+/// Four PI futex words, each on its own cache line.
+struct Words(Box<[AtomicU32; 64]>);
+
+impl Words {
+    fn new() -> Words {
+        Words(Box::new([const { AtomicU32::new(0) }; 64]))
+    }
+    fn addr(&self, i: usize) -> usize {
+        &raw const self.0[i * 16] as usize
+    }
+    /// Which actor the word names as owner.
+    fn owner(&self, i: usize, actors: &[&Actor]) -> &'static str {
+        let tid = (self.0[i * 16].load(Ordering::SeqCst) & linux::FUTEX_TID_MASK) as i32;
+        actors
+            .iter()
+            .find(|a| a.tid == tid)
+            .map_or("nobody", |a| a.name)
+    }
+}
+
+/// One scenario on one backend: its log of observations.
+fn scenario(b: Backend, name: &str) -> Vec<String> {
+    let _ = table();
+    let w = Words::new();
+    let (f1, f2) = (w.addr(0), w.addr(1));
+    let mut log = Vec::new();
+    macro_rules! see {
+        ($($a:ident),+) => {
+            log.push([$(format!("{}={}", $a.name, $a.priority(b))),+].join(" "))
+        };
+    }
+    match name {
+        "one waiter, then the handoff" => {
+            let (l, h) = (Actor::new(b, "L", 10), Actor::new(b, "H", 50));
+            log.push(format!("{:?}", l.call(Cmd::Lock(f1, None))));
+            see!(l, h);
+            h.lock_blocking(f1, None);
+            see!(l, h);
+            log.push(format!(
+                "unlock {:?} lock {:?}",
+                l.call(Cmd::Unlock(f1)),
+                h.reply()
+            ));
+            see!(l, h);
+            log.push(format!("{:?}", h.call(Cmd::Unlock(f1))));
+            l.end();
+            h.end();
+        }
+        "a chain of two locks" => {
+            let (l, m, h) = (
+                Actor::new(b, "L", 10),
+                Actor::new(b, "M", 20),
+                Actor::new(b, "H", 50),
+            );
+            l.call(Cmd::Lock(f2, None)).unwrap();
+            m.call(Cmd::Lock(f1, None)).unwrap();
+            m.lock_blocking(f2, None);
+            see!(l, m, h);
+            h.lock_blocking(f1, None);
+            see!(l, m, h);
+            log.push(format!(
+                "unlock {:?} lock {:?}",
+                l.call(Cmd::Unlock(f2)),
+                m.reply()
+            ));
+            see!(l, m, h);
+            log.push(format!(
+                "unlock {:?} lock {:?}",
+                m.call(Cmd::Unlock(f1)),
+                h.reply()
+            ));
+            see!(l, m, h);
+            m.call(Cmd::Unlock(f2)).unwrap();
+            h.call(Cmd::Unlock(f1)).unwrap();
+            for a in [l, m, h] {
+                a.end();
+            }
+        }
+        "two locks, the more urgent released first" => {
+            let (l, h1, h2) = (
+                Actor::new(b, "L", 10),
+                Actor::new(b, "H1", 30),
+                Actor::new(b, "H2", 50),
+            );
+            l.call(Cmd::Lock(f1, None)).unwrap();
+            l.call(Cmd::Lock(f2, None)).unwrap();
+            h1.lock_blocking(f1, None);
+            see!(l);
+            h2.lock_blocking(f2, None);
+            see!(l);
+            log.push(format!(
+                "unlock {:?} lock {:?}",
+                l.call(Cmd::Unlock(f2)),
+                h2.reply()
+            ));
+            see!(l, h2);
+            log.push(format!(
+                "unlock {:?} lock {:?}",
+                l.call(Cmd::Unlock(f1)),
+                h1.reply()
+            ));
+            see!(l, h1);
+            h1.call(Cmd::Unlock(f1)).unwrap();
+            h2.call(Cmd::Unlock(f2)).unwrap();
+            for a in [l, h1, h2] {
+                a.end();
+            }
+        }
+        "the urgent waiter times out" => {
+            let (l, h) = (Actor::new(b, "L", 10), Actor::new(b, "H", 50));
+            l.call(Cmd::Lock(f1, None)).unwrap();
+            h.lock_blocking(f1, Some(200));
+            see!(l);
+            log.push(format!("lock {:?}", h.reply()));
+            see!(l);
+            log.push(format!("{:?}", l.call(Cmd::Unlock(f1))));
+            l.end();
+            h.end();
+        }
+        "handoff to the most urgent waiter" => {
+            let (l, h1, h2, n) = (
+                Actor::new(b, "L", 10),
+                Actor::new(b, "H1", 20),
+                Actor::new(b, "H2", 40),
+                Actor::new(b, "N", 0),
+            );
+            l.call(Cmd::Lock(f1, None)).unwrap();
+            n.lock_blocking(f1, None);
+            see!(l);
+            h1.lock_blocking(f1, None);
+            h2.lock_blocking(f1, None);
+            see!(l);
+            l.call(Cmd::Unlock(f1)).unwrap();
+            let first = h2.reply();
+            log.push(format!(
+                "{first:?}, owner {}",
+                w.owner(0, &[&l, &h1, &h2, &n])
+            ));
+            see!(l, h2);
+            h2.call(Cmd::Unlock(f1)).unwrap();
+            let second = h1.reply();
+            log.push(format!(
+                "{second:?}, owner {}",
+                w.owner(0, &[&l, &h1, &h2, &n])
+            ));
+            h1.call(Cmd::Unlock(f1)).unwrap();
+            log.push(format!("{:?}", n.reply()));
+            n.call(Cmd::Unlock(f1)).unwrap();
+            for a in [l, h1, h2, n] {
+                a.end();
+            }
+        }
+        "a boosted waiter moves up its queue" => {
+            // M queues on F2 behind X, then inherits H's priority through F1: Linux requeues
+            // M's waiter, so F2 goes to M, not to X.
+            let (l, x, m, h) = (
+                Actor::new(b, "L", 10),
+                Actor::new(b, "X", 30),
+                Actor::new(b, "M", 20),
+                Actor::new(b, "H", 50),
+            );
+            l.call(Cmd::Lock(f2, None)).unwrap();
+            m.call(Cmd::Lock(f1, None)).unwrap();
+            x.lock_blocking(f2, None);
+            m.lock_blocking(f2, None);
+            see!(l, m);
+            h.lock_blocking(f1, None);
+            see!(l, m);
+            l.call(Cmd::Unlock(f2)).unwrap();
+            let got = m.reply();
+            log.push(format!(
+                "{got:?}, F2 owner {}",
+                w.owner(1, &[&l, &x, &m, &h])
+            ));
+            see!(l, m);
+            m.call(Cmd::Unlock(f2)).unwrap();
+            log.push(format!("X {:?}", x.reply()));
+            x.call(Cmd::Unlock(f2)).unwrap();
+            m.call(Cmd::Unlock(f1)).unwrap();
+            log.push(format!("H {:?}", h.reply()));
+            h.call(Cmd::Unlock(f1)).unwrap();
+            for a in [l, x, m, h] {
+                a.end();
+            }
+        }
+        _ => unreachable!("{name}"),
+    }
+    log
+}
+
+#[test]
+fn priority_inheritance_matches_native() {
+    let names = [
+        "one waiter, then the handoff",
+        "a chain of two locks",
+        "two locks, the more urgent released first",
+        "the urgent waiter times out",
+        "handoff to the most urgent waiter",
+        "a boosted waiter moves up its queue",
+    ];
+    let mut mismatches = Vec::new();
+    let mut boosted = false;
+    for name in names {
+        let native = scenario(Backend::Native, name);
+        let lintel = scenario(Backend::Lintel, name);
+        if std::env::var_os("LINTEL_SHOW").is_some() {
+            eprintln!("{name}:\n  native {native:?}\n  lintel {lintel:?}");
+        }
+        // The scenarios boost someone: a host that does not would make both sides agree on
+        // nothing happening.
+        boosted |= native.iter().any(|l| l.contains("L=49"));
+        if native != lintel {
+            mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
+        }
+    }
+    assert!(boosted, "native Linux never boosted an owner");
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(table().waiters(), 0);
+}
