@@ -101,8 +101,8 @@ fn handle_death<K: Kernel>(
         if seen != uval {
             continue; // changed under us: re-read, as Linux retries
         }
-        // Linux hands a PI futex to its top waiter through the PI state (exit_pi_state_list);
-        // lintel does not yet, so PI waiters of a dead owner are not woken (docs/abi.md).
+        // A PI futex goes to its top waiter after the walk, through its PI state (Linux's
+        // exit_pi_state_list; lintel's `FutexTable::exit_pi_state`, called by the dispatcher).
         if !pi && uval & l::FUTEX_WAITERS != 0 {
             let _ = kernel.shared_wake(uaddr, 1, l::FUTEX_BITSET_MATCH_ANY);
         }
@@ -122,6 +122,10 @@ pub fn exit_robust_list<K: Kernel>(kernel: &K) {
     }
     let tid = kernel.tid(kernel.current()) as u32;
     let _ = walk(kernel, head, tid);
+    // Linux's `futex_cleanup` then forgets the list (`tsk->robust_list = NULL`): a second call
+    // on the way out walks nothing.
+    locals[ROBUST_SET].store(0, Ordering::Relaxed);
+    locals[ROBUST_HEAD].store(0, Ordering::Relaxed);
 }
 
 fn walk<K: Kernel>(kernel: &K, head: usize, tid: u32) -> Result<(), Errno> {

@@ -1317,6 +1317,134 @@ fn pi_handoff_matches_native() {
     );
 }
 
+/// A PI owner's death (Linux's `exit_pi_state_list`, lintel's `FutexTable::exit_pi_state`,
+/// which the dispatcher calls at every thread exit): the owner takes word 0 in user space,
+/// `waiters` threads sleep in `FUTEX_LOCK_PI` on it, and the owner exits (for lintel, calling
+/// `exit_pi_state` first, as the dispatcher does), after rewriting the word as a robust-list walk
+/// would (`OWNER_DIED | WAITERS`, tid 0) if `robust`. The first waiter gets the lock with the
+/// word `OWNER_DIED | WAITERS | its tid`; each then unlocks and the next gets it by handoff.
+#[test]
+fn pi_owner_death_matches_native() {
+    fn scenario(b: Backend, waiters: usize, robust: bool) -> Vec<String> {
+        let _ = lintel_table();
+        let arena = Arc::new(Arena::new());
+        let lock = c(
+            Addr::W0,
+            linux::FUTEX_LOCK_PI | PRIV,
+            0,
+            Arg4::Zero,
+            Addr::Null,
+            0,
+        );
+        let unlock = c(
+            Addr::W0,
+            linux::FUTEX_UNLOCK_PI | PRIV,
+            0,
+            Arg4::Zero,
+            Addr::Null,
+            0,
+        );
+        let (owned_tx, owned) = std::sync::mpsc::channel();
+        let (die_tx, die) = std::sync::mpsc::channel::<()>();
+        let a = arena.clone();
+        let owner = thread::spawn(move || {
+            let word = a.word(0);
+            assert!(
+                word.compare_exchange(0, gettid(), Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            );
+            owned_tx.send(gettid()).unwrap();
+            die.recv().unwrap();
+            if robust {
+                word.store(
+                    linux::FUTEX_OWNER_DIED | linux::FUTEX_WAITERS,
+                    Ordering::SeqCst,
+                );
+            }
+            if b == Backend::Lintel {
+                lintel_table().exit_pi_state();
+            }
+        });
+        let otid = owned.recv().unwrap();
+        // Each waiter logs the word it owns the lock with (tids by waiter number), then unlocks.
+        let (log_tx, log_rx) = std::sync::mpsc::channel();
+        let mut tids = Vec::new();
+        let mut handles = Vec::new();
+        let order = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        for i in 0..waiters {
+            let (a, log_tx, order) = (arena.clone(), log_tx.clone(), order.clone());
+            let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+            handles.push(thread::spawn(move || {
+                tid_tx.send(gettid()).unwrap();
+                let r = lock.run(b, &a);
+                let w = a.word(0).load(Ordering::SeqCst);
+                let nth = order.fetch_add(1, Ordering::SeqCst);
+                let r2 = unlock.run(b, &a);
+                log_tx.send((i, nth, r, w, r2)).unwrap();
+            }));
+            let tid = tid_rx.recv().unwrap();
+            let start = Instant::now();
+            while !blocked_in_futex(tid as i32) {
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "waiter {i} never slept"
+                );
+                thread::sleep(Duration::from_millis(1));
+            }
+            tids.push(tid);
+        }
+        die_tx.send(()).unwrap();
+        owner.join().unwrap();
+        let name = |w: u32| {
+            let t = w & linux::FUTEX_TID_MASK;
+            let who = if t == otid {
+                "owner".to_string()
+            } else {
+                tids.iter()
+                    .position(|&x| x == t)
+                    .map_or(format!("{t}"), |i| format!("waiter {i}"))
+            };
+            format!("{:#x}|{who}", w & !linux::FUTEX_TID_MASK)
+        };
+        let mut log = Vec::new();
+        for _ in 0..waiters {
+            let (i, nth, r, w, r2) = log_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            log.push(format!(
+                "owner #{nth}: waiter {i}: lock {r:?} word {} unlock {r2:?}",
+                name(w)
+            ));
+        }
+        log.sort();
+        for h in handles {
+            h.join().unwrap();
+        }
+        log.push(format!(
+            "end {}",
+            name(arena.word(0).load(Ordering::SeqCst))
+        ));
+        log
+    }
+    let mut mismatches = Vec::new();
+    for (waiters, robust) in [(1, false), (2, false), (1, true), (3, true)] {
+        let native = scenario(Backend::Native, waiters, robust);
+        let lintel = scenario(Backend::Lintel, waiters, robust);
+        if std::env::var_os("LINTEL_SHOW").is_some() {
+            eprintln!("{waiters} robust={robust}:\n  native {native:?}\n  lintel {lintel:?}");
+        }
+        assert!(
+            native[0].contains("#0: waiter 0: lock Ok(0) word 0xc0000000|waiter 0"),
+            "{native:?}"
+        );
+        if native != lintel {
+            mismatches.push(format!(
+                "{waiters} {robust}:\n  native {native:?}\n  lintel {lintel:?}"
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_table_idle();
+}
+
 /// A thread that sleeps until told to end, for a live tid of this process.
 struct Sleeper {
     tid: u32,

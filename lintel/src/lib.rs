@@ -580,8 +580,9 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     }
 
     /// `exit(code)` of the calling thread: its statistics, its signals (arrivals drained, a
-    /// process-directed signal only it could take retargeted), then the clone layer's exit
-    /// (robust list, clear-tid store and wake once off the stack).
+    /// process-directed signal only it could take retargeted), its robust list, its PI futexes
+    /// handed to their waiters, then the clone layer's exit (clear-tid store and wake once off
+    /// the stack).
     ///
     /// # Safety
     /// As the `exit` syscall: nothing on this thread's stack may be referenced by others except
@@ -612,6 +613,10 @@ impl<'a, K: Kernel> Lintel<'a, K> {
                 };
             }
         }
+        // Linux's futex_cleanup: the robust list (which then reads as unset, so the clone
+        // layer's exit walks nothing), then the PI futexes still owned go to their waiters.
+        lintel_clone::robust::exit_robust_list(self.kernel);
+        self.futex.exit_pi_state();
         // The thread ends here: close the span first (nothing is delivered to a thread that is
         // exiting), then leave through the clone layer's exit.
         let _ = self.kernel.leave();
