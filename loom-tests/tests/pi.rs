@@ -286,3 +286,45 @@ fn late_contender() {
     });
     cov.assert_all();
 }
+
+/// (d) The owner dies (`exit_pi_state`, Linux's `exit_pi_state_list`) while `B`'s timed
+/// `lock_pi` races it: `B` either owns the lock with the word `OWNER_DIED | WAITERS | B` (the
+/// dead owner's futex was handed to it) or, having left first, times out and the word still
+/// names the dead owner; `B` never owns a lock whose word does not name it.
+#[test]
+fn owner_death_vs_timeout() {
+    let cov = Coverage::new(&["handed over at the owner's death", "timed out first"]);
+    let c = cov.clone();
+    check(move || {
+        let m = owned_by_a();
+        let w = m.addr(0);
+        let b = m.spawn(move |m| {
+            let d = m.kernel.deadline_after(1_000);
+            match m.table().lock_pi(w, Some(d), false, P) {
+                Ok(()) => {
+                    let seen = word(m);
+                    assert_eq!(m.table().unlock_pi(w, P), Ok(()));
+                    Some(seen)
+                }
+                Err(e) if e == FutexError::from(Errno::ETIMEDOUT) => None,
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        });
+        let bt = m.kernel.tid(b.tid) as u32;
+        m.until_waiting(b.tid);
+        m.table().exit_pi_state();
+        match b.join() {
+            Some(seen) => {
+                c.hit("handed over at the owner's death");
+                assert_eq!(seen, l::FUTEX_OWNER_DIED | W | bt);
+                assert_eq!(word(&m), 0);
+            }
+            None => {
+                c.hit("timed out first");
+                assert_eq!(word(&m), A | W, "nobody to hand it to: the word is left");
+            }
+        }
+        assert_eq!(m.table().waiters(), 0);
+    });
+    cov.assert_all();
+}
