@@ -79,9 +79,9 @@ impl Model {
     /// `lintel_clone::exit_thread`): the port unwinds with [`ThreadExit`], caught here, and the
     /// thread ends as if `f` had returned (see [`Spawned::join_exited`]). Any other panic goes
     /// on to loom unchanged.
-    pub fn spawn<R: 'static>(
+    pub fn spawn<R: Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&Model) -> R + 'static,
+        f: impl FnOnce(&Model) -> R + Send + 'static,
     ) -> Spawned<R> {
         let m = Arc::clone(self);
         let (tid, handle) = self.kernel.spawn_thread(move || {

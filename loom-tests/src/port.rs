@@ -208,19 +208,24 @@ impl LoomKernel {
     /// Spawns a loom thread registered with this kernel; returns its handle and loom's join
     /// handle. loom's `spawn` is not a scheduling point, so the new thread cannot run before its
     /// record is complete.
-    pub fn spawn_thread<R: 'static>(
+    pub fn spawn_thread<R: Send + 'static>(
         &self,
-        f: impl FnOnce() -> R + 'static,
+        f: impl FnOnce() -> R + Send + 'static,
     ) -> (Tid, loom::thread::JoinHandle<R>) {
         let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         assert!(
             i < self.records.len(),
             "loom allows at most MAX_THREADS threads"
         );
-        let handle = loom::thread::spawn(move || {
-            ME.with(|me| me.set(i));
-            f()
-        });
+        // 1 MiB: loom's default coroutine stack is too small for `futex_waitv`, whose frame
+        // holds its waiter nodes (up to 128, each larger under loom than in a normal build).
+        let handle = loom::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                ME.with(|me| me.set(i));
+                f()
+            })
+            .expect("loom spawns");
         self.records[i]
             .thread
             .set(handle.thread().clone())
