@@ -48,10 +48,12 @@
 //! the two fences, at least one of them sees the other's store (store buffering), so the node
 //! does not keep the old priority unnoticed.
 //!
-//! Not followed (documented in docs/abi.md): a change of a thread's own priority while it waits
-//! (Linux's `rt_mutex_adjust_pi` on `sched_setscheduler`), owners in other processes and
-//! shared PI futexes (the port's, whose kernel does its own inheritance), chains longer than
-//! [`MAX_LOCK_DEPTH`].
+//! A change of a thread's own priority while it sleeps on a PI futex (Linux's
+//! `rt_mutex_adjust_pi` on `sched_setscheduler`) is an event too: the dispatcher reports it
+//! ([`FutexTable::priority_changed`]) and it moves the node and updates the chain.
+//!
+//! Not followed (documented in docs/abi.md): owners in other processes and shared PI futexes
+//! (the port's, whose kernel does its own inheritance), chains longer than [`MAX_LOCK_DEPTH`].
 
 use crate::FutexTable;
 use crate::lock::SpinLock;
@@ -139,6 +141,30 @@ impl<K: Kernel> FutexTable<'_, K> {
     pub(crate) fn pi_boost_owner_of(&self, uaddr: usize) {
         let _lock = self.boost_lock();
         let owner = self.pi_owner(uaddr);
+        self.pi_propagate(owner);
+    }
+
+    /// `[PI-BOOST]`: the own priority of the thread with Linux tid `tid` (0: the caller)
+    /// changed (`sched_setscheduler` and the like, made by the dispatcher): if it sleeps on a
+    /// PI futex, its place there and what that futex's owner inherits follow (Linux's
+    /// `rt_mutex_adjust_pi`). A tid that is no thread of this process changes nothing here.
+    pub fn priority_changed(&self, tid: i32) {
+        let k = self.kernel;
+        let thread = if tid == 0 {
+            Some(k.current())
+        } else {
+            self.thread_with_tid(tid as u32)
+        };
+        let Some(thread) = thread else { return };
+        // [PI-BOOST]: the change (made before this call) before the read of the publication.
+        fence(Ordering::SeqCst);
+        if k.locals_of(thread)[PI_BLOCKED].load(Ordering::Relaxed) == 0 {
+            // Not asleep in LOCK_PI: nothing queued to move. (A race with it queuing is the
+            // queuing thread's: it reads its priority after publishing, `[PI-BOOST]`.)
+            return;
+        }
+        let _lock = self.boost_lock();
+        let owner = self.pi_reposition(thread);
         self.pi_propagate(owner);
     }
 

@@ -31,8 +31,9 @@
 //!
 //! Shared (not `FUTEX_PRIVATE_FLAG`) requeue-PI is the port's and the port has no operation for
 //! it yet: `ENOSYS` (docs/abi.md). A requeue does not run the deadlock walk for the waiters it
-//! moves (Linux's `rt_mutex_start_proxy_lock` does). Requeued waiters keep the priority they
-//! queued with (their own) and boost the PI futex's owner (`[PI-BOOST]`, futex/src/boost.rs).
+//! moves (Linux's `rt_mutex_start_proxy_lock` does). A requeued waiter takes its effective
+//! priority (its own or the one it inherits, as it is at the requeue) and boosts the PI futex's
+//! owner (`[PI-BOOST]`, futex/src/boost.rs).
 
 use crate::pi::{PI_BLOCKED, Step};
 use crate::sync::Ordering;
@@ -272,7 +273,11 @@ impl<K: Kernel> FutexTable<'_, K> {
                     Visit::Stop
                 } else {
                     k.locals_of(node.thread)[PI_BLOCKED].store(uaddr2, Ordering::Relaxed);
-                    *urgent |= node.prio() < NORMAL_PRIORITY;
+                    // A PI waiter queues with its effective priority (`[PI-BOOST]`; Linux's
+                    // proxy lock takes the task's priority as it is now).
+                    let prio = self.effective_priority(node.thread);
+                    node.set_prio(prio);
+                    *urgent |= prio < NORMAL_PRIORITY;
                     count += 1;
                     Visit::Move
                 }

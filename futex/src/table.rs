@@ -349,10 +349,7 @@ impl<'a, T: Copy> Locked<'a, T> {
     pub(crate) fn reposition(&self, node: &Waiter<T>, prio: i32) {
         // SAFETY: `node` is queued here (the caller found it in this queue under the lock).
         unsafe { self.unlink(node) };
-        node.prio.with_mut(|p| {
-            // SAFETY: we hold the lock of the bucket the node is queued in.
-            unsafe { *p = prio }
-        });
+        node.set_prio(prio);
         self.enqueue(node);
     }
 
@@ -455,6 +452,15 @@ impl<T> Waiter<T> {
             // node before it is queued.
             unsafe { *p }
         })
+    }
+
+    /// Sets the node's priority; call with its bucket locked, right before the node is moved
+    /// to another queue (which places it by this priority), or before it is queued.
+    pub(crate) fn set_prio(&self, prio: i32) {
+        self.prio.with_mut(|p| {
+            // SAFETY: callers hold the lock of the bucket the node is queued in.
+            unsafe { *p = prio }
+        });
     }
 
     /// The node's current key; call with its bucket locked.

@@ -40,11 +40,25 @@ type Outcome = Result<usize, i32>;
 
 impl Backend {
     fn futex(self, uaddr: usize, op: u32, utime: usize) -> Outcome {
+        self.futex6(uaddr, op, 0, utime, 0, 0)
+    }
+
+    /// `futex(uaddr, op | FUTEX_PRIVATE_FLAG, val, utime_or_val2, uaddr2, val3)`.
+    fn futex6(
+        self,
+        uaddr: usize,
+        op: u32,
+        val: u32,
+        utime: usize,
+        uaddr2: usize,
+        val3: u32,
+    ) -> Outcome {
         let op = op | linux::FUTEX_PRIVATE_FLAG;
         match self {
             Backend::Native => {
                 // SAFETY: the futex syscall validates every argument itself; the words are ours.
-                let r = unsafe { libc::syscall(libc::SYS_futex, uaddr, op, 0, utime, 0, 0) };
+                let r =
+                    unsafe { libc::syscall(libc::SYS_futex, uaddr, op, val, utime, uaddr2, val3) };
                 if r < 0 {
                     Err(std::io::Error::last_os_error().raw_os_error().unwrap())
                 } else {
@@ -53,22 +67,36 @@ impl Backend {
             }
             Backend::Lintel => {
                 // SAFETY: the same call on the same words.
-                unsafe { table().futex(uaddr, op, 0, utime, 0, 0) }.map_err(|e| e.errno().raw())
+                unsafe { table().futex(uaddr, op, val, utime, uaddr2, val3) }
+                    .map_err(|e| e.errno().raw())
             }
         }
     }
 
-    /// Makes the calling thread `SCHED_FIFO` with `rt` (or `SCHED_OTHER` for 0), as a program
-    /// on lintel would: through the port's passthrough for lintel (which is how the host port
-    /// learns that priorities changed), directly for native.
+    /// Makes the calling thread `SCHED_FIFO` with `rt` (or `SCHED_OTHER` for 0).
     fn set_priority(self, rt: i32) {
+        self.set_priority_of(0, rt);
+    }
+
+    /// Makes thread `tid` (0: the caller) `SCHED_FIFO` with `rt` (or `SCHED_OTHER` for 0), as
+    /// a program on lintel would: through the port's passthrough for lintel (which is how the
+    /// host port learns that priorities changed), then what the dispatcher does after it
+    /// (`FutexTable::priority_changed`); directly for native.
+    fn set_priority_of(self, tid: i32, rt: i32) {
         let policy = if rt == 0 {
             libc::SCHED_OTHER
         } else {
             libc::SCHED_FIFO
         };
         let param = libc::sched_param { sched_priority: rt };
-        let args = [0, policy as usize, &raw const param as usize, 0, 0, 0];
+        let args = [
+            tid as usize,
+            policy as usize,
+            &raw const param as usize,
+            0,
+            0,
+            0,
+        ];
         let r = match self {
             // SAFETY: sched_setscheduler reads one sched_param from `param`.
             Backend::Native => unsafe {
@@ -90,6 +118,9 @@ impl Backend {
              CAP_SYS_NICE (run it as root)",
             std::io::Error::last_os_error()
         );
+        if self == Backend::Lintel {
+            table().priority_changed(tid);
+        }
     }
 }
 
@@ -119,6 +150,8 @@ enum Cmd {
     Priority(i32),
     Lock(usize, Option<i64>),
     Unlock(usize),
+    /// `FUTEX_WAIT_REQUEUE_PI` on the first word (expecting 0) for the PI futex at the second.
+    WaitRequeuePi(usize, usize),
 }
 
 /// A thread that takes and releases PI locks when told, replying with each call's outcome.
@@ -147,6 +180,9 @@ impl Actor {
                     }
                     Cmd::Lock(addr, ms) => lock(b, addr, ms),
                     Cmd::Unlock(addr) => unlock(b, addr),
+                    Cmd::WaitRequeuePi(cond, mutex) => {
+                        b.futex6(cond, linux::FUTEX_WAIT_REQUEUE_PI, 0, 0, mutex, 0)
+                    }
                 };
                 reply_tx.send(r).unwrap();
             }
@@ -449,6 +485,68 @@ fn scenario(b: Backend, name: &str) -> Vec<String> {
                 a.end();
             }
         }
+        "a waiter's own priority changes while it sleeps" => {
+            let (l, x, h) = (
+                Actor::new(b, "L", 10),
+                Actor::new(b, "X", 30),
+                Actor::new(b, "H", 20),
+            );
+            l.call(Cmd::Lock(f1, None)).unwrap();
+            x.lock_blocking(f1, None);
+            h.lock_blocking(f1, None);
+            see!(l, h);
+            b.set_priority_of(h.tid, 50);
+            see!(l, h);
+            b.set_priority_of(h.tid, 25);
+            see!(l, h);
+            l.call(Cmd::Unlock(f1)).unwrap();
+            // X (30) is ahead again: H went back below it.
+            log.push(format!(
+                "{:?}, owner {}",
+                x.reply(),
+                w.owner(0, &[&l, &x, &h])
+            ));
+            x.call(Cmd::Unlock(f1)).unwrap();
+            log.push(format!("{:?}", h.reply()));
+            h.call(Cmd::Unlock(f1)).unwrap();
+            for a in [l, x, h] {
+                a.end();
+            }
+        }
+        "waiters requeued onto a PI futex (requeue-PI)" => {
+            // A glibc-style condvar: H and M wait on the condvar word for the mutex L owns; the
+            // signal requeues both onto the mutex, whose owner then inherits H's priority.
+            let cond = w.addr(2);
+            let (l, m, h) = (
+                Actor::new(b, "L", 10),
+                Actor::new(b, "M", 20),
+                Actor::new(b, "H", 50),
+            );
+            l.call(Cmd::Lock(f1, None)).unwrap();
+            m.cmds.send(Cmd::WaitRequeuePi(cond, f1)).unwrap();
+            h.cmds.send(Cmd::WaitRequeuePi(cond, f1)).unwrap();
+            for a in [&m, &h] {
+                let start = Instant::now();
+                while !asleep_in_futex(a.tid) {
+                    assert!(start.elapsed() < Duration::from_secs(10));
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
+            see!(l);
+            let r = b.futex6(cond, linux::FUTEX_CMP_REQUEUE_PI, 1, 5, f1, 0);
+            log.push(format!("cmp_requeue_pi {r:?}"));
+            see!(l);
+            l.call(Cmd::Unlock(f1)).unwrap();
+            let got = h.reply();
+            log.push(format!("{got:?}, owner {}", w.owner(0, &[&l, &m, &h])));
+            see!(l, h);
+            h.call(Cmd::Unlock(f1)).unwrap();
+            log.push(format!("M {:?}", m.reply()));
+            m.call(Cmd::Unlock(f1)).unwrap();
+            for a in [l, m, h] {
+                a.end();
+            }
+        }
         _ => unreachable!("{name}"),
     }
     log
@@ -463,6 +561,8 @@ fn priority_inheritance_matches_native() {
         "the urgent waiter times out",
         "handoff to the most urgent waiter",
         "a boosted waiter moves up its queue",
+        "a waiter's own priority changes while it sleeps",
+        "waiters requeued onto a PI futex (requeue-PI)",
     ];
     let mut mismatches = Vec::new();
     let mut boosted = false;

@@ -856,12 +856,25 @@ impl<'a, K: Kernel> Lintel<'a, K> {
             Passed::Done(r) => {
                 if r >= 0 {
                     self.signalfd_replaced(n, args);
+                    self.priority_changed(n, args);
                 }
                 Ok(r)
             }
             Passed::Interrupted => Err(Interrupted::Sys),
             // The signal came first: delivered before the call, which is then made.
             Passed::NotStarted => Err(Interrupted::NotStarted),
+        }
+    }
+
+    /// After a successful `sched_setscheduler`, `sched_setparam` or `sched_setattr` of a thread
+    /// of this process: a PI waiter's new priority moves it in its queue and along its chain
+    /// (Linux's `rt_mutex_adjust_pi`, `[PI-BOOST]`).
+    fn priority_changed(&self, n: usize, args: [usize; 6]) {
+        if matches!(
+            n as u32,
+            nr::__NR_sched_setscheduler | nr::__NR_sched_setparam | nr::__NR_sched_setattr
+        ) {
+            self.futex.priority_changed(args[0] as i32);
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Each row of its table is checked against the dispatcher: the number is linux-raw-sys's
 //! `__NR_` constant of that name, the route is [`lintel::table::route`]'s, the qualifiers of a
-//! route (`held`, `mask`, `sleep`, `fast`, `signalfd`, `exec`) are exactly the special handling
+//! route (`held`, `mask`, `sleep`, `fast`, `signalfd`, `exec`, `tid`, `pi`) are exactly the special handling
 //! the dispatcher gives that number, the musl users shown are among the extracted ones, and
 //! every test the row names exists. When musl's build tree is there (`cargo xtask sysroot`
 //! makes `target/musl-build`; `LINTEL_MUSL_BUILD` names another) the rows are also compared
@@ -434,6 +434,16 @@ fn qualifiers(n: usize) -> BTreeSet<&'static str> {
     }
     if n == nr::__NR_execve as usize || n == nr::__NR_execveat as usize {
         q.insert("exec");
+    }
+    // A successful priority change moves a PI waiter (`Lintel::priority_changed`).
+    if [
+        nr::__NR_sched_setscheduler,
+        nr::__NR_sched_setparam,
+        nr::__NR_sched_setattr,
+    ]
+    .contains(&(n as u32))
+    {
+        q.insert("pi");
     }
     q
 }

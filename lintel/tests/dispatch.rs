@@ -174,6 +174,75 @@ fn futex_goes_to_lintel_and_matches_linux() {
     assert_eq!(waiter.join().unwrap(), 0);
 }
 
+/// A `sched_setscheduler` made through the dispatcher on a thread asleep in `FUTEX_LOCK_PI`
+/// moves what the lock's owner inherits (Linux's `rt_mutex_adjust_pi`; the semantics are
+/// compared with Linux in `futex/tests/pi_boost.rs`, this checks the dispatcher's wiring).
+/// Needs `CAP_SYS_NICE` for `SCHED_FIFO`, as root has.
+#[test]
+fn a_priority_change_reaches_a_pi_waiter() {
+    let table = fresh_table();
+    let w: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(0)));
+    let a = w.as_ptr() as usize;
+    let me = HOST.current();
+    // SAFETY: no preconditions.
+    let my_tid = unsafe { libc::gettid() } as u32;
+    w.store(my_tid, std::sync::atomic::Ordering::SeqCst); // the main thread owns the PI lock
+    let fifo = |tid: i32, rt: i32| {
+        let param = libc::sched_param { sched_priority: rt };
+        let policy = if rt == 0 {
+            libc::SCHED_OTHER
+        } else {
+            libc::SCHED_FIFO
+        };
+        let args = [
+            tid as usize,
+            policy as usize,
+            &raw const param as usize,
+            0,
+            0,
+            0,
+        ];
+        sys(libc::SYS_sched_setscheduler, args)
+    };
+    let lock_pi = (libc::FUTEX_LOCK_PI | libc::FUTEX_PRIVATE_FLAG) as usize;
+    let unlock_pi = (libc::FUTEX_UNLOCK_PI | libc::FUTEX_PRIVATE_FLAG) as usize;
+    let (tx, rx) = mpsc::channel();
+    let waiter = thread::spawn(move || {
+        use_table(table);
+        // SAFETY: no preconditions.
+        tx.send(unsafe { libc::gettid() }).unwrap();
+        assert_eq!(
+            fifo(0, 20),
+            0,
+            "SCHED_FIFO needs CAP_SYS_NICE (run as root)"
+        );
+        let r = sys(libc::SYS_futex, [a, lock_pi, 0, 0, 0, 0]);
+        let u = sys(libc::SYS_futex, [a, unlock_pi, 0, 0, 0, 0]);
+        fifo(0, 0);
+        (r, u)
+    });
+    let wtid = rx.recv().unwrap();
+    let effective = || lintel().futex_table().effective_priority(me);
+    let start = Instant::now();
+    while effective() != 79 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the owner never inherited the waiter's priority (FIFO 20 = 79): {}",
+            effective()
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(fifo(wtid, 50), 0);
+    assert_eq!(
+        effective(),
+        49,
+        "the waiter's new priority reached the owner"
+    );
+    assert_eq!(sys(libc::SYS_futex, [a, unlock_pi, 0, 0, 0, 0]), 0);
+    assert_eq!(waiter.join().unwrap(), (0, 0));
+    assert_eq!(effective(), lintel_kernel::NORMAL_PRIORITY);
+}
+
 /// With no handler to run, Linux restarts an interrupted wait: the caller never sees it. An
 /// untimed wait goes on waiting; a timed one keeps its original deadline.
 #[test]
