@@ -50,7 +50,9 @@
 //!
 //! A change of a thread's own priority while it sleeps on a PI futex (Linux's
 //! `rt_mutex_adjust_pi` on `sched_setscheduler`) is an event too: the dispatcher reports it
-//! ([`FutexTable::priority_changed`]) and it moves the node and updates the chain.
+//! ([`FutexTable::priority_changed`]) and it moves the node and updates the chain. Its race
+//! with the thread queuing is the same store-buffering pair: the change, a full fence, the read
+//! of the publication; against the queuing thread's publication, fence, read of its priority.
 //!
 //! Not followed (documented in docs/abi.md): owners in other processes and shared PI futexes
 //! (the port's, whose kernel does its own inheritance), chains longer than [`MAX_LOCK_DEPTH`].
