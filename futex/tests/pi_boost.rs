@@ -152,6 +152,8 @@ enum Cmd {
     Unlock(usize),
     /// `FUTEX_WAIT_REQUEUE_PI` on the first word (expecting 0) for the PI futex at the second.
     WaitRequeuePi(usize, usize),
+    /// `FUTEX_WAIT` on the word, expecting 0.
+    Wait(usize),
 }
 
 /// A thread that takes and releases PI locks when told, replying with each call's outcome.
@@ -180,6 +182,7 @@ impl Actor {
                     }
                     Cmd::Lock(addr, ms) => lock(b, addr, ms),
                     Cmd::Unlock(addr) => unlock(b, addr),
+                    Cmd::Wait(addr) => b.futex6(addr, linux::FUTEX_WAIT, 0, 0, 0, 0),
                     Cmd::WaitRequeuePi(cond, mutex) => {
                         b.futex6(cond, linux::FUTEX_WAIT_REQUEUE_PI, 0, 0, mutex, 0)
                     }
@@ -547,6 +550,41 @@ fn scenario(b: Backend, name: &str) -> Vec<String> {
                 a.end();
             }
         }
+        "plain waiters woken by priority" => {
+            // Linux's plist orders plain futex waiters too: a real-time waiter that came last
+            // is woken first.
+            let (n, x, h) = (
+                Actor::new(b, "N", 0),
+                Actor::new(b, "X", 10),
+                Actor::new(b, "H", 40),
+            );
+            for a in [&n, &x, &h] {
+                a.cmds.send(Cmd::Wait(f1)).unwrap();
+                let start = Instant::now();
+                while !asleep_in_futex(a.tid) {
+                    assert!(start.elapsed() < Duration::from_secs(10));
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
+            for _ in 0..3 {
+                let r = b.futex6(f1, linux::FUTEX_WAKE, 1, 0, 0, 0);
+                let start = Instant::now();
+                let who = loop {
+                    if let Some(a) = [&n, &x, &h]
+                        .into_iter()
+                        .find(|a| a.replies.try_recv().is_ok())
+                    {
+                        break a.name;
+                    }
+                    assert!(start.elapsed() < Duration::from_secs(10), "nobody woke");
+                    thread::sleep(Duration::from_millis(1));
+                };
+                log.push(format!("wake {r:?}: {who}"));
+            }
+            for a in [n, x, h] {
+                a.end();
+            }
+        }
         _ => unreachable!("{name}"),
     }
     log
@@ -563,6 +601,7 @@ fn priority_inheritance_matches_native() {
         "a boosted waiter moves up its queue",
         "a waiter's own priority changes while it sleeps",
         "waiters requeued onto a PI futex (requeue-PI)",
+        "plain waiters woken by priority",
     ];
     let mut mismatches = Vec::new();
     let mut boosted = false;
