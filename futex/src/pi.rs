@@ -265,10 +265,11 @@ impl<K: Kernel> FutexTable<'_, K> {
     }
 
     /// Rule `[PI]` 4: whether the calling thread (tid `me`, queued on `uaddr` and publishing
-    /// it) would close a cycle of PI waiters by sleeping: a walk that sees one, confirmed by an
-    /// unchanged epoch (`[PI-CHAIN]`).
+    /// it; or a requeue-PI waiter published on `uaddr`, `[REQUEUE-PI]` 6) would close a cycle
+    /// of PI waiters by sleeping: a walk that sees one, confirmed by an unchanged epoch
+    /// (`[PI-CHAIN]`).
     #[inline(never)]
-    fn pi_chain_closes(&self, me: u32, uaddr: usize) -> bool {
+    pub(crate) fn pi_chain_closes(&self, me: u32, uaddr: usize) -> bool {
         let epoch = self.pi_epoch();
         for _ in 0..CONFIRM_TRIES {
             let w0 = epoch.load(Ordering::Acquire);

@@ -29,17 +29,32 @@
 //!    call is made again, as on Linux); requeued, `ETIMEDOUT` or, interrupted, `EAGAIN` (Linux
 //!    does not restart a requeued waiter). A passed deadline wins over an interruption.
 //!
-//! Shared (not `FUTEX_PRIVATE_FLAG`) requeue-PI is the port's and the port has no operation for
-//! it yet: `ENOSYS` (docs/abi.md). A requeue does not run the deadlock walk for the waiters it
-//! moves (Linux's `rt_mutex_start_proxy_lock` does). A requeued waiter takes its effective
-//! priority (its own or the one it inherits, as it is at the requeue) and boosts the PI futex's
-//! owner (`[PI-BOOST]`, futex/src/boost.rs).
+//! 5. Shared (no `FUTEX_PRIVATE_FLAG`; one flag covers both addresses, so there is no mixed
+//!    form): lintel makes the checks before the keys' page lookups (the `EINVAL`s of 1 and 2,
+//!    alignment, `access_ok`, in Linux's order, with `second_key`'s rule for a misaligned
+//!    address after a shared one) and hands the call to the port
+//!    ([`lintel_kernel::SharedFutex::shared_wait_requeue_pi`], `shared_cmp_requeue_pi`), which
+//!    does the rest with Linux's semantics; an interrupted shared waiter still on `uaddr` is
+//!    restarted, a requeued one answers `EAGAIN` (the port's contract). A private waiter and a
+//!    shared requeuer (or the reverse) never meet, as on Linux.
+//! 6. The deadlock walk of a requeued waiter (Linux's `rt_mutex_start_proxy_lock`): when the
+//!    lock was not free, each waiter about to be requeued is first published on `uaddr2` and
+//!    run through the `[PI-CHAIN]` walk from `uaddr2` (its own tid in the word is a cycle at
+//!    once). A cycle (probed on 6.18): the publication is withdrawn, that waiter stays asleep
+//!    on `uaddr` in its place, the loop stops (the waiters requeued before it stay requeued)
+//!    and the requeuer gets `EDEADLK`, whatever it had done; `uaddr2` keeps `FUTEX_WAITERS`. A
+//!    lock taken for the first waiter needs no walk: its new owner sleeps on nothing.
+//!
+//! A requeued waiter takes its effective priority (its own or the one it inherits, as it is at
+//! the requeue) and boosts the PI futex's owner (`[PI-BOOST]`, futex/src/boost.rs).
 
 use crate::pi::{PI_BLOCKED, Step};
 use crate::sync::Ordering;
 use crate::table::{Key, Locked, Visit, Waiter, WakeList, lock_pair};
 use crate::{FutexError, FutexTable, Restart, Scope};
-use lintel_kernel::{Deadline, Errno, Kernel, NORMAL_PRIORITY, Wakeup};
+use core::sync::atomic::AtomicUsize;
+use lintel_kernel::abi::linux::FUTEX_TID_MASK;
+use lintel_kernel::{Deadline, Errno, Kernel, NORMAL_PRIORITY, SharedWaitError, Wakeup};
 
 /// What a CMP_REQUEUE_PI pass under the locks decided.
 enum Pass {
@@ -54,7 +69,7 @@ enum Pass {
 impl<K: Kernel> FutexTable<'_, K> {
     /// `futex(uaddr, FUTEX_WAIT_REQUEUE_PI[_PRIVATE], val, deadline, uaddr2, _)`: waits on
     /// `uaddr` until a `FUTEX_CMP_REQUEUE_PI` gives it the PI lock at `uaddr2` (rules
-    /// `[REQUEUE-PI]` 1, 4). `Ok` means the caller owns `uaddr2`.
+    /// `[REQUEUE-PI]` 1, 4, 5). `Ok` means the caller owns `uaddr2`.
     ///
     /// # References
     /// futex(2); Linux `kernel/futex/requeue.c` (`futex_wait_requeue_pi`).
@@ -69,12 +84,31 @@ impl<K: Kernel> FutexTable<'_, K> {
         if uaddr == uaddr2 {
             return Err(Errno::EINVAL.into());
         }
-        if scope == Scope::Shared {
-            return Err(Errno::ENOSYS.into());
-        }
         let key2 = self.key(uaddr2)?;
-        let key1 = self.key(uaddr)?;
+        // For a shared futex `uaddr2`'s key includes the page lookup, before `uaddr`'s
+        // alignment is looked at (see `second_key`).
+        let key1 = self.second_key(uaddr2, scope, self.key(uaddr))?;
         let k = self.kernel;
+        if scope == Scope::Shared {
+            // [REQUEUE-PI] 5.
+            return match k.shared_wait_requeue_pi(uaddr, val, deadline, uaddr2) {
+                Ok(()) => Ok(()),
+                Err(SharedWaitError::Errno(e)) => Err(e.into()),
+                // The port may have given up before its checks (an interrupt was already
+                // pending): Linux makes them before it looks at signals, so a key without a
+                // shared page (`EFAULT`, `uaddr2`'s first) or a changed value (`EAGAIN`) is the
+                // answer then, as the restarted call would give (see `wait_keyed`).
+                Err(SharedWaitError::Interrupted) => match self
+                    .shared_key(uaddr2)
+                    .and_then(|()| self.shared_key(uaddr))
+                    .and_then(|()| k.load_u32(uaddr))
+                {
+                    Err(e) => Err(e.into()),
+                    Ok(v) if v != val => Err(Errno::EAGAIN.into()),
+                    Ok(_) => Err(FutexError::Restart(Restart::NoIntr)),
+                },
+            };
+        }
         k.load_u32(uaddr)?; // fault the word in without the lock held (see `wait`)
         let bucket = self.bucket(key1);
         let me = k.current();
@@ -132,7 +166,7 @@ impl<K: Kernel> FutexTable<'_, K> {
                     self.kernel.locals()[PI_BLOCKED].store(0, Ordering::Relaxed);
                     self.pi_change_end();
                     let word = self.kernel.load_u32(key2).unwrap_or(0);
-                    owner.set(word & lintel_kernel::abi::linux::FUTEX_TID_MASK);
+                    owner.set(word & FUTEX_TID_MASK);
                 } else {
                     locked.remove_self(node);
                 }
@@ -143,7 +177,7 @@ impl<K: Kernel> FutexTable<'_, K> {
 
     /// `futex(uaddr, FUTEX_CMP_REQUEUE_PI[_PRIVATE], nr_wake, nr_requeue, uaddr2, val3)`:
     /// takes the PI lock at `uaddr2` for the first WAIT_REQUEUE_PI waiter on `uaddr` if it is
-    /// free (waking it), and requeues waiters onto `uaddr2` (rules `[REQUEUE-PI]` 2, 3).
+    /// free (waking it), and requeues waiters onto `uaddr2` (rules `[REQUEUE-PI]` 2, 3, 5, 6).
     /// Returns how many were woken or requeued.
     ///
     /// # References
@@ -161,12 +195,15 @@ impl<K: Kernel> FutexTable<'_, K> {
         if nr_wake < 0 || nr_requeue < 0 || uaddr == uaddr2 || nr_wake != 1 {
             return Err(Errno::EINVAL.into());
         }
-        if scope == Scope::Shared {
-            return Err(Errno::ENOSYS.into());
-        }
         let key1 = self.key(uaddr)?;
-        let key2 = self.key(uaddr2)?;
+        let key2 = self.second_key(uaddr, scope, self.key(uaddr2))?;
         let k = self.kernel;
+        if scope == Scope::Shared {
+            // [REQUEUE-PI] 5.
+            return k
+                .shared_cmp_requeue_pi(uaddr, uaddr2, nr_wake, nr_requeue, cmpval)
+                .map_err(Into::into);
+        }
         k.load_u32(uaddr)?; // fault the word in without the locks held
         let (b1, b2) = (self.bucket(key1), self.bucket(key2));
         let notify = |t| k.signal(t);
@@ -204,8 +241,8 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
     }
 
-    /// Rule `[REQUEUE-PI]` 2 under both bucket locks (`lk2` is `l1` when both keys share a
-    /// bucket). Sets `urgent` if it requeued a waiter more urgent than [`NORMAL_PRIORITY`]
+    /// Rules `[REQUEUE-PI]` 2 and 6 under both bucket locks (`lk2` is `l1` when both keys share
+    /// a bucket). Sets `urgent` if it requeued a waiter more urgent than [`NORMAL_PRIORITY`]
     /// (`[PI-BOOST]`).
     #[allow(clippy::too_many_arguments)]
     fn cmp_requeue_pi_locked(
@@ -236,59 +273,108 @@ impl<K: Kernel> FutexTable<'_, K> {
         if target != Some(key2) {
             return Err(Errno::EINVAL);
         }
-        // [PI-CHAIN]: the word's new owner, the dequeue and the requeued waiters' publications
-        // are one change.
+        // [PI-CHAIN]: the word's new owner and the dequeue are one change.
         self.pi_change_begin();
-        let pass = (|| {
-            let mut count: i64 = 0;
-            match self.lock_pi_atomic(lk2, uaddr2, key2, tid as u32, nr_requeue != 0)? {
-                Step::Acquired => {
-                    let mut first = true;
-                    l1.drain(list, None, |node| {
-                        if !first {
-                            Visit::Stop
-                        } else if node.key() == key1 {
-                            first = false;
-                            Visit::Wake
-                        } else {
-                            Visit::Skip
-                        }
-                    });
-                    count = 1;
-                }
-                Step::Wait => {}
-                Step::Retry => return Ok(Pass::Retry),
-                Step::NotHere(owner) => return Ok(Pass::NotHere(owner)),
-            }
-            let mut refused = false;
-            // Moved onto `lk2` even within one bucket, so that a requeued waiter queues behind
-            // the PI waiters already there, as in Linux's plist.
-            l1.drain(list, Some((Some(lk2), key2)), |node| {
-                if count > i64::from(nr_requeue) {
+        let step = self.lock_pi_atomic(lk2, uaddr2, key2, tid as u32, nr_requeue != 0);
+        let acquired = matches!(step, Ok(Step::Acquired));
+        if acquired {
+            let mut first = true;
+            l1.drain(list, None, |node| {
+                if !first {
                     Visit::Stop
-                } else if node.key() != key1 {
-                    Visit::Skip
-                } else if node.requeue_pi != Some(key2) {
-                    refused = true;
-                    Visit::Stop
+                } else if node.key() == key1 {
+                    first = false;
+                    Visit::Wake
                 } else {
-                    k.locals_of(node.thread)[PI_BLOCKED].store(uaddr2, Ordering::Relaxed);
-                    // A PI waiter queues with its effective priority (`[PI-BOOST]`; Linux's
-                    // proxy lock takes the task's priority as it is now).
-                    let prio = self.effective_priority(node.thread);
-                    node.set_prio(prio);
-                    *urgent |= prio < NORMAL_PRIORITY;
-                    count += 1;
-                    Visit::Move
+                    Visit::Skip
                 }
             });
-            if refused {
-                Err(Errno::EINVAL)
-            } else {
-                Ok(Pass::Done(count as u32))
-            }
-        })();
+        }
         self.pi_change_end();
-        pass
+        match step? {
+            Step::Acquired | Step::Wait => {}
+            Step::Retry => return Ok(Pass::Retry),
+            Step::NotHere(owner) => return Ok(Pass::NotHere(owner)),
+        }
+        // The owner of `uaddr2` when it was not free: it sets no word while FUTEX_WAITERS is
+        // set and we hold `uaddr2`'s bucket lock, so it stays the owner during the requeue.
+        let owner = if acquired {
+            0
+        } else {
+            k.load_u32(uaddr2)? & FUTEX_TID_MASK
+        };
+        let mut count = i64::from(acquired);
+        let (mut refused, mut deadlock, mut open) = (false, false, false);
+        // Moved onto `lk2` even within one bucket, so that a requeued waiter queues behind
+        // the PI waiters already there, as in Linux's plist.
+        l1.drain(list, Some((Some(lk2), key2)), |node| {
+            if open {
+                // The previous waiter's move is done: its change ends.
+                self.pi_change_end();
+                open = false;
+            }
+            if count > i64::from(nr_requeue) {
+                return Visit::Stop;
+            } else if node.key() != key1 {
+                return Visit::Skip;
+            } else if node.requeue_pi != Some(key2) {
+                refused = true;
+                return Visit::Stop;
+            }
+            let blocked = &k.locals_of(node.thread)[PI_BLOCKED];
+            // [REQUEUE-PI] 6: onto a lock someone else owns, the waiter is published first
+            // and then run through the deadlock walk.
+            if !acquired && self.proxy_closes(blocked, node.tid as u32, owner, uaddr2) {
+                deadlock = true;
+                return Visit::Stop;
+            }
+            // [PI-CHAIN]: the move and the publication are one change (ended above, or
+            // after the drain, once the move is done).
+            self.pi_change_begin();
+            open = true;
+            blocked.store(uaddr2, Ordering::Relaxed);
+            // A PI waiter queues with its effective priority (`[PI-BOOST]`; Linux's proxy lock
+            // takes the task's priority as it is now).
+            let prio = self.effective_priority(node.thread);
+            node.set_prio(prio);
+            *urgent |= prio < NORMAL_PRIORITY;
+            count += 1;
+            Visit::Move
+        });
+        if open {
+            self.pi_change_end();
+        }
+        if refused {
+            Err(Errno::EINVAL)
+        } else if deadlock {
+            Err(Errno::EDEADLK)
+        } else {
+            Ok(Pass::Done(count as u32))
+        }
+    }
+
+    /// Rule `[REQUEUE-PI]` 6 for one waiter (tid `tid`, its publication word `blocked`) about
+    /// to be requeued onto `uaddr2`, owned by `owner`: whether it would close a cycle of PI
+    /// waiters (Linux's `rt_mutex_start_proxy_lock`, whose chain walk enqueues the waiter
+    /// first and takes it off again on `EDEADLK`). It owns `uaddr2` itself: yes. Otherwise it
+    /// publishes `uaddr2` in one `[PI-CHAIN]` change, the walk runs from `uaddr2` as for a
+    /// LOCK_PI waiter (confirmed by an unchanged epoch), and on a cycle the publication is
+    /// withdrawn in another change. While published and not yet moved it is still asleep on
+    /// `uaddr` under our lock, so it can neither take nor release a lock: for every other
+    /// walk it is a waiter on `uaddr2`, as Linux's enqueued rt_mutex waiter is for its walks.
+    fn proxy_closes(&self, blocked: &AtomicUsize, tid: u32, owner: u32, uaddr2: usize) -> bool {
+        if tid == owner {
+            return true;
+        }
+        self.pi_change_begin();
+        blocked.store(uaddr2, Ordering::Relaxed);
+        self.pi_change_end();
+        if !self.pi_chain_closes(tid, uaddr2) {
+            return false;
+        }
+        self.pi_change_begin();
+        blocked.store(0, Ordering::Relaxed);
+        self.pi_change_end();
+        true
     }
 }

@@ -35,9 +35,8 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// Supported: `FUTEX_WAIT`, `WAKE`, `REQUEUE`, `CMP_REQUEUE`, `WAKE_OP`, `WAIT_BITSET`,
     /// `WAKE_BITSET`, each private or shared; `FUTEX_CLOCK_REALTIME` with `WAIT_BITSET` and
     /// `LOCK_PI2`; `LOCK_PI`, `LOCK_PI2`, `TRYLOCK_PI`, `UNLOCK_PI` (private in lintel's
-    /// table, shared through the port); `WAIT_REQUEUE_PI` and `CMP_REQUEUE_PI` (private; shared
-    /// ones return `ENOSYS`, docs/abi.md). `FUTEX_FD` and unknown commands return `ENOSYS` as
-    /// on Linux.
+    /// table, shared through the port); `WAIT_REQUEUE_PI` and `CMP_REQUEUE_PI` (likewise).
+    /// `FUTEX_FD` and unknown commands return `ENOSYS` as on Linux.
     ///
     /// # Safety
     /// As the syscall: `FUTEX_WAKE_OP` writes `*uaddr2`, so the caller vouches that the program

@@ -519,9 +519,9 @@ fn single_thread_cases() -> Vec<(String, Call)> {
                 c(src, wop, 1, Val2(1), Misaligned, wake_op(6, 0, 1, 0)),
             );
         }
-        // Requeue-PI, private (a shared one is ENOSYS in lintel: docs/abi.md). Nothing here
-        // blocks: values differ, deadlines have passed, or nobody waits.
-        if scope == PRIV {
+        // Requeue-PI, both scopes (a shared one is the port's once lintel's checks pass).
+        // Nothing here blocks: values differ, deadlines have passed, or nobody waits.
+        {
             let wrpi = linux::FUTEX_WAIT_REQUEUE_PI | scope;
             let crpi = linux::FUTEX_CMP_REQUEUE_PI | scope;
             add("wait_requeue_pi same address", c(W0, wrpi, 0, Zero, W0, 0));
@@ -538,11 +538,13 @@ fn single_thread_cases() -> Vec<(String, Call)> {
                     &format!("wait_requeue_pi mismatch, uaddr2 {n}"),
                     c(W0, wrpi, 1, Zero, a2, 0),
                 );
-                // A read-only uaddr2 whose page is not present yet is EFAULT on Linux (the
-                // read under the lock faults, and its fault path asks for write access); a
-                // present one is read, and with nobody waiting the answer is 0. lintel cannot
-                // see presence and answers as for a present page (docs/abi.md).
-                if !matches!(a2, ReadOnly) {
+                // A private read-only uaddr2 whose page is not present yet is EFAULT on
+                // Linux (the read under the lock faults, and its fault path asks for write
+                // access); a present one is read, and with nobody waiting the answer is 0.
+                // lintel cannot see presence and answers as for a present page
+                // (docs/abi.md). A shared one is EFAULT either way (its key needs write
+                // access), which the port's own call gives.
+                if scope != PRIV || !matches!(a2, ReadOnly) {
                     add(
                         &format!("cmp_requeue_pi nobody, uaddr2 {n}"),
                         c(W0, crpi, 1, Val2(1), a2, 0),
@@ -613,6 +615,28 @@ fn single_thread_cases() -> Vec<(String, Call)> {
                 "cmp_requeue_pi misaligned",
                 c(Misaligned, crpi, 1, Val2(1), W1, 0),
             );
+            // The key of the address checked first includes, for a shared futex, the page
+            // lookup, before the other's alignment: uaddr2 first for WAIT_REQUEUE_PI, uaddr
+            // first for CMP_REQUEUE_PI.
+            for (a, n) in [
+                (ReadOnly, "read-only"),
+                (Unmapped, "unmapped"),
+                (Null, "null"),
+                (W1, "mapped"),
+            ] {
+                add(
+                    &format!("wait_requeue_pi misaligned, uaddr2 {n}"),
+                    c(Misaligned, wrpi, 0, Zero, a, 0),
+                );
+                add(
+                    &format!("cmp_requeue_pi {n}, misaligned uaddr2"),
+                    c(a, crpi, 1, Val2(1), Misaligned, 0),
+                );
+                add(
+                    &format!("cmp_requeue_pi uaddr2 {n}, mismatch"),
+                    c(W0, crpi, 1, Val2(1), a, 7),
+                );
+            }
         }
         // Unknown commands.
         for cmd in [linux::FUTEX_FD, 14, 15, 0x7f] {
@@ -1894,6 +1918,7 @@ fn a_shared_wait_given_up_on_checks_the_key_then_the_value() {
 /// unlocks it once the requeue is done. The log names tids by thread number.
 fn requeue_pi_scenario(
     b: Backend,
+    scope: u32,
     waiters: usize,
     owned: bool,
     nr_requeue: u32,
@@ -1924,13 +1949,13 @@ fn requeue_pi_scenario(
                 Box::new([(t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64])
             });
             let tsp = ts.as_ref().map_or(0, |t| t.as_ptr() as usize);
-            let op = linux::FUTEX_WAIT_REQUEUE_PI | PRIV;
+            let op = linux::FUTEX_WAIT_REQUEUE_PI | scope;
             let r = b.futex(w0, op, 0, tsp, w1, 0);
             let word = a.word(1).load(Ordering::SeqCst);
             // Hold the lock until the main thread has logged the requeue.
             go_rx.recv().unwrap();
             let unlock =
-                (r == Ok(0)).then(|| b.futex(w1, linux::FUTEX_UNLOCK_PI | PRIV, 0, 0, 0, 0));
+                (r == Ok(0)).then(|| b.futex(w1, linux::FUTEX_UNLOCK_PI | scope, 0, 0, 0, 0));
             (r, word, unlock)
         }));
         let tid = rx.recv().unwrap();
@@ -1956,10 +1981,10 @@ fn requeue_pi_scenario(
     if let Some(op) = before {
         log.push(format!(
             "op {op:#x} on word 0: {:?}",
-            b.futex(w0, op | PRIV, 1, 1, w1, 0)
+            b.futex(w0, op | scope, 1, 1, w1, 0)
         ));
     }
-    let crpi = linux::FUTEX_CMP_REQUEUE_PI | PRIV;
+    let crpi = linux::FUTEX_CMP_REQUEUE_PI | scope;
     log.push(format!(
         "cmp_requeue_pi: {:?}, word 1 {}",
         b.futex(w0, crpi, 1, nr_requeue as usize, w1, 0),
@@ -1975,7 +2000,7 @@ fn requeue_pi_scenario(
     if owned {
         log.push(format!(
             "main unlock: {:?}",
-            b.futex(w1, linux::FUTEX_UNLOCK_PI | PRIV, 0, 0, 0, 0)
+            b.futex(w1, linux::FUTEX_UNLOCK_PI | scope, 0, 0, 0, 0)
         ));
     }
     // The waiters still on word 0: all of them onto word 1 (their count is the answer).
@@ -2001,7 +2026,8 @@ fn requeue_pi_scenario(
 /// lock taken for the first waiter (`FUTEX_WAITERS` with it only when more are to be
 /// requeued), a contended lock with waiters requeued and handed the lock one by one, one more
 /// than `nr_requeue` requeued when the lock was not free, requeued waiters timing out (the word
-/// keeps `FUTEX_WAITERS`), and plain ops refusing a requeue-PI waiter (`EINVAL`).
+/// keeps `FUTEX_WAITERS`), and plain ops refusing a requeue-PI waiter (`EINVAL`); private, and
+/// shared (the port's: on this host port, the host kernel's own).
 #[test]
 fn requeue_pi_matches_native() {
     /// Name, waiters, word 1 owned by main, `nr_requeue`, waiters' timeout, plain op first.
@@ -2041,14 +2067,179 @@ fn requeue_pi_matches_native() {
         ),
     ];
     let mut mismatches = Vec::new();
-    for (name, n, owned, nr, t, before) in cases {
-        let native = requeue_pi_scenario(Backend::Native, n, owned, nr, t, before);
-        let lintel = requeue_pi_scenario(Backend::Lintel, n, owned, nr, t, before);
-        if std::env::var_os("LINTEL_SHOW").is_some() {
-            eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
+    for scope in [PRIV, 0] {
+        for &(name, n, owned, nr, t, before) in &cases {
+            let name = format!("{name}{}", if scope == 0 { ", shared" } else { "" });
+            let native = requeue_pi_scenario(Backend::Native, scope, n, owned, nr, t, before);
+            let lintel = requeue_pi_scenario(Backend::Lintel, scope, n, owned, nr, t, before);
+            if std::env::var_os("LINTEL_SHOW").is_some() {
+                eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
+            }
+            if native != lintel {
+                mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
+            }
         }
-        if native != lintel {
-            mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_table_idle();
+}
+
+/// A requeue-PI waiter that would close a cycle of PI waiters (Linux's
+/// `rt_mutex_start_proxy_lock` runs the deadlock walk for each waiter it requeues): waiter `W`
+/// owns word 2 and sleeps in `FUTEX_WAIT_REQUEUE_PI` on word 0 for word 1 (timeout 700 ms),
+/// after `W1` (a waiter that owns nothing, with a timeout of 300 ms: it is gone before `B`
+/// releases word 1) if `w1_first`. With `cycle`, thread `B` owns word 1 and sleeps in LOCK_PI
+/// on word 2; without, `W` itself owns word 1. Then the main thread makes
+/// `FUTEX_CMP_REQUEUE_PI(word 0, 1, nr_requeue, word 1, 0)` twice; `W` and `W1` time out, `W`
+/// releases word 2, `B` takes and releases it and releases word 1. The log names tids by role.
+fn requeue_pi_deadlock_scenario(
+    b: Backend,
+    scope: u32,
+    cycle: bool,
+    w1_first: bool,
+    nr_requeue: u32,
+) -> Vec<String> {
+    let _ = lintel_table();
+    let arena = Arc::new(Arena::new());
+    for i in 0..3 {
+        arena.word(i).store(0, Ordering::SeqCst);
+    }
+    let (w0, w1, w2) = (arena.base, arena.base + 64, arena.base + 128);
+    let wrpi = linux::FUTEX_WAIT_REQUEUE_PI | scope;
+    let unlock = linux::FUTEX_UNLOCK_PI | scope;
+    let mono_in = |ms: i64| {
+        let (s, ns) = clock_now(false);
+        let t = s as i128 * 1_000_000_000 + ns as i128 + ms as i128 * 1_000_000;
+        Box::new([(t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64])
+    };
+    let wait_for_sleep = |tid: u32| {
+        let start = Instant::now();
+        while !blocked_in_futex(tid as i32) {
+            assert!(start.elapsed() < Duration::from_secs(10), "never slept");
+            thread::sleep(Duration::from_millis(1));
+        }
+    };
+    let mut names: Vec<(u32, &str)> = Vec::new();
+    let mut handles = Vec::new();
+    let spawn_waiter = |owns: &'static [usize], name: &'static str, ms: i64| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let a = arena.clone();
+        let h = thread::spawn(move || {
+            let me = gettid();
+            for &i in owns {
+                a.word(i).store(me, Ordering::SeqCst);
+            }
+            tx.send(me).unwrap();
+            let ts = mono_in(ms);
+            let r = b.futex(w0, wrpi, 0, ts.as_ptr() as usize, w1, 0);
+            let word = a.word(1).load(Ordering::SeqCst);
+            let mut out = vec![(r, word)];
+            if r == Ok(0) {
+                out.push((b.futex(w1, unlock, 0, 0, 0, 0), 0));
+            }
+            for &i in owns {
+                // The word after this unlock races with B taking and releasing it: not logged.
+                out.push((b.futex(a.base + 64 * i, unlock, 0, 0, 0, 0), 0));
+            }
+            (name, out)
+        });
+        let tid = rx.recv().unwrap();
+        wait_for_sleep(tid);
+        (tid, h)
+    };
+    if w1_first {
+        let (tid, h) = spawn_waiter(&[], "W1", 300);
+        names.push((tid, "W1"));
+        handles.push(h);
+    }
+    let (tid, h) = spawn_waiter(if cycle { &[2] } else { &[1, 2] }, "W", 700);
+    names.push((tid, "W"));
+    handles.push(h);
+    if cycle {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let a = arena.clone();
+        let h = thread::spawn(move || {
+            let me = gettid();
+            a.word(1).store(me, Ordering::SeqCst);
+            tx.send(me).unwrap();
+            let ts = realtime_in(5_000);
+            let lock = linux::FUTEX_LOCK_PI | scope;
+            let r = b.futex(w2, lock, 0, ts.as_ptr() as usize, 0, 0);
+            let mut out = vec![(r, a.word(2).load(Ordering::SeqCst))];
+            if r == Ok(0) {
+                out.push((
+                    b.futex(w2, unlock, 0, 0, 0, 0),
+                    a.word(2).load(Ordering::SeqCst),
+                ));
+            }
+            out.push((
+                b.futex(w1, unlock, 0, 0, 0, 0),
+                a.word(1).load(Ordering::SeqCst),
+            ));
+            ("B", out)
+        });
+        let tid = rx.recv().unwrap();
+        wait_for_sleep(tid);
+        names.push((tid, "B"));
+        handles.push(h);
+    }
+    let rel = |w: u32| -> String {
+        let t = w & 0x3fff_ffff;
+        match names.iter().find(|&&(x, _)| x == t) {
+            Some((_, n)) => format!("{:#x}|{n}", w & !0x3fff_ffff),
+            None => format!("{w:#x}"),
+        }
+    };
+    let crpi = linux::FUTEX_CMP_REQUEUE_PI | scope;
+    let mut log = Vec::new();
+    for call in ["cmp_requeue_pi", "again"] {
+        let r = b.futex(w0, crpi, 1, nr_requeue as usize, w1, 0);
+        log.push(format!(
+            "{call}: {r:?}, word 1 {}",
+            rel(arena.word(1).load(Ordering::SeqCst))
+        ));
+    }
+    for h in handles {
+        let (name, out) = h.join().unwrap();
+        for (r, w) in out {
+            log.push(format!("{name}: {r:?}, word {}", rel(w)));
+        }
+    }
+    for i in 0..3 {
+        log.push(format!(
+            "word {i} after: {}",
+            rel(arena.word(i).load(Ordering::SeqCst))
+        ));
+    }
+    log
+}
+
+/// `[REQUEUE-PI]` 6 against the host kernel: a requeue that would close a cycle is `EDEADLK`
+/// to the requeuer, the waiter stays on word 0 (the second requeue finds it first and fails
+/// the same way), the waiters requeued before it stay requeued, and the lock keeps
+/// `FUTEX_WAITERS`; a waiter owning the lock it would be requeued to is a cycle too. Private
+/// (lintel's walk) and shared (the port's).
+#[test]
+fn requeue_pi_deadlock_matches_native() {
+    let cases = [
+        ("cycle", true, false, 1),
+        ("cycle, nr_requeue 0", true, false, 0),
+        ("cycle behind a waiter", true, true, 2),
+        ("cycle behind a waiter, nr_requeue 0", true, true, 0),
+        ("waiter owns the lock, behind a waiter", false, true, 1),
+    ];
+    let mut mismatches = Vec::new();
+    for scope in [PRIV, 0] {
+        for &(name, cycle, w1_first, nr) in &cases {
+            let name = format!("{name}{}", if scope == 0 { ", shared" } else { "" });
+            let native = requeue_pi_deadlock_scenario(Backend::Native, scope, cycle, w1_first, nr);
+            let lintel = requeue_pi_deadlock_scenario(Backend::Lintel, scope, cycle, w1_first, nr);
+            if std::env::var_os("LINTEL_SHOW").is_some() {
+                eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
+            }
+            if native != lintel {
+                mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
+            }
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
@@ -2059,19 +2250,55 @@ fn requeue_pi_matches_native() {
 /// were probed on 6.18 with a handler installed without `SA_RESTART`): still on the plain futex,
 /// the call is restarted (`ERESTARTNOINTR`, 513: the thread kept waiting and was then requeued
 /// and woken with the lock); once requeued onto the PI futex it ends with `EAGAIN` and leaves
-/// the lock to its owner (the word keeps `FUTEX_WAITERS`, the unlock then frees it).
+/// the lock to its owner (the word keeps `FUTEX_WAITERS`, the unlock then frees it). An
+/// interrupt pending before a call whose value differs is `EAGAIN` (Linux compares first).
+/// Private and shared alike.
 #[test]
 fn requeue_pi_interruptions_are_linuxs() {
+    for scope in [PRIV, 0] {
+        requeue_pi_interruptions(scope);
+    }
+}
+
+/// [`requeue_pi_interruptions_are_linuxs`] in one scope (a shared waiter is the host port's:
+/// the host kernel's own waiter in the restartable window).
+fn requeue_pi_interruptions(scope: u32) {
     use lintel_kernel::{Notify, Threads};
     let _ = lintel_table();
     let arena = Arc::new(Arena::new());
     let (w0, w1) = (arena.addr(Addr::W0), arena.addr(Addr::W1));
-    let wrpi = linux::FUTEX_WAIT_REQUEUE_PI | PRIV;
+    let wrpi = linux::FUTEX_WAIT_REQUEUE_PI | scope;
     // Early: an interrupt already pending.
     PORT.interrupt(PORT.current());
     let r = Backend::Lintel.futex(w0, wrpi, 0, 0, w1, 0);
     assert!(PORT.take_interrupt(), "the interrupt was consumed");
-    assert_eq!(r, Err(513), "ERESTARTNOINTR");
+    assert_eq!(r, Err(513), "ERESTARTNOINTR, scope {scope:#x}");
+    // Early, but the value differs: Linux compares before it looks at signals.
+    PORT.interrupt(PORT.current());
+    let r = Backend::Lintel.futex(w0, wrpi, 1, 0, w1, 0);
+    assert!(PORT.take_interrupt(), "the interrupt was consumed");
+    assert_eq!(r, Err(libc::EAGAIN), "scope {scope:#x}");
+    // Waiting on word 0, then interrupted: restarted.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = thread::spawn(move || {
+        tx.send((gettid(), PORT.current())).unwrap();
+        let r = Backend::Lintel.futex(w0, wrpi, 0, 0, w1, 0);
+        let interrupted = PORT.take_interrupt();
+        (r, interrupted)
+    });
+    let (tid, handle) = rx.recv().unwrap();
+    let start = Instant::now();
+    while !blocked_in_futex(tid as i32) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "waiter never slept"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    PORT.interrupt(handle);
+    let (r, interrupted) = waiter.join().unwrap();
+    assert_eq!(r, Err(513), "ERESTARTNOINTR, scope {scope:#x}");
+    assert!(interrupted);
     // Requeued, then interrupted.
     let me = gettid();
     arena.word(1).store(me, Ordering::SeqCst);
@@ -2091,15 +2318,15 @@ fn requeue_pi_interruptions_are_linuxs() {
         );
         thread::sleep(Duration::from_millis(1));
     }
-    let crpi = linux::FUTEX_CMP_REQUEUE_PI | PRIV;
+    let crpi = linux::FUTEX_CMP_REQUEUE_PI | scope;
     assert_eq!(Backend::Lintel.futex(w0, crpi, 1, 1, w1, 0), Ok(1));
     assert_eq!(arena.word(1).load(Ordering::SeqCst), 0x8000_0000 | me);
     PORT.interrupt(handle);
     let (r, interrupted) = waiter.join().unwrap();
-    assert_eq!(r, Err(libc::EAGAIN));
+    assert_eq!(r, Err(libc::EAGAIN), "scope {scope:#x}");
     assert!(interrupted);
     assert_eq!(arena.word(1).load(Ordering::SeqCst), 0x8000_0000 | me);
-    let unlock = linux::FUTEX_UNLOCK_PI | PRIV;
+    let unlock = linux::FUTEX_UNLOCK_PI | scope;
     assert_eq!(Backend::Lintel.futex(w1, unlock, 0, 0, 0, 0), Ok(0));
     assert_eq!(arena.word(1).load(Ordering::SeqCst), 0);
     assert_table_idle();

@@ -7,6 +7,14 @@
 //! one comes back `-EINTR`). A wake that raced with the interrupt wins: the kernel returns 0
 //! for a woken waiter even with a signal pending, and that is reported as woken.
 //! The wake, requeue and wake-op operations are non-blocking and pass straight through.
+//!
+//! `FUTEX_WAIT_REQUEUE_PI` runs in the window too. A waiter still on its first futex that a
+//! host signal reaches is restarted by the kernel (`ERESTARTNOINTR`): abandoned if it was an
+//! interrupt, made again otherwise. A waiter already requeued onto the PI futex comes back
+//! `-EAGAIN` from any host signal with a handler, as Linux's own waiter does from any handled
+//! signal; the host port cannot tell which host signal that was, so a host signal that is not an
+//! interruption (a kick, a signal from outside that the program blocks) also ends a requeued
+//! shared waiter with `EAGAIN` where Linux would have kept it waiting (docs/abi.md).
 
 use lintel_kernel::abi::Timespec;
 use lintel_kernel::{Deadline, Errno, Notify, SharedFutex, SharedWaitError};
@@ -105,6 +113,52 @@ unsafe impl SharedFutex for Host {
             Window::Done(0) => Ok(()),
             Window::Done(r) => Err(SharedWaitError::Errno(errno(r))),
         }
+    }
+
+    fn shared_wait_requeue_pi(
+        &self,
+        addr: usize,
+        expected: u32,
+        deadline: Option<Deadline>,
+        addr2: usize,
+    ) -> Result<(), SharedWaitError> {
+        let (ts, clock_flag) = timeout_arg(deadline.as_ref());
+        let ts_ptr = ts.as_ref().map_or(0, |ts| ts as *const Timespec as usize);
+        let op = (g::FUTEX_WAIT_REQUEUE_PI | clock_flag) as usize;
+        let args = [addr, op, expected as usize, ts_ptr, addr2, 0];
+        // SAFETY: WAIT_REQUEUE_PI reads the word at `addr` and, once the waiter owns the lock
+        // at `addr2`, writes that word (the owner fix-up), as Linux would for the program that
+        // asked; the timespec outlives the call. A waiter interrupted while still on `addr` is
+        // restarted by the kernel (ERESTARTNOINTR), rewound onto the window's syscall
+        // instruction, where an interrupt abandons it with no effect; a requeued one comes back
+        // with -EAGAIN by itself (the kernel does not restart it), which is its answer.
+        match unsafe { window::run(nr::FUTEX, args) } {
+            Window::Abandoned | Window::NotStarted => Err(SharedWaitError::Interrupted),
+            Window::Done(0) => Ok(()),
+            Window::Done(r) => Err(SharedWaitError::Errno(errno(r))),
+        }
+    }
+
+    fn shared_cmp_requeue_pi(
+        &self,
+        addr: usize,
+        addr2: usize,
+        nr_wake: i32,
+        nr_requeue: i32,
+        expected: u32,
+    ) -> Result<u32, Errno> {
+        // SAFETY: CMP_REQUEUE_PI writes the lock word at `addr2` (taking it for a waiter, or
+        // setting FUTEX_WAITERS) as Linux would for the program that asked; it never blocks.
+        count(unsafe {
+            syscall::futex(
+                addr as *const u32,
+                g::FUTEX_CMP_REQUEUE_PI,
+                nr_wake as u32,
+                nr_requeue as u32 as usize,
+                addr2,
+                expected,
+            )
+        })
     }
 
     fn shared_unlock_pi(&self, addr: usize) -> Result<(), Errno> {

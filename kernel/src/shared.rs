@@ -73,6 +73,43 @@ pub unsafe trait SharedFutex {
     /// `FUTEX_UNLOCK_PI` on a shared word.
     fn shared_unlock_pi(&self, addr: usize) -> Result<(), Errno>;
 
+    /// `FUTEX_WAIT_REQUEUE_PI` on shared words: waits on `addr` while it holds `expected`
+    /// until a shared `FUTEX_CMP_REQUEUE_PI` from `addr` to `addr2` gives the calling thread
+    /// the priority-inheritance lock at `addr2` (`Ok`: the caller owns it), either at once or
+    /// after requeuing it onto `addr2` as a `LOCK_PI` waiter; the absolute `deadline` ends the
+    /// wait wherever the waiter is (`ETIMEDOUT`). Linux's checks and errors, in Linux's order:
+    /// `addr2`'s key (write access: `EFAULT` for memory with no writable shared key), `addr`'s,
+    /// both keys the same futex (`EINVAL`), the value (`EAGAIN`).
+    ///
+    /// Interruption ([`crate::Notify::interrupt`]) follows Linux's
+    /// `futex_requeue_pi_wakeup_sync`: a waiter still queued on `addr` (or not yet queued)
+    /// returns [`SharedWaitError::Interrupted`], dequeued and with no effect (lintel restarts
+    /// the call, `ERESTARTNOINTR`, as Linux does); one already requeued onto `addr2` leaves
+    /// that queue without the lock and returns `EAGAIN` (Linux does not restart a requeued
+    /// waiter); one the requeue or an unlock handed the lock to returns `Ok`.
+    fn shared_wait_requeue_pi(
+        &self,
+        addr: usize,
+        expected: u32,
+        deadline: Option<Deadline>,
+        addr2: usize,
+    ) -> Result<(), SharedWaitError>;
+
+    /// `FUTEX_CMP_REQUEUE_PI` on shared words (`nr_wake` is 1, the addresses differ and the
+    /// counts are not negative: lintel checked): `EAGAIN` unless `*addr == expected`; takes
+    /// the lock at `addr2` for the first `FUTEX_WAIT_REQUEUE_PI` waiter on `addr` if it is
+    /// free, and requeues waiters onto `addr2` with Linux's rules (keys, `EINVAL` for a waiter
+    /// of another kind or for another `addr2`, `EDEADLK` from the deadlock walk of a requeued
+    /// waiter); returns woken + requeued. It never blocks.
+    fn shared_cmp_requeue_pi(
+        &self,
+        addr: usize,
+        addr2: usize,
+        nr_wake: i32,
+        nr_requeue: i32,
+        expected: u32,
+    ) -> Result<u32, Errno>;
+
     /// `FUTEX_WAKE_OP` with Linux's encoded operation; returns the total woken.
     fn shared_wake_op(
         &self,

@@ -630,8 +630,8 @@ unsafe impl UserMemory for LoomKernel {
 // unlocking; a waiter returns `Ok` exactly when a wake dequeued it (a token that finds it still
 // queued is stale and it sleeps again), and a timeout or interruption dequeues it and returns
 // `ETIMEDOUT` or `Interrupted` without consuming a wake ([`Notify::wait`] returns promptly on
-// an interrupt). `EFAULT` for a word the model does not have. Requeue, wake-op and PI are not
-// modelled (`ENOSYS`, no effect).
+// an interrupt). `EFAULT` for a word the model does not have. Requeue, wake-op, PI and
+// requeue-PI are not modelled (`ENOSYS`, no effect).
 unsafe impl SharedFutex for LoomKernel {
     fn shared_wait(
         &self,
@@ -690,6 +690,27 @@ unsafe impl SharedFutex for LoomKernel {
     }
 
     fn shared_unlock_pi(&self, _addr: usize) -> Result<(), Errno> {
+        Err(Errno::ENOSYS)
+    }
+
+    fn shared_wait_requeue_pi(
+        &self,
+        _addr: usize,
+        _expected: u32,
+        _deadline: Option<Deadline>,
+        _addr2: usize,
+    ) -> Result<(), SharedWaitError> {
+        Err(SharedWaitError::Errno(Errno::ENOSYS))
+    }
+
+    fn shared_cmp_requeue_pi(
+        &self,
+        _addr: usize,
+        _addr2: usize,
+        _nr_wake: i32,
+        _nr_requeue: i32,
+        _expected: u32,
+    ) -> Result<u32, Errno> {
         Err(Errno::ENOSYS)
     }
 

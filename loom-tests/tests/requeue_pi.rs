@@ -12,8 +12,8 @@
 #![cfg(lintel_loom)]
 
 use lintel_futex::{FutexError, Scope};
-use lintel_kernel::Errno;
 use lintel_kernel::abi::linux as l;
+use lintel_kernel::{Errno, Notify};
 use lintel_loom_tests::{Coverage, Model, check};
 use loom::sync::atomic::Ordering;
 
@@ -111,6 +111,85 @@ fn proxy_acquisition_vs_timeout() {
             "timed out first"
         });
         assert_eq!(word(&m, 1), 0);
+        assert_eq!(m.table().waiters(), 0);
+    });
+    cov.assert_all();
+}
+
+/// `[REQUEUE-PI]` 6, the deadlock walk of a requeued waiter against a LOCK_PI closing the same
+/// cycle: `W` (tid 2) owns word 2 and sleeps in WAIT_REQUEUE_PI on word 0 for word 1 (untimed);
+/// `C` (tid 3) owns word 1 and locks word 2 (untimed) while the main thread requeues `W` onto
+/// word 1. Whatever the interleaving, the cycle is never left unreported (loom reports the
+/// deadlock of two sleepers if it is): the LOCK_PI is refused (`W` was requeued first; `C`
+/// releases word 1, which is handed to `W`), or the requeue is (`EDEADLK`, `W` still on word
+/// 0; the main thread interrupts it, it is restarted, and it releases word 2 to `C`), or both.
+/// Every word ends free with nobody queued.
+#[test]
+fn requeue_deadlock_walk_vs_lock_pi() {
+    const WT: u32 = 2;
+    const CT: u32 = 3;
+    let cov = Coverage::new(&["requeue refused", "lock_pi refused"]);
+    let c = cov.clone();
+    check(move || {
+        let m = Model::new(1, &[0, CT, WT]);
+        let w = m.spawn(|m| {
+            let t = m.table();
+            let r = t.wait_requeue_pi(m.addr(0), 0, None, m.addr(1), P);
+            let got = match r {
+                Ok(()) => {
+                    assert_eq!(word(m, 1) & l::FUTEX_TID_MASK, WT, "W returned 0 unowned");
+                    assert_eq!(t.unlock_pi(m.addr(1), P), Ok(()));
+                    true
+                }
+                Err(FutexError::Restart(_)) => {
+                    assert!(m.kernel.take_interrupt(), "restarted without an interrupt");
+                    false
+                }
+                Err(e) => panic!("W: unexpected {e:?}"),
+            };
+            assert_eq!(t.unlock_pi(m.addr(2), P), Ok(()));
+            got
+        });
+        m.until_waiting(w.tid);
+        let cc = m.spawn(|m| {
+            let t = m.table();
+            let ok = match t.lock_pi(m.addr(2), None, false, P) {
+                Ok(()) => {
+                    assert_eq!(word(m, 2) & l::FUTEX_TID_MASK, CT);
+                    assert_eq!(t.unlock_pi(m.addr(2), P), Ok(()));
+                    true
+                }
+                Err(e) if e == FutexError::from(Errno::EDEADLK) => false,
+                Err(e) => panic!("C: unexpected {e:?}"),
+            };
+            assert_eq!(t.unlock_pi(m.addr(1), P), Ok(()));
+            ok
+        });
+        let t = m.table();
+        let requeue = t.cmp_requeue_pi(m.addr(0), m.addr(1), 1, 1, 0, P);
+        match requeue {
+            Ok(n) => assert_eq!(n, 1, "W was waiting"),
+            Err(e) => {
+                assert_eq!(e, FutexError::from(Errno::EDEADLK));
+                m.kernel.interrupt(w.tid);
+            }
+        }
+        let (w_got, c_ok) = (w.join(), cc.join());
+        assert_eq!(
+            w_got,
+            requeue.is_ok(),
+            "W owns word 1 exactly when it was requeued"
+        );
+        if requeue.is_err() {
+            c.hit("requeue refused");
+        }
+        if !c_ok {
+            c.hit("lock_pi refused");
+        }
+        assert!(requeue.is_err() || !c_ok, "a cycle nobody was told of");
+        for i in 0..3 {
+            assert_eq!(word(&m, i), 0, "word {i}");
+        }
         assert_eq!(m.table().waiters(), 0);
     });
     cov.assert_all();

@@ -305,6 +305,25 @@ unsafe impl SharedFutex for StdKernel {
     fn shared_unlock_pi(&self, _addr: usize) -> Result<(), Errno> {
         Err(Errno::ENOSYS)
     }
+    fn shared_wait_requeue_pi(
+        &self,
+        _addr: usize,
+        _expected: u32,
+        _deadline: Option<Deadline>,
+        _addr2: usize,
+    ) -> Result<(), SharedWaitError> {
+        Err(SharedWaitError::Errno(Errno::ENOSYS))
+    }
+    fn shared_cmp_requeue_pi(
+        &self,
+        _addr: usize,
+        _addr2: usize,
+        _nr_wake: i32,
+        _nr_requeue: i32,
+        _expected: u32,
+    ) -> Result<u32, Errno> {
+        Err(Errno::ENOSYS)
+    }
     fn shared_wake(&self, addr: usize, nr_wake: i32, bitset: u32) -> Result<u32, Errno> {
         ret(sys_futex(
             addr,
