@@ -44,6 +44,21 @@
 //!    on `uaddr` in its place, the loop stops (the waiters requeued before it stay requeued)
 //!    and the requeuer gets `EDEADLK`, whatever it had done; `uaddr2` keeps `FUTEX_WAITERS`. A
 //!    lock taken for the first waiter needs no walk: its new owner sleeps on nothing.
+//!    The publication before the move is the one exception to `[PI-CHAIN]`'s "a thread
+//!    publishes `L` exactly while queued on `L`": during the walk the waiter publishes
+//!    `uaddr2` while still queued on `uaddr`. The argument holds as written, because what it
+//!    needs of a publishing thread holds of this one too: it sleeps inside lintel and cannot
+//!    leave (it needs `uaddr`'s bucket lock, which the requeuer holds) or take or release a
+//!    lock, and its publication begins and ends in changes. Other walks see it as a waiter
+//!    on `uaddr2`, as Linux's walks see the rt_mutex waiter that `rt_mutex_start_proxy_lock`
+//!    enqueues before its own walk and removes on `EDEADLK`; a LOCK_PI racing the requeue may
+//!    therefore be refused for that cycle too, as on Linux. The requeuer's walk runs with no
+//!    change of its own in progress (the confirmation needs none anywhere), under both bucket
+//!    locks; a thread inside a change never waits for a bucket lock, so the walk's wait for
+//!    the epoch to settle always ends. (`[PI-BOOST]`'s `pi_reposition`, which looks for a
+//!    publishing thread's node under `uaddr2`'s bucket lock, finds it moved or not there: a
+//!    node gone, whose event makes its own update.) loom `requeue_pi`
+//!    `requeue_deadlock_walk_vs_lock_pi`.
 //!
 //! A requeued waiter takes its effective priority (its own or the one it inherits, as it is at
 //! the requeue) and boosts the PI futex's owner (`[PI-BOOST]`, futex/src/boost.rs).
