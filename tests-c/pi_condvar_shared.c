@@ -5,9 +5,12 @@
  * 40000 items through a bounded queue in that page, so the mutex's owner, its waiters and the
  * requeued waiters belong to either process; then two threads in each process wait for a flag
  * the parent broadcasts (with the mutex free: the first waiter is given the mutex at once, the
- * others requeued onto it, across processes). */
+ * others requeued onto it, across processes). Last, signals with a handler (no SA_RESTART) to
+ * a waiter: still on the condvar it is restarted and keeps waiting (ERESTARTNOINTR); requeued
+ * onto the mutex it returns EAGAIN without the mutex. */
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -32,7 +35,7 @@ struct cond {
 /* Everything the two processes share. */
 struct shared {
 	_Atomic unsigned mutex; /* the PI futex word: 0 or the owner's tid (| FUTEX_WAITERS) */
-	struct cond not_empty, not_full, flag_set, flag_waiting;
+	struct cond not_empty, not_full, flag_set, flag_waiting, sig_cond;
 	int queue[SLOTS], head, len;
 	long sum;
 	int flag, flagged, waiting;
@@ -145,6 +148,82 @@ static void two_threads(void *(*fn)(void *), long a0, long a1)
 		EXPECT(pthread_join(t[i], 0), 0);
 }
 
+static volatile sig_atomic_t hits;
+
+static void handler(int sig)
+{
+	(void)sig;
+	hits++;
+}
+
+static _Atomic int sig_tid, sig_done;
+static long sig_result;
+
+/* Waits on sig_cond for the mutex, untimed; the outcome in sig_result (0 or an errno). */
+static void *sig_waiter(void *arg)
+{
+	(void)arg;
+	atomic_store(&sig_tid, (int)tid());
+	unsigned seq = atomic_load(&s->sig_cond.seq);
+	long r = futex(&s->sig_cond.seq, FUTEX_WAIT_REQUEUE_PI, seq, 0, &s->mutex, 0);
+	sig_result = r == 0 ? 0 : errno;
+	if (r == 0)
+		unlock();
+	atomic_store(&sig_done, 1);
+	return 0;
+}
+
+/* Whether thread `t` of this process sleeps in futex(2) (musl on Linux: its own call; lintel:
+ * the host call it makes for a shared futex). */
+static int sleeps_in_futex(int t)
+{
+	char path[64], buf[64] = { 0 };
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", t);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	int n = fread(buf, 1, sizeof buf - 1, f) > 0 && atoi(buf) == SYS_futex;
+	fclose(f);
+	return n;
+}
+
+static void signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGUSR1, &sa, 0) == 0);
+	pthread_t t;
+	EXPECT(pthread_create(&t, 0, sig_waiter, 0), 0);
+	while (!atomic_load(&sig_tid) || !sleeps_in_futex(atomic_load(&sig_tid)))
+		sleep_ms(1);
+	for (int i = 0; i < 3; i++) {
+		EXPECT(pthread_kill(t, SIGUSR1), 0);
+		sleep_ms(20);
+	}
+	printf("on the condvar, 3 signals: handler ran %d times, still waiting %s\n", (int)hits,
+	       yesno(!atomic_load(&sig_done)));
+	lock();
+	/* Until the waiter is back in its (restarted) wait: then it is requeued onto the mutex,
+	 * which this thread owns. */
+	unsigned seq = atomic_load(&s->sig_cond.seq);
+	long r;
+	while ((r = futex(&s->sig_cond.seq, FUTEX_CMP_REQUEUE_PI, 1, 1, &s->mutex, seq)) == 0)
+		sleep_ms(1);
+	printf("cmp_requeue_pi: %ld, mutex has waiters %s\n", r,
+	       yesno(atomic_load(&s->mutex) & 0x80000000u));
+	while (!sleeps_in_futex(atomic_load(&sig_tid)))
+		sleep_ms(1);
+	EXPECT(pthread_kill(t, SIGUSR1), 0);
+	EXPECT(pthread_join(t, 0), 0);
+	printf("requeued, 1 signal: %s, handler ran %d times, mutex still mine %s\n",
+	       sig_result == EAGAIN ? "EAGAIN" : sig_result ? "other error" : "0", (int)hits,
+	       yesno((atomic_load(&s->mutex) & FUTEX_TID_MASK) == tid()));
+	unlock();
+	printf("mutex free: %s\n", yesno(atomic_load(&s->mutex) == 0));
+}
+
 int main(void)
 {
 	s = mmap(0, sizeof *s, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -188,5 +267,6 @@ int main(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	printf("broadcast across 2 processes: %d of 4 waiters saw the flag; mutex free: %s\n",
 	       s->flagged, yesno(atomic_load(&s->mutex) == 0));
+	signals();
 	return 0;
 }
