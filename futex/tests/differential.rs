@@ -2084,6 +2084,69 @@ fn requeue_pi_matches_native() {
     assert_table_idle();
 }
 
+/// One flag (`FUTEX_PRIVATE_FLAG`) covers both addresses of a requeue-PI call, so the only
+/// mixing is between calls: a waiter of one scope and a requeue of the other never meet (the
+/// requeue finds nobody: 0, and the word stays as it was). Then the requeue of the waiter's
+/// own scope takes the lock for it.
+#[test]
+fn requeue_pi_scopes_do_not_meet() {
+    let _ = lintel_table();
+    let mut mismatches = Vec::new();
+    for (wscope, rscope) in [(PRIV, 0), (0, PRIV)] {
+        let run = |b: Backend| -> Vec<String> {
+            let arena = Arc::new(Arena::new());
+            arena.word(0).store(0, Ordering::SeqCst);
+            arena.word(1).store(0, Ordering::SeqCst);
+            let (w0, w1) = (arena.addr(Addr::W0), arena.addr(Addr::W1));
+            let (tx, rx) = std::sync::mpsc::channel();
+            let a = arena.clone();
+            let h = thread::spawn(move || {
+                tx.send(gettid()).unwrap();
+                let (s, ns) = clock_now(false);
+                let t = s as i128 * 1_000_000_000 + ns as i128 + 300_000_000;
+                let ts = [(t / 1_000_000_000) as i64, (t % 1_000_000_000) as i64];
+                let op = linux::FUTEX_WAIT_REQUEUE_PI | wscope;
+                let r = b.futex(w0, op, 0, ts.as_ptr() as usize, w1, 0);
+                let owned = a.word(1).load(Ordering::SeqCst) & 0x3fff_ffff == gettid();
+                let unlock =
+                    (r == Ok(0)).then(|| b.futex(w1, linux::FUTEX_UNLOCK_PI | wscope, 0, 0, 0, 0));
+                (r, owned, unlock)
+            });
+            let tid = rx.recv().unwrap();
+            let start = Instant::now();
+            while !blocked_in_futex(tid as i32) {
+                assert!(start.elapsed() < Duration::from_secs(10), "never slept");
+                thread::sleep(Duration::from_millis(1));
+            }
+            let other = linux::FUTEX_CMP_REQUEUE_PI | rscope;
+            let own = linux::FUTEX_CMP_REQUEUE_PI | wscope;
+            let mut log = vec![
+                format!("other scope: {:?}", b.futex(w0, other, 1, 1, w1, 0)),
+                format!("word 1 {:#x}", arena.word(1).load(Ordering::SeqCst)),
+                format!("own scope: {:?}", b.futex(w0, own, 1, 1, w1, 0)),
+            ];
+            let (r, owned, unlock) = h.join().unwrap();
+            log.push(format!("waiter: {r:?}, owned {owned}, unlock {unlock:?}"));
+            log.push(format!(
+                "word 1 {:#x}",
+                arena.word(1).load(Ordering::SeqCst)
+            ));
+            log
+        };
+        let (native, lintel) = (run(Backend::Native), run(Backend::Lintel));
+        if std::env::var_os("LINTEL_SHOW").is_some() {
+            eprintln!("waiter {wscope:#x}: native {native:?}\nlintel {lintel:?}");
+        }
+        if native != lintel {
+            mismatches.push(format!(
+                "waiter scope {wscope:#x}:\n  native {native:?}\n  lintel {lintel:?}"
+            ));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_table_idle();
+}
+
 /// A requeue-PI waiter that would close a cycle of PI waiters (Linux's
 /// `rt_mutex_start_proxy_lock` runs the deadlock walk for each waiter it requeues): waiter `W`
 /// owns word 2 and sleeps in `FUTEX_WAIT_REQUEUE_PI` on word 0 for word 1 (timeout 700 ms),
