@@ -27,8 +27,9 @@
 //!   1..=128 and `waiters` non-null (`EINVAL`); the timeout as `futex_wait`'s, checked before
 //!   any entry; then every entry copied and checked, then every key, then each entry queued in
 //!   turn while its word holds its value (`EAGAIN` otherwise). Woken, it returns the index of
-//!   a woken entry; interrupted, `ERESTARTSYS`. Shared entries are the port's (see
-//!   [`FutexTable::futex_waitv2`]).
+//!   a woken entry; interrupted, `ERESTARTSYS`. Shared entries are the port's: a call of
+//!   shared entries only goes to it whole, a mixed one waits on its shared entries through it
+//!   (see [`FutexTable::futex_waitv2`]).
 //!
 //! `FUTEX2_NUMA`: the futex is two words, the value and a NUMA node; the pair must be 8-byte
 //! aligned and below the end of user space, the node word is read (`EFAULT`), a node that is
@@ -45,7 +46,7 @@ use crate::wait_wake::Slept;
 use crate::{FutexError, FutexTable, Restart, Scope};
 use lintel_kernel::abi::linux;
 use lintel_kernel::time::timespec_to_ns;
-use lintel_kernel::{ClockId, Deadline, Errno, Kernel, Wakeup};
+use lintel_kernel::{ClockId, Deadline, Errno, Kernel, SharedWaitError, SharedWaitv, Wakeup};
 
 /// `FUTEX2_VALID_MASK` (Linux 6.16 and later: with `NUMA` and `MPOL`).
 const VALID_MASK: u32 =
@@ -238,10 +239,12 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// ([`Restart::Syscall`]). `EAGAIN` if a value differs when its turn comes (entries are
     /// queued in order; a futex woken meanwhile wins).
     ///
-    /// `Ok(None)`: an entry is shared. The port's shared futexes have no wait on several words,
-    /// so the caller hands the whole call to the port (on the host port, the host kernel, which
-    /// is where lintel's shared futexes live). Every check that comes before an entry's key is
-    /// made first, so the port sees only calls that parse.
+    /// `Ok(None)`: every entry is shared (or the port cannot wait on shared words together with
+    /// lintel's: `ENOSYS`), so the caller hands the whole call to the port (on the host port,
+    /// the host kernel, which is where lintel's shared futexes live). Every check that comes
+    /// before an entry's key is made first, so the port sees only calls that parse. A call
+    /// with private and shared entries queues the private ones here and waits on the shared
+    /// ones through [`lintel_kernel::SharedFutex::shared_waitv`].
     ///
     /// Stack: the waiter nodes live on the caller's stack, as for every lintel wait, in an
     /// array of 4, 16 or 128 nodes by `nr_futexes` (about 64 bytes each with the host port).
@@ -277,10 +280,12 @@ impl<K: Kernel> FutexTable<'_, K> {
         }
     }
 
-    /// [`futex_waitv2`](Self::futex_waitv2) for `nr <= N` entries, with arrays of `N`.
+    /// [`futex_waitv2`](Self::futex_waitv2) for `nr <= N` entries, with arrays of `N`. Never
+    /// inlined: the caller's frame would then hold the arrays of every `N`, whatever `nr`.
     ///
     /// # Safety
     /// As [`futex_waitv2`](Self::futex_waitv2).
+    #[inline(never)]
     unsafe fn waitv_in<const N: usize>(
         &self,
         waiters: usize,
@@ -298,26 +303,119 @@ impl<K: Kernel> FutexTable<'_, K> {
             words[i] = (e.uaddr, e.val);
             flags[i] = e.flags;
         }
-        if flags[..nr].iter().any(|f| f.scope == Scope::Shared) {
+        let shared = |i: usize| flags[i].scope == Scope::Shared;
+        let nr_shared = (0..nr).filter(|&i| shared(i)).count();
+        if nr_shared == nr {
             return Ok(None);
         }
-        // futex_wait_multiple_setup: every key first, in order.
+        // futex_wait_multiple_setup: every key first, in order (a shared one's page lookup is
+        // the port's: it comes in its turn).
         let mut keys = [0 as Key; N];
         for i in 0..nr {
             // SAFETY: our caller's contract.
             keys[i] = unsafe { self.key2(words[i].0, flags[i]) }?;
+            if shared(i) {
+                self.shared_key(words[i].0)?;
+            }
         }
         let k = self.kernel;
         let me = k.current();
         let prio = k.priority(me);
         // [LIFETIME]: the nodes stay in this frame until every queued one is off its queue
-        // (each return below unqueues what it queued).
+        // (each return below unqueues what it queued). A shared entry's node is never queued.
         let nodes: [Waiter<K::Thread>; N] =
             core::array::from_fn(|i| Waiter::new(keys[i], u32::MAX, prio, me));
-        // Then each is queued in turn if its word still holds its value (as `wait`, [ORDER]).
-        for i in 0..nr {
+        if nr_shared > 0 {
+            return self.waitv_mixed::<N>(&nodes[..nr], &words[..nr], &flags[..nr], deadline);
+        }
+        if let Err(e) = self.queue_each(&nodes[..nr], &words[..nr], |_| true) {
+            return e.map(Some).map_err(Into::into);
+        }
+        let slept = self.sleep_any(&nodes[..nr], deadline);
+        match (self.unqueue_all(&nodes[..nr]), slept) {
+            (Some(woken), _) => Ok(Some(woken)),
+            (None, Slept::TimedOut) => Err(Errno::ETIMEDOUT.into()),
+            // Linux: the timer first, then the signal (`futex_wait_multiple`).
+            (None, Slept::Interrupted) if deadline.is_some_and(|d| k.now(d.clock) >= d.ns) => {
+                Err(Errno::ETIMEDOUT.into())
+            }
+            // `Woken` always finds its node dequeued; were it not so, making the call again is
+            // what Linux does after a spurious wakeup.
+            (None, Slept::Interrupted | Slept::Woken) => Err(FutexError::Restart(Restart::Syscall)),
+        }
+    }
+
+    /// A `futex_waitv` with private and shared entries (`nodes`, `words` and `flags` are the
+    /// call's, in its order; a shared entry's node is not used): the private entries are queued
+    /// in lintel's table as in [`futex_waitv2`](Self::futex_waitv2), then the port waits on the
+    /// shared ones until one is woken or the thread's notification is signalled (a private
+    /// entry's wake: [`lintel_kernel::SharedFutex::shared_waitv`]). The answer is the highest
+    /// index woken in either. A token with no private entry woken is stale (a waker of an
+    /// earlier wait): the port is asked again, which compares the shared words again (Linux
+    /// would not: a shared word changed without a wake meanwhile then gives `EAGAIN`,
+    /// docs/abi.md). A port without the operation (`ENOSYS`) gets the call whole, as before.
+    fn waitv_mixed<const N: usize>(
+        &self,
+        nodes: &[Waiter<K::Thread>],
+        words: &[(usize, u32)],
+        flags: &[Flags2],
+        deadline: Option<Deadline>,
+    ) -> Result<Option<usize>, FutexError> {
+        let k = self.kernel;
+        let private = |i: usize| flags[i].scope == Scope::Private;
+        if let Err(e) = self.queue_each(nodes, words, private) {
+            return e.map(Some).map_err(Into::into);
+        }
+        // The shared entries, and the index of each in the call.
+        let (mut shared, mut index) = ([(0usize, 0u32); N], [0usize; N]);
+        let mut ns = 0;
+        for i in (0..words.len()).filter(|&i| !private(i)) {
+            shared[ns] = words[i];
+            index[ns] = i;
+            ns += 1;
+        }
+        loop {
+            let r = k.shared_waitv(&shared[..ns], deadline);
+            // (A shared entry's node, never queued, has no bucket: it does not count.)
+            let any_woken = (0..nodes.len()).any(|i| private(i) && nodes[i].is_woken());
+            if r == Ok(SharedWaitv::Notified) && !any_woken {
+                continue; // a stale token: wait again
+            }
+            let woken = self.unqueue_where(nodes, private);
+            return match r {
+                Ok(SharedWaitv::Woken(j)) => Ok(Some(woken.map_or(index[j], |p| p.max(index[j])))),
+                _ if woken.is_some() => Ok(woken),
+                Err(SharedWaitError::Errno(Errno::ENOSYS)) => Ok(None),
+                Err(SharedWaitError::Errno(e)) => Err(e.into()),
+                // Linux: the timer first, then the signal.
+                Err(SharedWaitError::Interrupted)
+                    if deadline.is_some_and(|d| k.now(d.clock) >= d.ns) =>
+                {
+                    Err(Errno::ETIMEDOUT.into())
+                }
+                // `Notified` found a node dequeued; were it not so, making the call again is
+                // what Linux does after a spurious wakeup.
+                Err(SharedWaitError::Interrupted) | Ok(SharedWaitv::Notified) => {
+                    Err(FutexError::Restart(Restart::Syscall))
+                }
+            };
+        }
+    }
+
+    /// Queues each of `nodes` for which `queue(i)` holds, in order, while its word
+    /// (`words[i]`) holds its value (as `wait`, [ORDER]). On a value that differs (`EAGAIN`) or
+    /// a fault, takes those it queued off again: `Err(Ok(i))` if a futex was woken meanwhile
+    /// (it wins, `futex_unqueue_multiple`), else `Err(Err(errno))`.
+    fn queue_each(
+        &self,
+        nodes: &[Waiter<K::Thread>],
+        words: &[(usize, u32)],
+        queue: impl Fn(usize) -> bool,
+    ) -> Result<(), Result<usize, Errno>> {
+        let k = self.kernel;
+        for i in (0..nodes.len()).filter(|&i| queue(i)) {
             let (uaddr, val) = words[i];
-            let bucket = self.bucket(keys[i]);
+            let bucket = self.bucket(nodes[i].key());
             // Fault the word in without a lock held (see `wait`).
             let check = k.load_u32(uaddr).and_then(|_| {
                 bucket.waiters_inc(); // [ORDER] A
@@ -337,24 +435,13 @@ impl<K: Kernel> FutexTable<'_, K> {
             });
             if let Err(e) = check {
                 // A futex woken meanwhile wins over the error (futex_unqueue_multiple).
-                return match self.unqueue_all(&nodes[..i]) {
-                    Some(woken) => Ok(Some(woken)),
-                    None => Err(e.into()),
-                };
+                return Err(match self.unqueue_where(&nodes[..i], &queue) {
+                    Some(woken) => Ok(woken),
+                    None => Err(e),
+                });
             }
         }
-        let slept = self.sleep_any(&nodes[..nr], deadline);
-        match (self.unqueue_all(&nodes[..nr]), slept) {
-            (Some(woken), _) => Ok(Some(woken)),
-            (None, Slept::TimedOut) => Err(Errno::ETIMEDOUT.into()),
-            // Linux: the timer first, then the signal (`futex_wait_multiple`).
-            (None, Slept::Interrupted) if deadline.is_some_and(|d| k.now(d.clock) >= d.ns) => {
-                Err(Errno::ETIMEDOUT.into())
-            }
-            // `Woken` always finds its node dequeued; were it not so, making the call again is
-            // what Linux does after a spurious wakeup.
-            (None, Slept::Interrupted | Slept::Woken) => Err(FutexError::Restart(Restart::Syscall)),
-        }
+        Ok(())
     }
 
     /// Sleeps until a waker dequeued one of `nodes` (all queued by the caller), the deadline
@@ -374,9 +461,19 @@ impl<K: Kernel> FutexTable<'_, K> {
     /// Takes every one of `nodes` (each queued) off its queue; returns the highest index of
     /// those a waker had dequeued first (Linux's `futex_unqueue_multiple`).
     fn unqueue_all(&self, nodes: &[Waiter<K::Thread>]) -> Option<usize> {
+        self.unqueue_where(nodes, |_| true)
+    }
+
+    /// [`unqueue_all`](Self::unqueue_all) for the nodes `i` for which `queued(i)` holds (the
+    /// others were never queued).
+    fn unqueue_where(
+        &self,
+        nodes: &[Waiter<K::Thread>],
+        queued: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         let mut woken = None;
         for (i, node) in nodes.iter().enumerate() {
-            if !self.unqueue(node) {
+            if queued(i) && !self.unqueue(node) {
                 woken = Some(i);
             }
         }

@@ -1926,3 +1926,166 @@ fn an_interrupted_wait_or_waitv_is_erestartsys_timed_or_not() {
         assert_eq!(table.waiters(), 0);
     }
 }
+
+/// A `futex_waitv` mixing private and shared entries (`[W0 private, W1 shared, W0+4
+/// private]`): lintel queues the private ones in its table and has the port wait on the shared
+/// one together with the thread's notification. Each case against native Linux: woken by a
+/// private wake of either private entry (its index), by a shared wake (index 1), not by a wake
+/// of the wrong scope, a timeout, and a value that differs in either kind of entry (`EAGAIN`).
+#[test]
+fn mixed_waitv_matches_native() {
+    /// What happens to the blocked waiter: a wake of `word` with `flags` (then, if it woke
+    /// nobody, a private wake of W0 to end the wait), or nothing (it times out).
+    #[derive(Copy, Clone, Debug)]
+    enum Then {
+        Wake(A, u64),
+        Nothing,
+    }
+    let cases: [(&str, [u32; 2], Then); 7] = [
+        ("private wake of entry 0", [0, 0], Then::Wake(A::W0, PRIV)),
+        ("shared wake of entry 1", [0, 0], Then::Wake(A::W1, 0)),
+        (
+            "private wake of entry 2",
+            [0, 0],
+            Then::Wake(A::W0Plus4, PRIV),
+        ),
+        (
+            "shared wake of entry 0 (wrong scope)",
+            [0, 0],
+            Then::Wake(A::W0, 0),
+        ),
+        (
+            "private wake of entry 1 (wrong scope)",
+            [0, 0],
+            Then::Wake(A::W1, PRIV),
+        ),
+        ("timeout", [0, 0], Then::Nothing),
+        ("shared value differs", [1, 0], Then::Nothing),
+    ];
+    let run = |b: Backend, words: [u32; 2], then: Then, private_differs: bool| -> Vec<String> {
+        let _ = lintel_table();
+        let arena = Arc::new(Arena::new());
+        arena.store(W0, 0);
+        arena.store(W0 + 4, if private_differs { 1 } else { 0 });
+        arena.store(W1, words[0]);
+        let _ = words[1];
+        let a = arena.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            tx.send(unsafe { libc::gettid() }).unwrap();
+            let entries = [
+                e(0, A::W0, U32 | PRIV),
+                e(0, A::W1, U32),
+                e(0, A::W0Plus4, U32 | PRIV),
+            ];
+            let mut buf = [[0u64; 3]; 3];
+            for (b, x) in buf.iter_mut().zip(entries) {
+                *b = [x.val, a.addr(x.uaddr) as u64, u64::from(x.flags)];
+            }
+            let mut ts = [0i64; 2];
+            // SAFETY: a valid timespec out-pointer.
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, ts.as_mut_ptr().cast()) };
+            ts[0] += 1; // 1 s: the cases that wake do so well before
+            if matches!(then, Then::Nothing) {
+                ts[0] -= 1;
+                ts[1] += 150_000_000;
+                if ts[1] >= 1_000_000_000 {
+                    ts[0] += 1;
+                    ts[1] -= 1_000_000_000;
+                }
+            }
+            b.waitv(buf.as_ptr() as usize, 3, 0, ts.as_ptr() as usize, 1)
+        });
+        let tid = rx.recv().unwrap();
+        let mut log = Vec::new();
+        if let Then::Wake(word, flags) = then {
+            let start = Instant::now();
+            while !blocked_in_futex(tid) {
+                assert!(start.elapsed() < Duration::from_secs(10), "never blocked");
+                thread::sleep(Duration::from_millis(1));
+            }
+            let n = b.wake(arena.addr(word), ANY, 1, U32 | flags);
+            log.push(format!("wake: {n:?}"));
+            if n == Ok(0) {
+                thread::sleep(Duration::from_millis(20));
+                log.push(format!(
+                    "then private wake of entry 0: {:?}",
+                    b.wake(arena.addr(A::W0), ANY, 1, U32 | PRIV)
+                ));
+            }
+        }
+        log.push(format!("waitv: {:?}", h.join().unwrap()));
+        log
+    };
+    let mut mismatches = Vec::new();
+    let mut all: Vec<(String, [u32; 2], Then, bool)> = cases
+        .iter()
+        .map(|&(n, w, t)| (n.to_string(), w, t, false))
+        .collect();
+    all.push(("private value differs".into(), [0, 0], Then::Nothing, true));
+    for (name, words, then, pd) in all {
+        let native = run(Backend::Native, words, then, pd);
+        let lintel = run(Backend::Lintel, words, then, pd);
+        if std::env::var_os("LINTEL_SHOW").is_some() {
+            eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
+        }
+        if native != lintel {
+            mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// An interrupted mixed `futex_waitv` (private and shared entries; lintel only, see above) asks
+/// for `ERESTARTSYS` whether the interrupt came before the call or during the wait, with a
+/// timeout or without, and leaves no waiter behind on either word (lintel's table, the port).
+#[test]
+fn an_interrupted_mixed_waitv_is_erestartsys() {
+    use lintel_kernel::{Notify, Threads};
+    let _ = lintel_table();
+    let arena = Arc::new(Arena::new());
+    arena.store(W0, 0);
+    arena.store(W1, 0);
+    for (timed, early) in [(false, false), (true, false), (false, true)] {
+        let a = arena.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = thread::spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            tx.send((unsafe { libc::gettid() }, PORT.current()))
+                .unwrap();
+            if early {
+                PORT.interrupt(PORT.current());
+            }
+            let buf = [
+                [0, a.addr(A::W0) as u64, U32 | PRIV],
+                [0, a.addr(A::W1) as u64, U32],
+            ];
+            let mut ts = [0i64; 2];
+            // SAFETY: a valid timespec out-pointer.
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, ts.as_mut_ptr().cast()) };
+            ts[0] += 30;
+            let tsp = if timed { ts.as_ptr() as usize } else { 0 };
+            let r = Backend::Lintel.waitv(buf.as_ptr() as usize, 2, 0, tsp, 1);
+            (r, PORT.take_interrupt())
+        });
+        let (tid, handle) = rx.recv().unwrap();
+        if !early {
+            let start = Instant::now();
+            while !blocked_in_futex(tid) {
+                assert!(start.elapsed() < Duration::from_secs(10), "never blocked");
+                thread::sleep(Duration::from_millis(1));
+            }
+            PORT.interrupt(handle);
+        }
+        let (r, interrupted) = h.join().unwrap();
+        assert_eq!(r, Err(512), "timed {timed}, early {early}: ERESTARTSYS");
+        assert!(interrupted, "the interrupt stays for the signal layer");
+        // Nobody is left on either word.
+        assert_eq!(
+            Backend::Lintel.wake(arena.addr(A::W0), ANY, 8, U32 | PRIV),
+            Ok(0)
+        );
+        assert_eq!(Backend::Native.wake(arena.addr(A::W1), ANY, 8, U32), Ok(0));
+    }
+}

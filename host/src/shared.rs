@@ -17,13 +17,14 @@
 //! shared waiter with `EAGAIN` where Linux would have kept it waiting (docs/abi.md).
 
 use lintel_kernel::abi::Timespec;
-use lintel_kernel::{Deadline, Errno, Notify, SharedFutex, SharedWaitError};
+use lintel_kernel::{Deadline, Errno, Notify, SharedFutex, SharedWaitError, SharedWaitv};
 use linux_raw_sys::general as g;
 
-use crate::notify::futex_deadline;
+use crate::notify::{INTERRUPTED, TOKEN, WAITING, futex_deadline};
 use crate::syscall::{self, nr};
 use crate::window::{self, Window};
 use crate::{HOST, Host};
+use core::sync::atomic::Ordering;
 
 fn errno(r: isize) -> Errno {
     Errno::from_raw(-r as i32).unwrap_or(Errno::EINVAL)
@@ -161,6 +162,20 @@ unsafe impl SharedFutex for Host {
         })
     }
 
+    fn shared_waitv(
+        &self,
+        entries: &[(usize, u32)],
+        deadline: Option<Deadline>,
+    ) -> Result<SharedWaitv, SharedWaitError> {
+        match entries.len() {
+            0 => Err(SharedWaitError::Errno(Errno::EINVAL)),
+            1..=3 => waitv_with_notify::<4>(entries, deadline),
+            4..=15 => waitv_with_notify::<16>(entries, deadline),
+            16..=127 => waitv_with_notify::<128>(entries, deadline),
+            _ => Err(SharedWaitError::Errno(Errno::EINVAL)),
+        }
+    }
+
     fn shared_unlock_pi(&self, addr: usize) -> Result<(), Errno> {
         // SAFETY: the program asked to release the lock at `addr`; the kernel checks it.
         let r = unsafe { syscall::futex(addr as *const u32, g::FUTEX_UNLOCK_PI, 0, 0, 0, 0) };
@@ -225,5 +240,100 @@ unsafe impl SharedFutex for Host {
                 encoded_op,
             )
         })
+    }
+}
+
+/// [`SharedFutex::shared_waitv`] with room for `N` entries (the call's and the notification
+/// word): the host kernel's `futex_waitv` on the shared words and, as one more (private) entry,
+/// the calling thread's notification word, expected to hold "no token, not interrupted, owner
+/// waiting" — the value [`Notify::wait`] sleeps on, announced with `WAITING` in the same way,
+/// so `Notify::signal` and `Notify::interrupt` (an RMW of the word, then a private futex wake
+/// because `WAITING` is set) end this wait exactly as they end `Notify::wait`. The call runs in
+/// the restartable window: an interrupt either finds the flag before the syscall or abandons
+/// the call rewound by `SA_RESTART` (`futex_waitv` is `ERESTARTSYS`), with every entry
+/// dequeued by the kernel.
+fn waitv_with_notify<const N: usize>(
+    entries: &[(usize, u32)],
+    deadline: Option<Deadline>,
+) -> Result<SharedWaitv, SharedWaitError> {
+    let n = entries.len();
+    let w = &crate::tcb::current().notify;
+    let (ts, clockid) = match &deadline {
+        Some(d) => {
+            let (ts, flag) = futex_deadline(d);
+            let id = if flag == 0 {
+                g::CLOCK_MONOTONIC
+            } else {
+                g::CLOCK_REALTIME
+            };
+            (Some(ts), id)
+        }
+        None => (None, 0),
+    };
+    let ts_ptr = ts.as_ref().map_or(0, |ts| ts as *const Timespec as usize);
+    let blank = g::futex_waitv {
+        val: 0,
+        uaddr: 0,
+        flags: 0,
+        __reserved: 0,
+    };
+    let mut v = [blank; N];
+    for (e, &(addr, val)) in v.iter_mut().zip(entries) {
+        e.val = u64::from(val);
+        e.uaddr = addr as u64;
+        e.flags = g::FUTEX2_SIZE_U32;
+    }
+    let done = |r| {
+        w.fetch_and(!WAITING, Ordering::Relaxed);
+        r
+    };
+    loop {
+        let cur = w.load(Ordering::Acquire);
+        if cur & TOKEN != 0 {
+            w.fetch_and(!(TOKEN | WAITING), Ordering::AcqRel);
+            return Ok(SharedWaitv::Notified);
+        }
+        if cur & INTERRUPTED != 0 {
+            return done(Err(SharedWaitError::Interrupted));
+        }
+        let sleeping = cur | WAITING;
+        if cur & WAITING == 0
+            && w.compare_exchange(cur, sleeping, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            continue;
+        }
+        v[n] = g::futex_waitv {
+            val: u64::from(sleeping),
+            uaddr: w.as_ptr() as u64,
+            flags: g::FUTEX2_SIZE_U32 | g::FUTEX2_PRIVATE,
+            __reserved: 0,
+        };
+        let args = [v.as_ptr() as usize, n + 1, 0, ts_ptr, clockid as usize, 0];
+        // SAFETY: futex_waitv only reads the array (which outlives the call), the words it
+        // names (the program's, and our own notification word) and the timespec.
+        let r = unsafe { window::run(g::__NR_futex_waitv as usize, args) };
+        match r {
+            Window::Abandoned | Window::NotStarted => {
+                return done(Err(SharedWaitError::Interrupted));
+            }
+            // The notification word: a token or the flag, looked at above.
+            Window::Done(i) if i == n as isize => {}
+            Window::Done(i) if i >= 0 => return done(Ok(SharedWaitv::Woken(i as usize))),
+            Window::Done(r) => {
+                let e = errno(r);
+                let changed = w.load(Ordering::Acquire) != sleeping;
+                match e {
+                    // The notification word changed before the kernel compared it (or a token
+                    // came with the timeout): report that first; a shared word that differs
+                    // too is seen again on the next call.
+                    Errno::EAGAIN | Errno::ETIMEDOUT if changed => {}
+                    // A host signal without SA_RESTART: the flag (if set) is seen above, the
+                    // deadline is absolute.
+                    Errno::EINTR => {}
+                    _ => return done(Err(SharedWaitError::Errno(e))),
+                }
+            }
+        }
     }
 }

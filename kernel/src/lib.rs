@@ -48,7 +48,7 @@ pub use errno::Errno;
 pub use interrupt::{Interrupt, Registers};
 pub use notify::{Notify, Wakeup};
 pub use passthrough::{Passed, Passthrough};
-pub use shared::{SharedFutex, SharedWaitError};
+pub use shared::{SharedFutex, SharedWaitError, SharedWaitv};
 pub use thread::{LOCAL_WORDS, NORMAL_PRIORITY, SpawnSpec, Threads};
 pub use time::{Clock, ClockId, CpuClock, Deadline};
 pub use usermem::UserMemory;

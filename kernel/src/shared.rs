@@ -23,6 +23,17 @@ pub enum SharedWaitError {
     Interrupted,
 }
 
+/// What ended a [`SharedFutex::shared_waitv`] that was not an error.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SharedWaitv {
+    /// Entry `i` of the call was woken (the highest index of those woken, as Linux's
+    /// `futex_waitv`); the waiter is off every queue.
+    Woken(usize),
+    /// The calling thread's notification was signalled ([`crate::Notify::signal`]); its token is
+    /// consumed and the waiter is off every queue.
+    Notified,
+}
+
 /// Shared (inter-process) futexes.
 ///
 /// All addresses are 4-byte aligned and checked by lintel before the call; counts are Linux's
@@ -109,6 +120,25 @@ pub unsafe trait SharedFutex {
         nr_requeue: i32,
         expected: u32,
     ) -> Result<u32, Errno>;
+
+    /// `futex_waitv` on shared 32-bit words (`entries`: address and expected value, at most
+    /// 127), for a call that also has private entries: lintel queues those in its own table
+    /// first and then waits here, so the wait also ends when the calling thread's notification
+    /// is signalled ([`SharedWaitv::Notified`], the token consumed, as
+    /// [`crate::Notify::wait`] consumes it; a token already pending ends it at once). Each
+    /// entry is queued in turn while its word holds its value (`EAGAIN` otherwise, `EFAULT`);
+    /// a wake of any entry ends the wait ([`SharedWaitv::Woken`]); the absolute `deadline`
+    /// gives `ETIMEDOUT` (a token or a wake that came first wins). An interruption
+    /// ([`crate::Notify::interrupt`]) returns [`SharedWaitError::Interrupted`] promptly, the
+    /// waiter off every queue and nothing consumed. Every return leaves no entry queued.
+    ///
+    /// A port that cannot wait so returns `ENOSYS` (without waiting); lintel then hands such a
+    /// call to the port whole, as a passthrough.
+    fn shared_waitv(
+        &self,
+        entries: &[(usize, u32)],
+        deadline: Option<Deadline>,
+    ) -> Result<SharedWaitv, SharedWaitError>;
 
     /// `FUTEX_WAKE_OP` with Linux's encoded operation; returns the total woken.
     fn shared_wake_op(

@@ -1099,7 +1099,7 @@ impl<'a, K: Kernel> Lintel<'a, K> {
     /// The futex2 calls: `futex_wake`, `futex_wait`, `futex_requeue`, `futex_waitv`. An
     /// interrupted `futex_wait` or `futex_waitv` is `ERESTARTSYS`, timed or not (Linux's have
     /// no restart block: their deadlines are absolute, so the call is simply made again). A
-    /// `futex_waitv` on a shared futex goes to the port whole.
+    /// `futex_waitv` whose entries are all shared goes to the port whole.
     ///
     /// # Safety
     /// As [`Lintel::syscall`].

@@ -5,7 +5,7 @@
 use lintel_kernel::interrupt::InterruptHook;
 use lintel_kernel::{
     Arrival, Clock, ClockId, Deadline, Delivery, Errno, Interrupt, Notify, Passed, Passthrough,
-    SharedFutex, SharedWaitError, SignalRoute, SpawnSpec, Threads, UserMemory, Wakeup,
+    SharedFutex, SharedWaitError, SharedWaitv, SignalRoute, SpawnSpec, Threads, UserMemory, Wakeup,
 };
 use loom::sync::Mutex;
 use loom::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -143,12 +143,15 @@ struct Plain(loom::cell::UnsafeCell<Vec<u8>>);
 // model that shares it racily fails instead of racing.
 unsafe impl Sync for Plain {}
 
-/// A thread queued on a shared futex of the port ([`SharedFutex::shared_wait`]).
+/// A thread queued on a shared futex of the port ([`SharedFutex::shared_wait`], or one entry
+/// of a [`SharedFutex::shared_waitv`]).
 #[derive(Debug)]
 struct SharedWaiter {
     addr: usize,
     bitset: u32,
     thread: Tid,
+    /// The entry's index in its `shared_waitv` call (0 for `shared_wait`).
+    index: usize,
 }
 
 /// lintel's porting interface on loom: build one inside each `loom::model` execution (through
@@ -630,8 +633,11 @@ unsafe impl UserMemory for LoomKernel {
 // unlocking; a waiter returns `Ok` exactly when a wake dequeued it (a token that finds it still
 // queued is stale and it sleeps again), and a timeout or interruption dequeues it and returns
 // `ETIMEDOUT` or `Interrupted` without consuming a wake ([`Notify::wait`] returns promptly on
-// an interrupt). `EFAULT` for a word the model does not have. Requeue, wake-op, PI and
-// requeue-PI are not modelled (`ENOSYS`, no effect).
+// an interrupt). `shared_waitv` queues every entry under the same mutex after comparing its
+// word, and returns after one `Notify::wait`: `Woken(i)` if a wake dequeued entry `i` (the
+// highest), else `Notified` (the token that ended the wait was consumed by it), `ETIMEDOUT` or
+// `Interrupted`, every entry of the thread removed. `EFAULT` for a word the model does not
+// have. Requeue, wake-op, PI and requeue-PI are not modelled (`ENOSYS`, no effect).
 unsafe impl SharedFutex for LoomKernel {
     fn shared_wait(
         &self,
@@ -654,6 +660,7 @@ unsafe impl SharedFutex for LoomKernel {
                 addr,
                 bitset,
                 thread: me,
+                index: 0,
             });
         }
         loop {
@@ -712,6 +719,52 @@ unsafe impl SharedFutex for LoomKernel {
         _expected: u32,
     ) -> Result<u32, Errno> {
         Err(Errno::ENOSYS)
+    }
+
+    fn shared_waitv(
+        &self,
+        entries: &[(usize, u32)],
+        deadline: Option<Deadline>,
+    ) -> Result<SharedWaitv, SharedWaitError> {
+        let me = self.current();
+        let mut words = Vec::new();
+        for &(addr, _) in entries {
+            words.push(self.user_word(addr).map_err(SharedWaitError::Errno)?);
+        }
+        let remove_mine = |queue: &mut Vec<SharedWaiter>| queue.retain(|w| w.thread != me);
+        {
+            let mut queue = self
+                .shared
+                .lock()
+                .expect("no model thread panics holding it");
+            for (i, (&(addr, val), word)) in entries.iter().zip(&words).enumerate() {
+                if word.load(Ordering::Acquire) != val {
+                    remove_mine(&mut queue);
+                    return Err(SharedWaitError::Errno(Errno::EAGAIN));
+                }
+                queue.push(SharedWaiter {
+                    addr,
+                    bitset: u32::MAX,
+                    thread: me,
+                    index: i,
+                });
+            }
+        }
+        let why = self.wait(deadline);
+        let mut queue = self
+            .shared
+            .lock()
+            .expect("no model thread panics holding it");
+        // A wake dequeued an entry: woken, whatever else happened ([LIFETIME]).
+        let woken =
+            (0..entries.len()).rfind(|&i| !queue.iter().any(|w| w.thread == me && w.index == i));
+        remove_mine(&mut queue);
+        match (woken, why) {
+            (Some(i), _) => Ok(SharedWaitv::Woken(i)),
+            (None, Wakeup::Notified) => Ok(SharedWaitv::Notified),
+            (None, Wakeup::TimedOut) => Err(SharedWaitError::Errno(Errno::ETIMEDOUT)),
+            (None, Wakeup::Interrupted) => Err(SharedWaitError::Interrupted),
+        }
     }
 
     fn shared_wake(&self, addr: usize, nr_wake: i32, bitset: u32) -> Result<u32, Errno> {

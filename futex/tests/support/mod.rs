@@ -324,6 +324,13 @@ unsafe impl SharedFutex for StdKernel {
     ) -> Result<u32, Errno> {
         Err(Errno::ENOSYS)
     }
+    fn shared_waitv(
+        &self,
+        _entries: &[(usize, u32)],
+        _deadline: Option<Deadline>,
+    ) -> Result<SharedWaitv, SharedWaitError> {
+        Err(SharedWaitError::Errno(Errno::ENOSYS))
+    }
     fn shared_wake(&self, addr: usize, nr_wake: i32, bitset: u32) -> Result<u32, Errno> {
         ret(sys_futex(
             addr,
