@@ -5,7 +5,6 @@
 //! Linux is the oracle; nothing here hard-codes an expected result except where a scenario
 //! states the behaviour it pins down (and then it asserts both sides).
 
-use lintel_futex::{Bucket, FutexTable};
 use lintel_kernel::abi::linux;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -13,24 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-// ---------------------------------------------------------------------------------------------
-// The port lintel runs on in these tests.
-
-type Port = lintel_host::Host;
-static PORT: &Port = &lintel_host::HOST;
-
-fn lintel_table() -> &'static FutexTable<'static, Port> {
-    static TABLE: std::sync::OnceLock<FutexTable<'static, Port>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let buckets = Box::leak(
-            (0..256)
-                .map(|_| Bucket::new())
-                .collect::<Vec<_>>()
-                .into_boxed_slice(),
-        );
-        FutexTable::new(PORT, buckets)
-    })
-}
+mod host;
+use host::{Backend, Outcome, PORT, lintel_table};
 
 /// Asserts that the lintel table ends with no waiter counted. The tests of this file share the
 /// table and run at once, and some leave lintel waiters asleep for a while (up to the 10 s
@@ -45,48 +28,6 @@ fn assert_table_idle() {
             lintel_table().waiters()
         );
         thread::sleep(Duration::from_millis(5));
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Backends.
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Backend {
-    Native,
-    Lintel,
-}
-
-/// A futex call's outcome: the value, or the errno (kernel-internal restart codes included).
-type Outcome = Result<usize, i32>;
-
-impl Backend {
-    fn futex(
-        self,
-        uaddr: usize,
-        op: u32,
-        val: u32,
-        utime: usize,
-        uaddr2: usize,
-        val3: u32,
-    ) -> Outcome {
-        match self {
-            Backend::Native => {
-                // SAFETY: the futex syscall validates every argument itself.
-                let r =
-                    unsafe { libc::syscall(libc::SYS_futex, uaddr, op, val, utime, uaddr2, val3) };
-                if r < 0 {
-                    Err(std::io::Error::last_os_error().raw_os_error().unwrap())
-                } else {
-                    Ok(r as usize)
-                }
-            }
-            // SAFETY: the same call the native backend makes: every address is in the test's
-            // own arena, or deliberately bad (unmapped, read-only, misaligned, kernel) to be
-            // refused exactly as Linux refuses it.
-            Backend::Lintel => unsafe { lintel_table().futex(uaddr, op, val, utime, uaddr2, val3) }
-                .map_err(|e| e.errno().raw()),
-        }
     }
 }
 

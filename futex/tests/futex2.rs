@@ -32,42 +32,8 @@ const RT: u64 = libc::CLOCK_REALTIME as u64;
 // ---------------------------------------------------------------------------------------------
 // The two backends.
 
-type Port = lintel_host::Host;
-static PORT: &Port = &lintel_host::HOST;
-
-fn lintel_table() -> &'static FutexTable<'static, Port> {
-    static TABLE: std::sync::OnceLock<FutexTable<'static, Port>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let buckets = Box::leak(
-            (0..256)
-                .map(|_| Bucket::new())
-                .collect::<Vec<_>>()
-                .into_boxed_slice(),
-        );
-        FutexTable::new(PORT, buckets)
-    })
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Backend {
-    Native,
-    Lintel,
-}
-
-/// A call's outcome: the value, or the errno (kernel-internal restart codes included).
-type Outcome = Result<usize, i32>;
-
-fn native(r: libc::c_long) -> Outcome {
-    if r < 0 {
-        Err(std::io::Error::last_os_error().raw_os_error().unwrap())
-    } else {
-        Ok(r as usize)
-    }
-}
-
-fn lintel(r: Result<usize, FutexError>) -> Outcome {
-    r.map_err(|e| e.errno().raw())
-}
+mod host;
+use host::{Backend, Outcome, PORT, lintel, lintel_table, native};
 
 impl Backend {
     fn wake(self, uaddr: usize, mask: u64, nr: u64, flags: u64) -> Outcome {

@@ -9,7 +9,6 @@
 //! scenarios run in one test, one at a time: real-time threads of two scenarios at once would
 //! compete for the two CPUs of a CI machine.
 
-use lintel_futex::{Bucket, FutexTable};
 use lintel_kernel::abi::linux;
 use lintel_kernel::{NORMAL_PRIORITY, Passthrough, Threads};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,29 +16,13 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-type Port = lintel_host::Host;
-static PORT: &Port = &lintel_host::HOST;
+mod host;
+use host::{Backend, Outcome, PORT, Port, lintel_table as table};
 type Handle = <Port as Threads>::Thread;
 
-fn table() -> &'static FutexTable<'static, Port> {
-    static TABLE: std::sync::OnceLock<FutexTable<'static, Port>> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let buckets = Box::leak((0..256).map(|_| Bucket::new()).collect::<Box<[_]>>());
-        FutexTable::new(PORT, buckets)
-    })
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Backend {
-    Native,
-    Lintel,
-}
-
-/// A call's outcome: the value or the errno.
-type Outcome = Result<usize, i32>;
-
 impl Backend {
-    fn futex(self, uaddr: usize, op: u32, utime: usize) -> Outcome {
+    /// `futex(uaddr, op | FUTEX_PRIVATE_FLAG, 0, utime, NULL, 0)`.
+    fn futex_private(self, uaddr: usize, op: u32, utime: usize) -> Outcome {
         self.futex6(uaddr, op, 0, utime, 0, 0)
     }
 
@@ -53,24 +36,14 @@ impl Backend {
         uaddr2: usize,
         val3: u32,
     ) -> Outcome {
-        let op = op | linux::FUTEX_PRIVATE_FLAG;
-        match self {
-            Backend::Native => {
-                // SAFETY: the futex syscall validates every argument itself; the words are ours.
-                let r =
-                    unsafe { libc::syscall(libc::SYS_futex, uaddr, op, val, utime, uaddr2, val3) };
-                if r < 0 {
-                    Err(std::io::Error::last_os_error().raw_os_error().unwrap())
-                } else {
-                    Ok(r as usize)
-                }
-            }
-            Backend::Lintel => {
-                // SAFETY: the same call on the same words.
-                unsafe { table().futex(uaddr, op, val, utime, uaddr2, val3) }
-                    .map_err(|e| e.errno().raw())
-            }
-        }
+        self.futex(
+            uaddr,
+            op | linux::FUTEX_PRIVATE_FLAG,
+            val,
+            utime,
+            uaddr2,
+            val3,
+        )
     }
 
     /// Makes the calling thread `SCHED_FIFO` with `rt` (or `SCHED_OTHER` for 0).
@@ -286,7 +259,7 @@ fn lock(b: Backend, addr: usize, ms: Option<i64>) -> Outcome {
         [now.tv_sec + ns / 1_000_000_000, ns % 1_000_000_000]
     });
     let utime = ts.as_ref().map_or(0, |t| t.as_ptr() as usize);
-    b.futex(addr, linux::FUTEX_LOCK_PI, utime)
+    b.futex_private(addr, linux::FUTEX_LOCK_PI, utime)
 }
 
 /// Releases the PI lock at `addr`: `tid -> 0`, else `FUTEX_UNLOCK_PI`.
@@ -300,7 +273,7 @@ fn unlock(b: Backend, addr: usize) -> Outcome {
     {
         return Ok(0);
     }
-    b.futex(addr, linux::FUTEX_UNLOCK_PI, 0)
+    b.futex_private(addr, linux::FUTEX_UNLOCK_PI, 0)
 }
 
 /// Four PI futex words, each on its own cache line.
