@@ -617,6 +617,15 @@ impl<'a, K: Kernel> Lintel<'a, K> {
         // layer's exit walks nothing), then the PI futexes still owned go to their waiters.
         lintel_clone::robust::exit_robust_list(self.kernel);
         self.futex.exit_pi_state();
+        if self.group_exit_pending().is_some() {
+            // Ended by a group exit: on Linux every thread dies at once and no code of the
+            // process runs after its clear-tid store; here the others still run until their
+            // next delivery point, and musl's clear-tid word is `__thread_list_lock`, held by
+            // the thread that exits normally (on the one shared `__unmapself` stack, for a
+            // detached one). Storing 0 to it would let a second thread onto that stack while
+            // the first still stands on it. The process is ending: the store is left out.
+            lintel_clone::set_tid_address(self.kernel, 0);
+        }
         // The thread ends here: close the span first (nothing is delivered to a thread that is
         // exiting), then leave through the clone layer's exit.
         let _ = self.kernel.leave();
