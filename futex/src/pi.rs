@@ -87,6 +87,22 @@
 //! a cycle without confirming it (PI futexes of other threads changing all the time) the
 //! caller sleeps without a verdict: a missed report, never a false one (docs/abi.md).
 //!
+//! `[PI-EXIT]` An owner's exit and a waiter queuing at the same time. At exit a thread hands
+//! each private PI futex it owns with waiters to the first one ([`FutexTable::exit_pi_state`],
+//! Linux's `exit_pi_state_list`), scanning the buckets one by one; a waiter that queues in a
+//! bucket the scan has already passed would sleep forever. So the exiting thread first marks
+//! itself (its port word `PI_EXITING`), then a full fence, then scans; a LOCK_PI waiter, once
+//! queued, reads its owner's mark, and if it is set leaves the queue (or finds the scan handed
+//! it the lock), waits until the owner is dead and starts again (Linux's `attach_to_pi_owner`
+//! answers `EBUSY` for an exiting owner and the waiter waits in `wait_for_owner_exiting`):
+//! the word then names a dead thread (`ESRCH`) or, after a robust walk, nobody (the lock is
+//! taken). Why no waiter is missed: if the scan locks the waiter's bucket after the waiter
+//! queued, it finds the node; if before, the mark (stored before the scan) happens-before the
+//! waiter's read through that bucket lock; and a bucket the scan skips as empty without locking
+//! it is the store-buffering pair of the mark, fence, count load against the waiter's `[ORDER]`
+//! A (count increment, full barrier) and its later read of the mark: one of them sees the
+//! other.
+//!
 //! The pi_mutex false cycle of the first walk (9398acf, reverted) cannot happen: it read an
 //! owner, which then released the lock (a handoff: a change) and queued behind the caller
 //! again (a change), so `w1 != w0`. Shared PI futexes are the port's (the host kernel walks its
@@ -133,6 +149,10 @@ fn top_waiter<T: Copy>(locked: &Locked<'_, T>, key: usize) -> Option<bool> {
 /// PI futex it sleeps on (`[PI-CHAIN]`), 0 when none: the word the port's slot table gives the
 /// futex layer ([`lintel_kernel::thread::slots::FUTEX`]).
 pub const PI_BLOCKED: usize = lintel_kernel::thread::slots::FUTEX.start;
+
+/// The port word in which a thread marks that it has begun handing its PI futexes over at exit
+/// (`[PI-EXIT]`), 0 before.
+const PI_EXITING: usize = lintel_kernel::thread::slots::FUTEX.start + 2;
 
 /// Linux's `max_lock_depth`: a PI chain longer than this is `EDEADLK`.
 pub(crate) const MAX_LOCK_DEPTH: usize = 1024;
@@ -189,58 +209,91 @@ impl<K: Kernel> FutexTable<'_, K> {
         // [PI-BOOST]: queued with its effective priority (its own or the one it inherits).
         let prio = self.effective_priority(me);
         let node = Waiter::new_pi(key, prio, me, tid);
-        loop {
-            k.load_u32(uaddr)?; // fault the word in without the lock held
-            bucket.waiters_inc();
-            let locked = Locked::lock(bucket, k);
-            let step = self.lock_pi_atomic(&locked, uaddr, key, tid as u32, false);
-            if let Ok(Step::Wait) = step {
-                if !trylock {
-                    // [PI-CHAIN]: queued and published in one change.
-                    self.pi_change_begin();
-                    locked.enqueue(&node);
-                    k.locals()[PI_BLOCKED].store(uaddr, Ordering::Relaxed);
-                    self.pi_change_end();
-                    break;
+        let left_owner = Cell::new(0);
+        'attempt: loop {
+            loop {
+                k.load_u32(uaddr)?; // fault the word in without the lock held
+                bucket.waiters_inc();
+                let locked = Locked::lock(bucket, k);
+                let step = self.lock_pi_atomic(&locked, uaddr, key, tid as u32, false);
+                if let Ok(Step::Wait) = step {
+                    if !trylock {
+                        // [PI-CHAIN]: queued and published in one change.
+                        self.pi_change_begin();
+                        locked.enqueue(&node);
+                        k.locals()[PI_BLOCKED].store(uaddr, Ordering::Relaxed);
+                        self.pi_change_end();
+                        break;
+                    }
+                }
+                drop(locked);
+                bucket.waiters_dec();
+                match step {
+                    Ok(Step::Acquired) => return Ok(()),
+                    Ok(Step::Retry) => {}
+                    Ok(Step::Wait) => return Err(Errno::EAGAIN.into()),
+                    Ok(Step::NotHere(owner)) => return Err(self.owner_elsewhere(owner)),
+                    Err(e) => return Err(e.into()),
                 }
             }
-            drop(locked);
-            bucket.waiters_dec();
-            match step {
-                Ok(Step::Acquired) => return Ok(()),
-                Ok(Step::Retry) => {}
-                Ok(Step::Wait) => return Err(Errno::EAGAIN.into()),
-                Ok(Step::NotHere(owner)) => return Err(self.owner_elsewhere(owner)),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        // [PI] 4, [PI-CHAIN].
-        let left_owner = Cell::new(0);
-        let slept = if self.pi_chain_closes(tid as u32, uaddr) {
-            // Linux: a deadlock verdict stands unless the lock was handed over meanwhile.
-            if self.unqueue_pi(&node, &left_owner) {
+            // [PI-EXIT]: an owner that has begun handing its PI futexes over at exit may have
+            // passed us by; Linux's `attach_to_pi_owner` makes the waiter wait for the exit to end
+            // (`wait_for_owner_exiting`) and start again.
+            if let Some(owner) = self.owner_exiting(uaddr, tid as u32) {
+                if !self.unqueue_pi(&node, &left_owner) {
+                    return Ok(()); // its exit handed the lock to us
+                }
                 if node.prio() < NORMAL_PRIORITY {
-                    // [PI-BOOST]: an update may have counted us meanwhile.
                     self.pi_boost_left(left_owner.get());
                 }
-                return Err(Errno::EDEADLK.into());
+                while !k.is_dead(owner) {
+                    if deadline.is_some_and(|d| k.now(d.clock) >= d.ns) {
+                        return Err(Errno::ETIMEDOUT.into());
+                    }
+                    k.yield_now();
+                }
+                continue 'attempt;
             }
-            Slept::Woken
-        } else {
-            self.pi_boost_queued(me, prio);
-            self.sleep_pi(&node, deadline, &left_owner)
-        };
-        if slept != Slept::Woken && node.prio() < NORMAL_PRIORITY {
-            // [PI-BOOST]: an urgent waiter left (the node is off its queue: its priority is
-            // ours to read again).
-            self.pi_boost_left(left_owner.get());
+            // [PI] 4, [PI-CHAIN].
+            let slept = if self.pi_chain_closes(tid as u32, uaddr) {
+                // Linux: a deadlock verdict stands unless the lock was handed over meanwhile.
+                if self.unqueue_pi(&node, &left_owner) {
+                    if node.prio() < NORMAL_PRIORITY {
+                        // [PI-BOOST]: an update may have counted us meanwhile.
+                        self.pi_boost_left(left_owner.get());
+                    }
+                    return Err(Errno::EDEADLK.into());
+                }
+                Slept::Woken
+            } else {
+                self.pi_boost_queued(me, prio);
+                self.sleep_pi(&node, deadline, &left_owner)
+            };
+            if slept != Slept::Woken && node.prio() < NORMAL_PRIORITY {
+                // [PI-BOOST]: an urgent waiter left (the node is off its queue: its priority is
+                // ours to read again).
+                self.pi_boost_left(left_owner.get());
+            }
+            // [PI] 5 and 7: dequeued by the handoff means owning the lock.
+            return match slept {
+                Slept::Woken => Ok(()),
+                Slept::TimedOut => Err(Errno::ETIMEDOUT.into()),
+                Slept::Interrupted => Err(FutexError::Restart(Restart::NoIntr)),
+            };
         }
-        // [PI] 5 and 7: dequeued by the handoff means owning the lock.
-        match slept {
-            Slept::Woken => Ok(()),
-            Slept::TimedOut => Err(Errno::ETIMEDOUT.into()),
-            Slept::Interrupted => Err(FutexError::Restart(Restart::NoIntr)),
+    }
+
+    /// `[PI-EXIT]`: the owner the word at `uaddr` names, if it is a thread of this process that
+    /// has begun [`FutexTable::exit_pi_state`] (and is not `me`, which a handoff may have made
+    /// the owner meanwhile).
+    fn owner_exiting(&self, uaddr: usize, me: u32) -> Option<K::Thread> {
+        let k = self.kernel;
+        let owner = k.load_u32(uaddr).ok()? & l::FUTEX_TID_MASK;
+        if owner == me {
+            return None;
         }
+        let thread = self.thread_with_tid(owner)?;
+        (k.locals_of(thread)[PI_EXITING].load(Ordering::Relaxed) != 0).then_some(thread)
     }
 
     /// `[PI-CHAIN]`: the PI epoch (bucket 0's word).
@@ -575,6 +628,10 @@ impl<K: Kernel> FutexTable<'_, K> {
         let k = self.kernel;
         let me = k.current();
         let tid = k.tid(me) as u32;
+        // [PI-EXIT]: the mark before the scan (the fence pairs with the waiter's `[ORDER]` A
+        // barrier, for the buckets the scan skips as empty).
+        k.locals()[PI_EXITING].store(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         for bucket in self.buckets {
             // A word user space keeps rewriting could make this loop forever: bounded.
             for _ in 0..MAX_LOCK_DEPTH {

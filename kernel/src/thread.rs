@@ -14,11 +14,12 @@ pub mod slots {
     pub const STATS: core::ops::Range<usize> = 8..12;
     /// Words 12..20: the signal layer (mask, pending set, saved mask, state, altstack).
     pub const SIGNALS: core::ops::Range<usize> = 12..20;
-    /// Words 20..22: the futex layer (the PI futex the thread sleeps on, for deadlock
-    /// detection; the priority it inherits from the waiters of the PI futexes it owns).
-    pub const FUTEX: core::ops::Range<usize> = 20..22;
-    /// Words 22..24: free.
-    pub const FREE: core::ops::Range<usize> = 22..24;
+    /// Words 20..23: the futex layer (the PI futex the thread sleeps on, for deadlock
+    /// detection; the priority it inherits from the waiters of the PI futexes it owns; whether
+    /// it has begun handing its PI futexes over at exit).
+    pub const FUTEX: core::ops::Range<usize> = 20..23;
+    /// Word 23: free.
+    pub const FREE: core::ops::Range<usize> = 23..24;
 }
 
 /// The priority every non-real-time thread has in Linux's futex plist (`MAX_RT_PRIO`).

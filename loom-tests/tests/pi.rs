@@ -328,3 +328,49 @@ fn owner_death_vs_timeout() {
     });
     cov.assert_all();
 }
+
+/// (e) `[PI-EXIT]`: the owner `B` exits (`exit_pi_state`, then the thread ends) while `C` takes
+/// the lock with an untimed `lock_pi`. `C` either queued before `B`'s scan passed its bucket
+/// (handed the lock: `OWNER_DIED | WAITERS | C`), or sees `B` exiting, waits for its end and
+/// finds a dead owner (`ESRCH`, the word still naming `B`), or came after `B` was dead
+/// (`ESRCH`). `C` never sleeps forever (loom reports a deadlock if it does: it did before
+/// `[PI-EXIT]`, when `C` queued behind the scan).
+#[test]
+fn owner_exit_vs_lock() {
+    let cov = Coverage::new(&["handed over at the owner's exit", "ESRCH"]);
+    let c = cov.clone();
+    check(move || {
+        // Word 0 owned by B (Linux tid 2, the first spawned thread).
+        let m = Model::new(1, &[2]);
+        let w = m.addr(0);
+        let b = m.spawn(|m| {
+            m.table().exit_pi_state();
+            // SAFETY: nothing of this thread's is referenced by others.
+            unsafe { m.kernel.exit_current(0, 0) }
+        });
+        let cc = m.spawn(move |m| {
+            let r = m.table().lock_pi(w, None, false, P);
+            let seen = word(m);
+            if r.is_ok() {
+                assert_eq!(m.table().unlock_pi(w, P), Ok(()));
+            }
+            (r, seen)
+        });
+        b.join_exited();
+        let (r, seen) = cc.join();
+        let ct = 3;
+        match r {
+            Ok(()) => {
+                c.hit("handed over at the owner's exit");
+                assert_eq!(seen, l::FUTEX_OWNER_DIED | W | ct);
+            }
+            Err(e) => {
+                assert_eq!(e, FutexError::from(Errno::ESRCH));
+                c.hit("ESRCH");
+                assert_eq!(seen & l::FUTEX_TID_MASK, 2, "the word still names B");
+            }
+        }
+        assert_eq!(m.table().waiters(), 0);
+    });
+    cov.assert_all();
+}
