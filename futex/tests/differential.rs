@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod host;
-use host::{Backend, Outcome, PORT, lintel_table};
+use host::{Backend, Mismatches, Outcome, PORT, lintel_table};
 
 /// Asserts that the lintel table ends with no waiter counted. The tests of this file share the
 /// table and run at once, and some leave lintel waiters asleep for a while (up to the 10 s
@@ -1389,24 +1389,17 @@ fn pi_owner_death_matches_native() {
         ));
         log
     }
-    let mut mismatches = Vec::new();
+    let mut mismatches = Mismatches::default();
     for (waiters, robust) in [(1, false), (2, false), (1, true), (3, true)] {
         let native = scenario(Backend::Native, waiters, robust);
         let lintel = scenario(Backend::Lintel, waiters, robust);
-        if std::env::var_os("LINTEL_SHOW").is_some() {
-            eprintln!("{waiters} robust={robust}:\n  native {native:?}\n  lintel {lintel:?}");
-        }
         assert!(
             native[0].contains("#0: waiter 0: lock Ok(0) word 0xc0000000|waiter 0"),
             "{native:?}"
         );
-        if native != lintel {
-            mismatches.push(format!(
-                "{waiters} {robust}:\n  native {native:?}\n  lintel {lintel:?}"
-            ));
-        }
+        mismatches.check(&format!("{waiters} robust={robust}"), &native, &lintel);
     }
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    mismatches.assert_none();
     assert_table_idle();
 }
 
@@ -1800,18 +1793,13 @@ fn pi_deadlock_matches_native() {
         ("chain of 3, no cycle", 3, false, lock, Some(20)),
         ("chain of 1, no cycle", 1, false, lock, Some(20)),
     ];
-    let mut mismatches = Vec::new();
+    let mut mismatches = Mismatches::default();
     for (name, n, cycle, op, ms) in &cases {
         let native = pi_chain(Backend::Native, *n, *cycle, *op, *ms);
         let lintel = pi_chain(Backend::Lintel, *n, *cycle, *op, *ms);
-        if std::env::var_os("LINTEL_SHOW").is_some() {
-            eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
-        }
-        if native != lintel {
-            mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
-        }
+        mismatches.check(name, &native, &lintel);
     }
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    mismatches.assert_none();
     assert_table_idle();
 }
 
@@ -2007,21 +1995,16 @@ fn requeue_pi_matches_native() {
             Some(linux::FUTEX_TRYLOCK_PI),
         ),
     ];
-    let mut mismatches = Vec::new();
+    let mut mismatches = Mismatches::default();
     for scope in [PRIV, 0] {
         for &(name, n, owned, nr, t, before) in &cases {
             let name = format!("{name}{}", if scope == 0 { ", shared" } else { "" });
             let native = requeue_pi_scenario(Backend::Native, scope, n, owned, nr, t, before);
             let lintel = requeue_pi_scenario(Backend::Lintel, scope, n, owned, nr, t, before);
-            if std::env::var_os("LINTEL_SHOW").is_some() {
-                eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
-            }
-            if native != lintel {
-                mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
-            }
+            mismatches.check(&name, &native, &lintel);
         }
     }
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    mismatches.assert_none();
     assert_table_idle();
 }
 
@@ -2032,7 +2015,7 @@ fn requeue_pi_matches_native() {
 #[test]
 fn requeue_pi_scopes_do_not_meet() {
     let _ = lintel_table();
-    let mut mismatches = Vec::new();
+    let mut mismatches = Mismatches::default();
     for (wscope, rscope) in [(PRIV, 0), (0, PRIV)] {
         let run = |b: Backend| -> Vec<String> {
             let arena = Arc::new(Arena::new());
@@ -2075,16 +2058,9 @@ fn requeue_pi_scopes_do_not_meet() {
             log
         };
         let (native, lintel) = (run(Backend::Native), run(Backend::Lintel));
-        if std::env::var_os("LINTEL_SHOW").is_some() {
-            eprintln!("waiter {wscope:#x}: native {native:?}\nlintel {lintel:?}");
-        }
-        if native != lintel {
-            mismatches.push(format!(
-                "waiter scope {wscope:#x}:\n  native {native:?}\n  lintel {lintel:?}"
-            ));
-        }
+        mismatches.check(&format!("waiter scope {wscope:#x}"), &native, &lintel);
     }
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    mismatches.assert_none();
     assert_table_idle();
 }
 
@@ -2232,21 +2208,16 @@ fn requeue_pi_deadlock_matches_native() {
         ("cycle behind a waiter, nr_requeue 0", true, true, 0),
         ("waiter owns the lock, behind a waiter", false, true, 1),
     ];
-    let mut mismatches = Vec::new();
+    let mut mismatches = Mismatches::default();
     for scope in [PRIV, 0] {
         for &(name, cycle, w1_first, nr) in &cases {
             let name = format!("{name}{}", if scope == 0 { ", shared" } else { "" });
             let native = requeue_pi_deadlock_scenario(Backend::Native, scope, cycle, w1_first, nr);
             let lintel = requeue_pi_deadlock_scenario(Backend::Lintel, scope, cycle, w1_first, nr);
-            if std::env::var_os("LINTEL_SHOW").is_some() {
-                eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
-            }
-            if native != lintel {
-                mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
-            }
+            mismatches.check(&name, &native, &lintel);
         }
     }
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    mismatches.assert_none();
     assert_table_idle();
 }
 

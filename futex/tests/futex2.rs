@@ -33,7 +33,7 @@ const RT: u64 = libc::CLOCK_REALTIME as u64;
 // The two backends.
 
 mod host;
-use host::{Backend, Outcome, PORT, lintel, lintel_table, native};
+use host::{Backend, Mismatches, Outcome, PORT, lintel, lintel_table, native};
 
 impl Backend {
     fn wake(self, uaddr: usize, mask: u64, nr: u64, flags: u64) -> Outcome {
@@ -1984,7 +1984,7 @@ fn mixed_waitv_matches_native() {
         log.push(format!("waitv: {:?}", h.join().unwrap()));
         log
     };
-    let mut mismatches = Vec::new();
+    let mut mismatches = Mismatches::default();
     let mut all: Vec<(String, [u32; 2], Then, bool)> = cases
         .iter()
         .map(|&(n, w, t)| (n.to_string(), w, t, false))
@@ -1993,14 +1993,9 @@ fn mixed_waitv_matches_native() {
     for (name, words, then, pd) in all {
         let native = run(Backend::Native, words, then, pd);
         let lintel = run(Backend::Lintel, words, then, pd);
-        if std::env::var_os("LINTEL_SHOW").is_some() {
-            eprintln!("{name}: native {native:?}\n{name}: lintel {lintel:?}");
-        }
-        if native != lintel {
-            mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
-        }
+        mismatches.check(&name, &native, &lintel);
     }
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    mismatches.assert_none();
 }
 
 /// An interrupted mixed `futex_waitv` (private and shared entries; lintel only, see above) asks

@@ -17,7 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod host;
-use host::{Backend, Outcome, PORT, Port, lintel_table as table};
+use host::{Backend, Mismatches, Outcome, PORT, Port, lintel_table as table};
 type Handle = <Port as Threads>::Thread;
 
 impl Backend {
@@ -576,22 +576,17 @@ fn priority_inheritance_matches_native() {
         "waiters requeued onto a PI futex (requeue-PI)",
         "plain waiters woken by priority",
     ];
-    let mut mismatches = Vec::new();
+    let mut mismatches = Mismatches::default();
     let mut boosted = false;
     for name in names {
         let native = scenario(Backend::Native, name);
         let lintel = scenario(Backend::Lintel, name);
-        if std::env::var_os("LINTEL_SHOW").is_some() {
-            eprintln!("{name}:\n  native {native:?}\n  lintel {lintel:?}");
-        }
         // The scenarios boost someone: a host that does not would make both sides agree on
         // nothing happening.
         boosted |= native.iter().any(|l| l.contains("L=49"));
-        if native != lintel {
-            mismatches.push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
-        }
+        mismatches.check(name, &native, &lintel);
     }
     assert!(boosted, "native Linux never boosted an owner");
-    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    mismatches.assert_none();
     assert_eq!(table().waiters(), 0);
 }

@@ -66,3 +66,30 @@ impl Backend {
         }
     }
 }
+
+/// The scenarios in which native Linux and lintel differed: [`Mismatches::check`] records one
+/// scenario's two results (and prints them with `LINTEL_SHOW=1`), [`Mismatches::assert_none`]
+/// fails the test with every difference.
+#[derive(Default)]
+pub(crate) struct Mismatches(Vec<String>);
+
+impl Mismatches {
+    pub(crate) fn check<T: PartialEq + std::fmt::Debug>(
+        &mut self,
+        name: &str,
+        native: &T,
+        lintel: &T,
+    ) {
+        if std::env::var_os("LINTEL_SHOW").is_some() {
+            eprintln!("{name}:\n  native {native:?}\n  lintel {lintel:?}");
+        }
+        if native != lintel {
+            self.0
+                .push(format!("{name}:\n  native {native:?}\n  lintel {lintel:?}"));
+        }
+    }
+
+    pub(crate) fn assert_none(&self) {
+        assert!(self.0.is_empty(), "{}", self.0.join("\n"));
+    }
+}
