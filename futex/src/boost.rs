@@ -170,12 +170,6 @@ impl<K: Kernel> FutexTable<'_, K> {
         self.pi_propagate(owner);
     }
 
-    /// The thread of this process the word of `uaddr` names, if any.
-    fn pi_owner(&self, uaddr: usize) -> Option<K::Thread> {
-        let word = self.kernel.load_u32(uaddr).ok()?;
-        self.thread_with_tid(word & l::FUTEX_TID_MASK)
-    }
-
     /// The update of `[PI-BOOST]` from `owner` along its chain. Call with the boost lock held.
     fn pi_propagate(&self, mut owner: Option<K::Thread>) {
         for _ in 0..MAX_LOCK_DEPTH {

@@ -239,7 +239,7 @@ impl<K: Kernel> FutexTable<'_, K> {
             // [PI-EXIT]: an owner that has begun handing its PI futexes over at exit may have
             // passed us by; Linux's `attach_to_pi_owner` makes the waiter wait for the exit to end
             // (`wait_for_owner_exiting`) and start again.
-            if let Some(owner) = self.owner_exiting(uaddr, tid as u32) {
+            if let Some(owner) = self.owner_exiting(uaddr) {
                 if !self.unqueue_pi(&node, &left_owner) {
                     return Ok(()); // its exit handed the lock to us
                 }
@@ -284,16 +284,18 @@ impl<K: Kernel> FutexTable<'_, K> {
     }
 
     /// `[PI-EXIT]`: the owner the word at `uaddr` names, if it is a thread of this process that
-    /// has begun [`FutexTable::exit_pi_state`] (and is not `me`, which a handoff may have made
-    /// the owner meanwhile).
-    fn owner_exiting(&self, uaddr: usize, me: u32) -> Option<K::Thread> {
+    /// has begun [`FutexTable::exit_pi_state`] (never the caller, which is not exiting, though
+    /// a handoff may have made it the owner meanwhile).
+    fn owner_exiting(&self, uaddr: usize) -> Option<K::Thread> {
         let k = self.kernel;
-        let owner = k.load_u32(uaddr).ok()? & l::FUTEX_TID_MASK;
-        if owner == me {
-            return None;
-        }
-        let thread = self.thread_with_tid(owner)?;
-        (k.locals_of(thread)[PI_EXITING].load(Ordering::Relaxed) != 0).then_some(thread)
+        self.pi_owner(uaddr)
+            .filter(|&t| k.locals_of(t)[PI_EXITING].load(Ordering::Relaxed) != 0)
+    }
+
+    /// The thread of this process the word of `uaddr` names as owner, if any.
+    pub(crate) fn pi_owner(&self, uaddr: usize) -> Option<K::Thread> {
+        let word = self.kernel.load_u32(uaddr).ok()?;
+        self.thread_with_tid(word & l::FUTEX_TID_MASK)
     }
 
     /// `[PI-CHAIN]`: the PI epoch (bucket 0's word).
@@ -578,7 +580,8 @@ impl<K: Kernel> FutexTable<'_, K> {
     }
 
     /// The handoff of rule `[PI]` 6 to the first PI waiter on `key` (there is one): the word
-    /// `uval` becomes `FUTEX_WAITERS | extra | waiter's tid`, in one `[PI-CHAIN]` change.
+    /// `uval` becomes `FUTEX_WAITERS | extra | waiter's tid` and that waiter is dequeued, its
+    /// publication cleared, in one `[PI-CHAIN]` change.
     /// `Ok(false)`: the word changed, start again. Sets `urgent` as `unlock_pi_locked` does.
     #[allow(clippy::too_many_arguments)]
     fn hand_to_top(
@@ -604,9 +607,36 @@ impl<K: Kernel> FutexTable<'_, K> {
             return Err(Errno::EINVAL); // the caller saw one queued
         };
         let newval = l::FUTEX_WAITERS | extra | new_tid as u32;
+        let k = self.kernel;
         // [PI-CHAIN]: the new owner, its dequeue and the end of its publication are one change.
         self.pi_change_begin();
-        let handed = self.hand_off(locked, list, uaddr, key, uval, newval);
+        let handed = (|| {
+            // SAFETY: the caller owns the lock at `uaddr` (or, exiting, holds a word its robust
+            // walk left without owner) and hands it over: the word gets the new owner.
+            let seen = unsafe { k.cmpxchg_u32(uaddr, uval, newval) }?;
+            if seen != uval {
+                // An unconditional unlock raced with a waiter setting WAITERS: again. Anything
+                // else is a word user space corrupted.
+                return if seen & l::FUTEX_TID_MASK == uval {
+                    Ok(false)
+                } else {
+                    Err(Errno::EINVAL)
+                };
+            }
+            let mut first = true;
+            locked.drain(list, None, |node| {
+                if !first {
+                    Visit::Stop
+                } else if node.key() == key && node.is_pi() {
+                    first = false;
+                    k.locals_of(node.thread)[PI_BLOCKED].store(0, Ordering::Relaxed);
+                    Visit::Wake
+                } else {
+                    Visit::Skip
+                }
+            });
+            Ok(true)
+        })();
         self.pi_change_end();
         if matches!(handed, Ok(true)) && most_urgent < NORMAL_PRIORITY {
             *urgent = Some(new_thread);
@@ -677,46 +707,6 @@ impl<K: Kernel> FutexTable<'_, K> {
                 }
             }
         }
-    }
-
-    /// The handoff of rule `[PI]` 6, inside a `[PI-CHAIN]` change: the word becomes `newval`
-    /// (`Ok(false)`: start again) and the first PI waiter on `key` is dequeued, its publication
-    /// cleared.
-    fn hand_off(
-        &self,
-        locked: &Locked<'_, K::Thread>,
-        list: &mut WakeList<'_, K::Thread>,
-        uaddr: usize,
-        key: usize,
-        uval: u32,
-        newval: u32,
-    ) -> Result<bool, Errno> {
-        let k = self.kernel;
-        // SAFETY: the caller owns the lock at `uaddr` and asked to release it: the handoff
-        // writes the new owner into the word.
-        let seen = unsafe { k.cmpxchg_u32(uaddr, uval, newval) }?;
-        if seen != uval {
-            // An unconditional unlock raced with a waiter setting WAITERS: again. Anything else
-            // is a word user space corrupted.
-            return if seen & l::FUTEX_TID_MASK == uval {
-                Ok(false)
-            } else {
-                Err(Errno::EINVAL)
-            };
-        }
-        let mut handed = false;
-        locked.drain(list, None, |node| {
-            if handed {
-                Visit::Stop
-            } else if node.key() == key && node.is_pi() {
-                handed = true;
-                k.locals_of(node.thread)[PI_BLOCKED].store(0, Ordering::Relaxed);
-                Visit::Wake
-            } else {
-                Visit::Skip
-            }
-        });
-        Ok(true)
     }
 }
 
